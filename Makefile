@@ -1,0 +1,49 @@
+# sovwatch: `make demo` runs the pipeline on a real local stack; `make test` runs every test.
+# Both set up everything first (system packages, .venv, Kafka jars, influxd build) and are
+# idempotent: with warm caches they only start what is stopped.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SOVWATCH := $(BIN)/sovwatch
+
+.PHONY: demo test lint unit integration setup system-deps native stack stack-down
+
+demo: stack
+	$(SOVWATCH) topics create
+	$(SOVWATCH) stack check
+	@echo "stack is up: '$(SOVWATCH) stack status' shows it, 'make stack-down' stops it"
+
+test: lint unit integration
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: $(VENV)/.installed system-deps
+	$(BIN)/pytest -q tests/unit
+
+# The integration fixtures start the stack if it is not running (and stop it again after).
+integration: $(VENV)/.installed system-deps native
+	$(BIN)/pytest -q tests/integration
+
+setup: $(VENV)/.installed system-deps native
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+system-deps:
+	@docker/native/system-deps.sh
+
+native: system-deps
+	docker/native/kafka.sh
+	docker/native/influxdb.sh
+
+stack: $(VENV)/.installed native
+	$(SOVWATCH) stack up
+
+stack-down: $(VENV)/.installed
+	$(SOVWATCH) stack down

@@ -1,0 +1,1 @@
+"""Faust agents, one concern each: ingest, compliance, audit, sink."""

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Build InfluxDB OSS 2.x (influxd) from its Go module into ~/.cache/sovwatch/influxdb-<version>/.
+# No prebuilt binary is downloaded: the Go module proxy gives the source, libflux is built by
+# cargo from crates.io through InfluxData's pkg-config wrapper. Idempotent: a cached build is reused.
+set -euo pipefail
+
+VERSION="${SOVWATCH_INFLUXDB_VERSION:-2.9.1}"
+CACHE_ROOT="${SOVWATCH_CACHE:-$HOME/.cache/sovwatch}"
+PREFIX="$CACHE_ROOT/influxdb-$VERSION"
+BIN="$PREFIX/bin/influxd"
+
+if [[ -x "$BIN" ]]; then
+  echo "influxd $VERSION cached at $BIN"
+  exit 0
+fi
+
+for tool in go cargo; do
+  command -v "$tool" >/dev/null || { echo "error: '$tool' is required to build InfluxDB $VERSION" >&2; exit 1; }
+done
+
+mkdir -p "$PREFIX"
+exec > >(tee "$PREFIX/build.log") 2>&1
+start=$(date +%s)
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
+module="github.com/influxdata/influxdb/v2@v$VERSION"
+echo "== downloading $module"
+moddir=$(cd "$PREFIX" && go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+[[ -d "$moddir" ]] || { echo "error: go mod download $module gave no directory" >&2; exit 1; }
+
+src="$PREFIX/src"
+rm -rf "$src"
+cp -r "$moddir" "$src"
+chmod -R u+w "$src"
+cd "$src"
+
+echo "== building InfluxData's pkg-config wrapper (it builds libflux with cargo)"
+mkdir -p "$PREFIX/tools"
+go build -o "$PREFIX/tools/pkg-config" github.com/influxdata/pkg-config
+export PKG_CONFIG="$PREFIX/tools/pkg-config"
+# flux pins an old toolchain in rust-toolchain.toml and denies warnings: use the installed one.
+RUSTUP_TOOLCHAIN="${RUSTUP_TOOLCHAIN:-$(rustup show active-toolchain 2>/dev/null | awk '{print $1}' || echo stable)}"
+export RUSTUP_TOOLCHAIN
+export RUSTFLAGS="${RUSTFLAGS:---cap-lints=warn}"
+export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(nproc)}"
+
+echo "== building influxd (no 'assets' tag: HTTP API only, no UI)"
+mkdir -p "$PREFIX/bin"
+go build -tags sqlite_foreign_keys,sqlite_json \
+  -ldflags "-X main.version=$VERSION -X main.commit=gomod" \
+  -o "$BIN.tmp" ./cmd/influxd
+mv "$BIN.tmp" "$BIN"
+rm -rf "$src"
+echo "== influxd $VERSION built in $(( $(date +%s) - start ))s: $BIN"

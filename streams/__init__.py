@@ -1,0 +1,1 @@
+"""sovwatch runtime: settings, Kafka/Faust wiring, the CLI and the native stack launcher."""

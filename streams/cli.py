@@ -1,0 +1,102 @@
+"""The `sovwatch` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from streams.buckets import ensure_buckets, wanted_buckets
+from streams.connect import influx_client, kafka_admin
+from streams.errors import SovwatchError
+from streams.selfcheck import influx_round_trip, kafka_round_trip
+from streams.settings import get_settings
+from streams.stack import Stack
+from streams.topics import ensure_topics, partition_counts
+
+app = typer.Typer(
+    help="sovwatch: monitoring pipeline for sovereign AI data centres.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(help="The native dev stack: a real Kafka and InfluxDB on 127.0.0.1.")
+topics_app = typer.Typer(help="sovwatch's Kafka topics.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(topics_app, name="topics")
+
+console = Console(soft_wrap=True)
+
+
+@stack_app.command("up")
+def stack_up() -> None:
+    """Install (first time), start and initialise Kafka and InfluxDB; waits until both answer."""
+    stack = Stack(get_settings())
+    stack.up()
+    for service in stack.status():
+        console.print(f"{service.name}: {service.state} at {service.address} (pid {service.pid})")
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the stack's servers (data is kept for the next `up`)."""
+    stopped = Stack(get_settings()).down()
+    console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Show whether each server runs and answers. Exit code 0 only when all are up."""
+    table = Table("service", "state", "address", "pid")
+    statuses = Stack(get_settings()).status()
+    for service in statuses:
+        table.add_row(service.name, service.state, service.address, str(service.pid or "-"))
+    console.print(table)
+    raise typer.Exit(0 if all(s.state == "up" for s in statuses) else 1)
+
+
+@stack_app.command("check")
+def stack_check() -> None:
+    """Prove the round trips: produce/consume on Kafka, write/query on InfluxDB."""
+    settings = get_settings()
+    for trip in (kafka_round_trip(settings), influx_round_trip(settings)):
+        console.print(
+            f"[green]ok[/green] {trip.service}: {trip.description} ({trip.millis:.0f} ms)"
+        )
+
+
+@topics_app.command("create")
+def topics_create() -> None:
+    """Create sovwatch's topics (partitions and retention from settings); existing ones are kept."""
+    settings = get_settings()
+    admin = kafka_admin(settings.kafka)
+    try:
+        created = ensure_topics(admin, settings.topics)
+        counts = partition_counts(admin, settings.topics.all_names())
+    finally:
+        admin.close()
+    for name in settings.topics.all_names():
+        verb = "created" if name in created else "exists "
+        console.print(f"{verb} {name} ({counts.get(name, '?')} partitions)")
+
+
+@app.command("setup")
+def setup() -> None:
+    """Prepare the configured Kafka and InfluxDB: create missing topics and buckets."""
+    topics_create()
+    settings = get_settings()
+    with influx_client(settings.influxdb) as client:
+        created = ensure_buckets(client, settings.influxdb)
+    for name, days in wanted_buckets(settings.influxdb).items():
+        verb = "created" if name in created else "exists "
+        console.print(f"{verb} bucket {name} (retention {f'{days} d' if days else 'forever'})")
+
+
+def main() -> None:
+    """Entry point: user-facing errors become one line on stderr and exit code 2."""
+    try:
+        app()
+    except SovwatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

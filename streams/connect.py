@@ -1,0 +1,38 @@
+"""Clients for Kafka and InfluxDB built from settings, failing with a clear, one-line error."""
+
+from __future__ import annotations
+
+from influxdb_client import InfluxDBClient
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError, KafkaTimeoutError
+
+from streams.errors import ServiceUnreachableError
+from streams.settings import InfluxSettings, KafkaSettings
+
+
+def kafka_admin(kafka: KafkaSettings, client_id: str = "sovwatch-admin") -> KafkaAdminClient:
+    """An admin client that has reached the cluster, or `ServiceUnreachableError`."""
+    try:
+        return KafkaAdminClient(client_id=client_id, **kafka.client_config())
+    except KafkaTimeoutError as exc:
+        raise ServiceUnreachableError(
+            "Kafka",
+            kafka.bootstrap_servers,
+            f"no broker answered within {kafka.connect_timeout_s:g}s",
+        ) from exc
+    except KafkaError as exc:
+        raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, type(exc).__name__) from exc
+
+
+def influx_client(influx: InfluxSettings) -> InfluxDBClient:
+    """An InfluxDB client whose server answered `/ping`, or `ServiceUnreachableError`."""
+    client = InfluxDBClient(
+        url=influx.url,
+        token=influx.token.get_secret_value(),
+        org=influx.org,
+        timeout=int(influx.timeout_s * 1000),
+    )
+    if not client.ping():
+        client.close()
+        raise ServiceUnreachableError("InfluxDB", influx.url, "no answer to /ping")
+    return client

@@ -1,0 +1,146 @@
+"""The one settings object of sovwatch, read from the environment and `.env`.
+
+Every variable is prefixed `SOVWATCH_`; nested groups use `__`, e.g.
+`SOVWATCH_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092` or `SOVWATCH_INFLUXDB__TOKEN=...`.
+Secrets are `SecretStr`, so they never show up in reprs, logs or error messages.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_CACHE = Path.home() / ".cache" / "sovwatch"
+
+
+class KafkaSettings(BaseModel):
+    """How sovwatch reaches the Kafka cluster."""
+
+    bootstrap_servers: str = Field("127.0.0.1:9092", description="host:port[,host:port...]")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    request_timeout_s: float = Field(10.0, gt=0, description="Admin/produce request timeout")
+    connect_timeout_s: float = Field(10.0, gt=0, description="How long to wait for a first broker")
+
+    def client_config(self) -> dict[str, object]:
+        """Connection keyword arguments shared by kafka-python clients."""
+        config: dict[str, object] = {
+            "bootstrap_servers": self.bootstrap_servers.split(","),
+            "security_protocol": self.security_protocol,
+            "request_timeout_ms": int(self.request_timeout_s * 1000),
+            "bootstrap_timeout_ms": int(self.connect_timeout_s * 1000),
+        }
+        if self.sasl_mechanism:
+            config["sasl_mechanism"] = self.sasl_mechanism
+            config["sasl_plain_username"] = self.sasl_username
+            config["sasl_plain_password"] = (
+                self.sasl_password.get_secret_value() if self.sasl_password else None
+            )
+        if self.ssl_cafile:
+            config["ssl_cafile"] = str(self.ssl_cafile)
+        return config
+
+
+class InfluxBuckets(BaseModel):
+    """Bucket names and retention (0 = keep forever)."""
+
+    telemetry: str = "telemetry"
+    alerts: str = "alerts"
+    audit: str = "audit"
+    telemetry_retention_days: int = Field(30, ge=0)
+    alerts_retention_days: int = Field(365, ge=0)
+    # The audit trail is evidence: it never expires.
+    audit_retention_days: Literal[0] = 0
+
+
+class InfluxSettings(BaseModel):
+    """How sovwatch reaches InfluxDB 2.x (v2 HTTP API)."""
+
+    url: str = "http://127.0.0.1:8086"
+    org: str = "sovwatch"
+    token: SecretStr = SecretStr("sovwatch-dev-token-change-me")
+    buckets: InfluxBuckets = InfluxBuckets()
+    timeout_s: float = Field(10.0, gt=0)
+
+
+class GrafanaSettings(BaseModel):
+    """How sovwatch reaches Grafana (service-account token, not the admin password)."""
+
+    url: str = "http://127.0.0.1:3000"
+    token: SecretStr | None = None
+
+
+class TopicSettings(BaseModel):
+    """Kafka topic names and their shape."""
+
+    gpu: str = "telemetry.gpu"
+    power: str = "telemetry.power"
+    physical: str = "security.physical"
+    audit: str = "audit.sovereignty"
+    dlq: str = "sovwatch.dlq"
+    alerts_ops: str = "alerts.ops"
+    alerts_security: str = "alerts.security"
+    alerts_compliance: str = "alerts.compliance"
+    audit_checkpoints: str = "audit.checkpoints"
+    partitions: int = Field(4, ge=1)
+    replication_factor: int = Field(1, ge=1)
+    retention_hours: int = Field(7 * 24, ge=1)
+
+    def all_names(self) -> list[str]:
+        """Every topic sovwatch uses, in a stable order."""
+        return [
+            self.gpu,
+            self.power,
+            self.physical,
+            self.audit,
+            self.dlq,
+            self.alerts_ops,
+            self.alerts_security,
+            self.alerts_compliance,
+            self.audit_checkpoints,
+        ]
+
+
+class StackSettings(BaseModel):
+    """The native (no-container) dev/CI stack started by `sovwatch stack up`.
+
+    Its ports are not settings of their own: the broker listens where
+    `kafka.bootstrap_servers` points (controller on the next port) and influxd where
+    `influxdb.url` points, so clients and servers cannot disagree.
+    """
+
+    cache_dir: Path = DEFAULT_CACHE
+    run_dir: Path = DEFAULT_CACHE / "run"
+    kafka_heap_mb: int = Field(512, ge=128, le=512)
+    influxdb_version: str = "2.9.1"
+    start_timeout_s: float = Field(90.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """All sovwatch settings. Construct with `get_settings()` unless a test needs its own."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOVWATCH_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    kafka: KafkaSettings = KafkaSettings()
+    influxdb: InfluxSettings = InfluxSettings()
+    grafana: GrafanaSettings = GrafanaSettings()
+    topics: TopicSettings = TopicSettings()
+    stack: StackSettings = StackSettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,77 @@
+"""The native dev/CI stack: a real Kafka broker and a real InfluxDB, no containers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from streams.errors import StackError
+from streams.settings import Settings
+from streams.stack.influxdb import InfluxNode
+from streams.stack.kafka import KafkaNode
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    address: str
+    pid: int | None
+    reachable: bool
+
+    @property
+    def state(self) -> str:
+        if self.pid is not None:
+            return "up" if self.reachable else "starting"
+        return "down (address answered by another process)" if self.reachable else "down"
+
+
+def _local_port(address: str, what: str, setting: str) -> int:
+    parts = urlsplit(address if "//" in address else f"//{address}")
+    if parts.hostname not in LOCAL_HOSTS or parts.port is None:
+        raise StackError(
+            f"the native stack serves only 127.0.0.1, but {what} is '{address}'",
+            f"unset {setting} or point it at 127.0.0.1:<port>",
+        )
+    return parts.port
+
+
+class Stack:
+    """`sovwatch stack up|down|status`."""
+
+    def __init__(self, settings: Settings) -> None:
+        bootstrap = settings.kafka.bootstrap_servers.split(",")[0]
+        kafka_port = _local_port(bootstrap, "Kafka", "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS")
+        influx_port = _local_port(settings.influxdb.url, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
+        self.kafka = KafkaNode(settings.stack, kafka_port)
+        self.influx = InfluxNode(settings.stack, settings.influxdb, influx_port)
+        self.timeout_s = settings.stack.start_timeout_s
+
+    def up(self) -> None:
+        """Install what is missing, start what is stopped, wait until both answer."""
+        self.kafka.install()
+        self.influx.install()
+        self.kafka.start()
+        self.influx.start()
+        self.kafka.wait_ready(self.timeout_s)
+        self.influx.wait_ready(self.timeout_s)
+        self.influx.initialise()
+
+    def down(self) -> list[str]:
+        """Stop both; returns the names of what was running."""
+        stopped = []
+        for name, node in (("influxdb", self.influx), ("kafka", self.kafka)):
+            if node.stop():
+                stopped.append(name)
+        return stopped
+
+    def status(self) -> list[ServiceStatus]:
+        return [
+            ServiceStatus(
+                "kafka", self.kafka.bootstrap, self.kafka.process.pid(), self.kafka.is_up()
+            ),
+            ServiceStatus(
+                "influxdb", self.influx.url, self.influx.process.pid(), self.influx.is_up()
+            ),
+        ]

@@ -1,0 +1,139 @@
+"""A local InfluxDB 2.x (influxd built from its Go module) with sovwatch's org and buckets."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from influxdb_client import InfluxDBClient
+
+from streams.buckets import DAY_S, ensure_buckets
+from streams.errors import SovwatchError, StackError
+from streams.settings import InfluxSettings, StackSettings
+from streams.stack.process import ManagedProcess, port_open
+from streams.stack.recipes import run_recipe
+
+HOST = "127.0.0.1"
+
+
+class InfluxNode:
+    """Install, start, initialise and stop the dev InfluxDB."""
+
+    def __init__(self, stack: StackSettings, influx: InfluxSettings, port: int) -> None:
+        self.stack = stack
+        self.port = port
+        self.influx = influx
+        self.workdir = stack.run_dir / "influxdb"
+        self.process = ManagedProcess("influxd", self.workdir)
+        self.binary = stack.cache_dir / f"influxdb-{stack.influxdb_version}" / "bin" / "influxd"
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def install(self) -> None:
+        if not self.binary.is_file():
+            run_recipe(
+                "influxdb.sh",
+                {
+                    **os.environ,
+                    "SOVWATCH_CACHE": str(self.stack.cache_dir),
+                    "SOVWATCH_INFLUXDB_VERSION": self.stack.influxdb_version,
+                },
+            )
+
+    def start(self) -> None:
+        if self.process.pid() is not None:
+            return
+        if port_open(HOST, self.port):
+            raise StackError(
+                f"port {HOST}:{self.port} is taken by a process that is not this stack's InfluxDB",
+                "stop it, or point SOVWATCH_INFLUXDB__URL at a free port",
+            )
+        self.install()
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        self.process.start(
+            [
+                str(self.binary),
+                f"--bolt-path={data / 'influxd.bolt'}",
+                f"--engine-path={data / 'engine'}",
+                f"--sqlite-path={data / 'influxd.sqlite'}",
+                f"--http-bind-address={HOST}:{self.port}",
+                "--reporting-disabled",
+                "--log-level=warn",
+            ]
+        )
+
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(  # noqa: S310 - fixed http://127.0.0.1 URL
+            self.url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return json.loads(response.read() or b"null")
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Ready means /health reports pass."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.pid() is None:
+                raise StackError(
+                    f"influxd exited during start-up; last log lines:\n{self.process.log_tail()}",
+                    f"full log: {self.process.log_file}",
+                )
+            try:
+                if self._request("GET", "/health").get("status") == "pass":
+                    return
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+            time.sleep(0.3)
+        raise StackError(
+            f"InfluxDB did not become ready at {self.url} within {timeout_s:.0f}s",
+            f"see {self.process.log_file}",
+        )
+
+    def initialise(self) -> None:
+        """First start: create org, operator token and buckets. Later starts: ensure buckets."""
+        if self._request("GET", "/api/v2/setup").get("allowed"):
+            password_file = self.workdir / "admin-password"
+            password = secrets.token_urlsafe(18)
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+            self._request(
+                "POST",
+                "/api/v2/setup",
+                {
+                    "username": "sovwatch-admin",
+                    "password": password,
+                    "org": self.influx.org,
+                    "bucket": self.influx.buckets.telemetry,
+                    "token": self.influx.token.get_secret_value(),
+                    "retentionPeriodSeconds": self.influx.buckets.telemetry_retention_days * DAY_S,
+                },
+            )
+        with InfluxDBClient(
+            url=self.url, token=self.influx.token.get_secret_value(), org=self.influx.org
+        ) as client:
+            try:
+                ensure_buckets(client, self.influx)
+            except SovwatchError as exc:
+                raise StackError(
+                    exc.message,
+                    f"this InfluxDB was set up with other credentials: set them, or remove "
+                    f"{self.workdir} to start afresh",
+                ) from exc
+
+    def is_up(self) -> bool:
+        return port_open(HOST, self.port)
+
+    def stop(self) -> bool:
+        return self.process.stop(timeout_s=30.0)

@@ -1,0 +1,177 @@
+"""A single-node Apache Kafka (KRaft, broker+controller) run from jars in the cache."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from streams.errors import StackError
+from streams.settings import StackSettings
+from streams.stack.process import ManagedProcess, port_open
+from streams.stack.recipes import RECIPES, run_recipe
+
+HOST = "127.0.0.1"
+
+
+def kafka_version() -> str:
+    """The Kafka version pinned in docker/native/kafka/pom.xml."""
+    pom = (RECIPES / "kafka" / "pom.xml").read_text()
+    return pom.split("<kafka.version>", 1)[1].split("</kafka.version>", 1)[0].strip()
+
+
+class KafkaNode:
+    """Install, configure, format, start and stop the dev broker."""
+
+    def __init__(self, stack: StackSettings, port: int) -> None:
+        self.stack = stack
+        self.port = port
+        self.controller_port = port + 1
+        self.workdir = stack.run_dir / "kafka"
+        self.process = ManagedProcess("kafka", self.workdir)
+        self.version = kafka_version()
+        self.libs = stack.cache_dir / f"kafka-{self.version}" / "libs"
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    def install(self) -> None:
+        if not (self.libs / f"kafka_2.13-{self.version}.jar").is_file():
+            run_recipe("kafka.sh", {**os.environ, "SOVWATCH_CACHE": str(self.stack.cache_dir)})
+
+    def _java(self, main: str, *args: str) -> list[str]:
+        return [
+            "java",
+            f"-Xmx{self.stack.kafka_heap_mb}m",
+            f"-Xms{min(256, self.stack.kafka_heap_mb)}m",
+            "-XX:+UseG1GC",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.workdir / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.workdir / 'logs'}",
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
+        ]
+
+    def configure(self) -> Path:
+        """Write server.properties and log4j2.properties; returns the server config path."""
+        data = self.workdir / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
+            "listeners": (
+                f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}"
+            ),
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(data),
+            "num.partitions": "4",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "8",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "true",
+            "log.retention.hours": "168",
+            "log.segment.bytes": str(64 * 1024 * 1024),
+        }
+        server = self.workdir / "server.properties"
+        server.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        (self.workdir / "log4j2.properties").write_text(
+            "status = warn\n"
+            "appender.out.type = Console\n"
+            "appender.out.name = STDOUT\n"
+            "appender.out.layout.type = PatternLayout\n"
+            "appender.out.layout.pattern = [%d] %p %m (%c)%n\n"
+            "rootLogger.level = INFO\n"
+            "rootLogger.appenderRef.out.ref = STDOUT\n"
+            "logger.kafka.name = kafka\n"
+            "logger.kafka.level = INFO\n"
+            "logger.org.name = org.apache.kafka\n"
+            "logger.org.level = INFO\n"
+        )
+        return server
+
+    def format_storage(self, server: Path) -> None:
+        """Format a fresh log.dirs once (KRaft refuses to start on an unformatted one)."""
+        if (self.workdir / "data" / "meta.properties").is_file():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        result = subprocess.run(
+            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(server)),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise StackError(
+                f"formatting Kafka storage failed: {result.stdout[-500:]}{result.stderr[-500:]}",
+                f"remove {self.workdir} and run 'sovwatch stack up' again",
+            )
+
+    def start(self) -> None:
+        if self.process.pid() is not None:
+            return
+        for port in (self.port, self.controller_port):
+            if port_open(HOST, port):
+                raise StackError(
+                    f"port {HOST}:{port} is taken by a process that is not this stack's Kafka",
+                    "stop it, or point SOVWATCH_KAFKA__BOOTSTRAP_SERVERS at a free port "
+                    "(the controller takes the next one)",
+                )
+        self.install()
+        server = self.configure()
+        self.format_storage(server)
+        self.process.start(self._java("kafka.Kafka", str(server)))
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Ready means the broker answers an admin metadata call, not that the port is open."""
+        deadline = time.monotonic() + timeout_s
+        last_error = "no answer yet"
+        while time.monotonic() < deadline:
+            if self.process.pid() is None:
+                raise StackError(
+                    f"Kafka exited during start-up; last log lines:\n{self.process.log_tail()}",
+                    f"full log: {self.process.log_file}",
+                )
+            try:
+                admin = KafkaAdminClient(
+                    bootstrap_servers=[self.bootstrap],
+                    client_id="sovwatch-stack",
+                    request_timeout_ms=3000,
+                    bootstrap_timeout_ms=3000,
+                )
+                try:
+                    admin.describe_cluster()
+                    admin.list_topics()
+                    return
+                finally:
+                    admin.close()
+            except KafkaError as exc:
+                last_error = type(exc).__name__
+            time.sleep(0.5)
+        raise StackError(
+            f"Kafka did not become ready at {self.bootstrap} within {timeout_s:.0f}s "
+            f"({last_error})",
+            f"see {self.process.log_file}",
+        )
+
+    def is_up(self) -> bool:
+        return port_open(HOST, self.port)
+
+    def stop(self) -> bool:
+        return self.process.stop(timeout_s=45.0)
