@@ -94,18 +94,8 @@ class TopicSettings(BaseModel):
     retention_hours: int = Field(7 * 24, ge=1)
 
     def all_names(self) -> list[str]:
-        """Every topic sovwatch uses, in a stable order."""
-        return [
-            self.gpu,
-            self.power,
-            self.physical,
-            self.audit,
-            self.dlq,
-            self.alerts_ops,
-            self.alerts_security,
-            self.alerts_compliance,
-            self.audit_checkpoints,
-        ]
+        """Every topic sovwatch uses (each str field is a topic name), in a stable order."""
+        return [value for value in self.model_dump().values() if isinstance(value, str)]
 
 
 class StackSettings(BaseModel):

@@ -74,6 +74,10 @@ class ManagedProcess:
                 start_new_session=True,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
+        # Until exec completes, /proc shows the forking parent's command line.
+        deadline = time.monotonic() + 5
+        while not self._is_ours(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
         return proc.pid
 
     def stop(self, timeout_s: float = 30.0) -> bool:

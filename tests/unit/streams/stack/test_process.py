@@ -1,0 +1,56 @@
+"""ManagedProcess: pid files are trusted only for our own processes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from streams.stack.process import ManagedProcess
+
+
+def sleeper(workdir: Path) -> list[str]:
+    # The workdir in argv is what marks the process as ours.
+    return ["bash", "-c", "sleep 60; exit 0", str(workdir)]
+
+
+def test_start_records_pid_and_stop_ends_the_process(tmp_path: Path) -> None:
+    proc = ManagedProcess("sleeper", tmp_path)
+    pid = proc.start(sleeper(tmp_path))
+    assert proc.pid() == pid
+    assert proc.stop(timeout_s=5)
+    assert proc.pid() is None
+    assert not proc.pid_file.exists()
+    assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+
+
+def test_stop_kills_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
+    proc = ManagedProcess("stubborn", tmp_path)
+    proc.start(["bash", "-c", "trap '' TERM; sleep 60 & wait", str(tmp_path)])
+    assert proc.stop(timeout_s=0.5)
+    assert proc.pid() is None
+
+
+def test_a_pid_file_naming_someone_elses_process_is_ignored_and_removed(tmp_path: Path) -> None:
+    stranger = subprocess.Popen(["sleep", "60"])
+    try:
+        proc = ManagedProcess("kafka", tmp_path)
+        proc.pid_file.write_text(f"{stranger.pid}\n")
+        assert proc.pid() is None
+        assert not proc.pid_file.exists()
+        assert proc.stop() is False
+        assert stranger.poll() is None  # not signalled
+    finally:
+        stranger.kill()
+        stranger.wait()
+
+
+def test_garbage_pid_file_means_not_running(tmp_path: Path) -> None:
+    proc = ManagedProcess("influxd", tmp_path)
+    proc.pid_file.write_text("not a pid")
+    assert proc.pid() is None
+
+
+def test_log_tail_returns_the_last_lines(tmp_path: Path) -> None:
+    proc = ManagedProcess("noisy", tmp_path)
+    proc.log_file.write_text("".join(f"line {i}\n" for i in range(100)))
+    assert proc.log_tail(3) == "line 97\nline 98\nline 99"

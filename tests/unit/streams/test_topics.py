@@ -1,0 +1,20 @@
+"""Topic specs follow the settings: partitions, replication, retention, compaction."""
+
+from __future__ import annotations
+
+from streams.settings import TopicSettings
+from streams.topics import HOUR_MS, topic_specs
+
+
+def test_every_topic_gets_the_configured_partitions_and_replication() -> None:
+    topics = TopicSettings(partitions=6, replication_factor=3)
+    specs = topic_specs(topics)
+    assert [spec.name for spec in specs] == topics.all_names()
+    assert {(spec.num_partitions, spec.replication_factor) for spec in specs} == {(6, 3)}
+
+
+def test_checkpoints_are_compacted_and_the_rest_expire() -> None:
+    topics = TopicSettings(retention_hours=48)
+    configs = {spec.name: spec.topic_configs for spec in topic_specs(topics)}
+    assert configs.pop(topics.audit_checkpoints) == {"cleanup.policy": "compact"}
+    assert set(map(str, [48 * HOUR_MS])) == {c["retention.ms"] for c in configs.values()}
