@@ -60,14 +60,29 @@ class InfluxBuckets(BaseModel):
     audit_retention_days: Literal[0] = 0
 
 
-class InfluxSettings(BaseModel):
-    """How sovwatch reaches InfluxDB 2.x (v2 HTTP API)."""
+class InfluxTarget(BaseModel):
+    """One InfluxDB server/org: where a jurisdiction's data is stored."""
 
     url: str = "http://127.0.0.1:8086"
     org: str = "sovwatch"
     token: SecretStr = SecretStr("sovwatch-dev-token-change-me")
+
+
+class InfluxSettings(InfluxTarget):
+    """How sovwatch reaches InfluxDB 2.x (v2 HTTP API).
+
+    `residency` maps an ISO country code to the target that must hold that country's records,
+    e.g. SOVWATCH_INFLUXDB__RESIDENCY='{"DE": {"url": "https://influx.de.example", "org": "de",
+    "token": "..."}}'. Countries not listed use the default target (url/org/token above).
+    """
+
     buckets: InfluxBuckets = InfluxBuckets()
     timeout_s: float = Field(10.0, gt=0)
+    residency: dict[str, InfluxTarget] = Field(default_factory=dict)
+
+    def target_for(self, country: str) -> InfluxTarget:
+        """The target that must store records of this country."""
+        return self.residency.get(country.upper(), self)
 
 
 class GrafanaSettings(BaseModel):
@@ -96,6 +111,28 @@ class TopicSettings(BaseModel):
     def all_names(self) -> list[str]:
         """Every topic sovwatch uses (each str field is a topic name), in a stable order."""
         return [value for value in self.model_dump().values() if isinstance(value, str)]
+
+
+class WorkerSettings(BaseModel):
+    """The Faust worker: identity, web port, batching and retry of InfluxDB writes."""
+
+    app_id: str = Field("sovwatch", description="Faust app id = Kafka consumer group")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(6066, description="/metrics and /health")
+    store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://")
+    batch_max_points: int = Field(5000, ge=1, description="InfluxDB recommends ~5,000 lines")
+    batch_max_age_s: float = Field(1.0, gt=0, description="Flush a partial batch this old")
+    retry_initial_s: float = Field(0.5, gt=0)
+    retry_max_s: float = Field(30.0, gt=0)
+    commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit")
+
+
+class PrivacySettings(BaseModel):
+    """Pseudonymisation of personal identifiers (badge ids, holders, operators)."""
+
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key; required by the worker, never logged"
+    )
 
 
 class StackSettings(BaseModel):
@@ -127,6 +164,8 @@ class Settings(BaseSettings):
     influxdb: InfluxSettings = InfluxSettings()
     grafana: GrafanaSettings = GrafanaSettings()
     topics: TopicSettings = TopicSettings()
+    worker: WorkerSettings = WorkerSettings()
+    privacy: PrivacySettings = PrivacySettings()
     stack: StackSettings = StackSettings()
 
 

@@ -1,0 +1,123 @@
+"""Batching points into acknowledged InfluxDB writes, and acking the Kafka events behind them.
+
+Each buffered entry remembers the Kafka event it came from. A batch is flushed when it holds
+`batch_max_points` points or its oldest point is `batch_max_age_s` old; only after every write of
+the batch was acknowledged are its events acked (so Faust may commit their offsets). While a
+flush is retrying (InfluxDB down), `add` of a full buffer waits for it: the agent stops pulling
+from Kafka and memory stays bounded at two batches — nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from agents.influx_writer import WriteRejectedError
+from streams import metrics
+from streams.settings import InfluxTarget, WorkerSettings
+
+log = logging.getLogger(__name__)
+
+E = TypeVar("E")
+
+
+class LineWriter(Protocol):
+    """What the sink needs of a writer (`InfluxWriter` in production)."""
+
+    async def write(self, target: InfluxTarget, bucket: str, lines: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where points go: a target (server/org) of the right jurisdiction, and a bucket."""
+
+    target: InfluxTarget
+    bucket: str
+
+    def key(self) -> tuple[str, str, str]:
+        return (self.target.url, self.target.org, self.bucket)
+
+
+@dataclass
+class _Batch(Generic[E]):
+    lines: dict[tuple[str, str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+    destinations: dict[tuple[str, str, str], Destination] = field(default_factory=dict)
+    # Per destination, the event of each line (for per-line retries of a rejected batch).
+    line_events: dict[tuple[str, str, str], list[E]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    events: list[E] = field(default_factory=list)
+    points: int = 0
+    opened: float = field(default_factory=time.monotonic)
+
+
+class PointSink(Generic[E]):
+    """Buffer -> acknowledged write -> ack. `E` is the Kafka event type (opaque here)."""
+
+    def __init__(
+        self,
+        writer: LineWriter,
+        worker: WorkerSettings,
+        ack: Callable[[E], Awaitable[None]],
+        reject: Callable[[E, str], Awaitable[None]],
+    ) -> None:
+        self._writer = writer
+        self._max_points = worker.batch_max_points
+        self._max_age = worker.batch_max_age_s
+        self._ack = ack
+        self._reject = reject
+        self._batch: _Batch[E] = _Batch()
+        self._lock = asyncio.Lock()
+
+    @property
+    def pending_points(self) -> int:
+        return self._batch.points
+
+    async def add(self, event: E, points: Sequence[tuple[Destination, str]]) -> None:
+        """Buffer the points of one event (an event may have none: it is acked with the batch)."""
+        batch = self._batch
+        if not batch.events:
+            batch.opened = time.monotonic()
+        for destination, line in points:
+            key = destination.key()
+            batch.destinations[key] = destination
+            batch.lines[key].append(line)
+            batch.line_events[key].append(event)
+        batch.events.append(event)
+        batch.points += len(points)
+        metrics.PENDING_POINTS.set(batch.points)
+        if batch.points >= self._max_points:
+            await self.flush()
+
+    async def flush_if_due(self) -> None:
+        """Called by a timer: flush a partial batch that has waited long enough."""
+        if self._batch.events and time.monotonic() - self._batch.opened >= self._max_age:
+            await self.flush()
+
+    async def flush(self) -> None:
+        async with self._lock:
+            batch, self._batch = self._batch, _Batch()
+            if not batch.events:
+                return
+            for key, lines in batch.lines.items():
+                await self._write(batch.destinations[key], lines, batch.line_events[key])
+            for event in batch.events:
+                await self._ack(event)
+            metrics.PENDING_POINTS.set(self._batch.points)
+
+    async def _write(self, destination: Destination, lines: list[str], events: list[E]) -> None:
+        try:
+            await self._writer.write(destination.target, destination.bucket, lines)
+        except WriteRejectedError as batch_error:
+            # Find the culprits line by line; rewriting the good ones is harmless (idempotent).
+            log.warning("%s; retrying its %d lines one by one", batch_error, len(lines))
+            for line, event in zip(lines, events, strict=True):
+                try:
+                    await self._writer.write(destination.target, destination.bucket, [line])
+                except WriteRejectedError as line_error:
+                    await self._reject(event, line_error.message)

@@ -1,0 +1,47 @@
+"""The Faust app and its topics. Agents import `app` and the topics from here, never each other.
+
+Values are raw bytes: decoding is the ingest step's job, so a malformed message reaches our code
+(and the dead-letter topic) instead of failing inside Faust's deserialiser.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from streams.settings import Settings, get_settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    """A Faust app configured from settings (one app = one Kafka consumer group)."""
+    worker = settings.worker
+    return faust.App(
+        worker.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
+        store=worker.store,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.topics.partitions,
+        topic_replication_factor=settings.topics.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_interval=worker.commit_interval_s,
+        producer_acks=-1,
+        web_host=worker.web_host,
+        web_bind=worker.web_host,
+        web_port=worker.web_port,
+        autodiscover=False,
+    )
+
+
+settings = get_settings()
+app = create_app(settings)
+
+#: The four telemetry families, consumed together by the ingest agent.
+telemetry_topics = app.topic(
+    settings.topics.gpu,
+    settings.topics.power,
+    settings.topics.physical,
+    settings.topics.audit,
+    key_type=bytes,
+    value_type=bytes,
+)
+dlq_topic = app.topic(settings.topics.dlq, key_type=bytes, value_type=bytes)

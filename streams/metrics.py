@@ -1,0 +1,53 @@
+"""The worker's self-monitoring, served as Prometheus text on /metrics.
+
+One registry for the process so tests can read values without global state from other apps.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+EVENTS_IN = Counter("sovwatch_events_in_total", "Raw events consumed", ["topic"], registry=REGISTRY)
+EVENTS_STORED = Counter(
+    "sovwatch_events_stored_total",
+    "Valid events whose points InfluxDB acknowledged",
+    ["topic"],
+    registry=REGISTRY,
+)
+DEAD_LETTERS = Counter(
+    "sovwatch_dead_letters_total",
+    "Events sent to the dead-letter topic",
+    ["topic", "reason"],
+    registry=REGISTRY,
+)
+BATCH_POINTS = Histogram(
+    "sovwatch_influx_batch_points",
+    "Points per InfluxDB write",
+    buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000),
+    registry=REGISTRY,
+)
+WRITE_SECONDS = Histogram(
+    "sovwatch_influx_write_seconds",
+    "Latency of acknowledged InfluxDB writes",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+    registry=REGISTRY,
+)
+WRITE_FAILURES = Counter(
+    "sovwatch_influx_write_failures_total",
+    "InfluxDB writes that failed and will be retried",
+    ["target", "kind"],
+    registry=REGISTRY,
+)
+PENDING_POINTS = Gauge(
+    "sovwatch_pending_points",
+    "Points buffered, not yet acknowledged by InfluxDB",
+    registry=REGISTRY,
+)
+CONSUMER_LAG = Gauge(
+    "sovwatch_consumer_lag",
+    "High-water mark minus the next offset to commit",
+    ["topic", "partition"],
+    registry=REGISTRY,
+)

@@ -1,0 +1,140 @@
+"""PointSink: events are acked only after InfluxDB acknowledged their points."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from agents.influx_writer import WriteRejectedError
+from agents.sink import Destination, PointSink
+from streams.settings import InfluxTarget, WorkerSettings
+
+DEFAULT = Destination(InfluxTarget(), "telemetry")
+GERMANY = Destination(InfluxTarget(url="http://de.invalid:8086", org="de"), "telemetry")
+
+
+class RecordingWriter:
+    """Stands in for InfluxDB in unit tests: records writes, can block or reject."""
+
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, str, list[str]]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.rejected_lines: set[str] = set()
+
+    async def write(self, target: InfluxTarget, bucket: str, lines: Sequence[str]) -> None:
+        await self.gate.wait()
+        bad = self.rejected_lines.intersection(lines)
+        if bad:
+            raise WriteRejectedError(400, f"field type conflict in {sorted(bad)}")
+        self.writes.append((target.url, bucket, list(lines)))
+
+
+def make_sink(
+    writer: RecordingWriter, max_points: int = 3
+) -> tuple[PointSink[str], list[str], list[tuple[str, str]]]:
+    acked: list[str] = []
+    rejected: list[tuple[str, str]] = []
+
+    async def ack(event: str) -> None:
+        acked.append(event)
+
+    async def reject(event: str, reason: str) -> None:
+        rejected.append((event, reason))
+
+    worker = WorkerSettings(batch_max_points=max_points, batch_max_age_s=60)
+    return PointSink(writer, worker, ack, reject), acked, rejected
+
+
+async def test_a_full_batch_is_written_then_its_events_acked() -> None:
+    writer = RecordingWriter()
+    sink, acked, _ = make_sink(writer)
+    await sink.add("e1", [(DEFAULT, "m v=1 1")])
+    await sink.add("e2", [(DEFAULT, "m v=2 2")])
+    assert acked == [] and writer.writes == []
+    await sink.add("e3", [(DEFAULT, "m v=3 3")])
+    assert writer.writes == [
+        ("http://127.0.0.1:8086", "telemetry", ["m v=1 1", "m v=2 2", "m v=3 3"])
+    ]
+    assert acked == ["e1", "e2", "e3"]
+    assert sink.pending_points == 0
+
+
+async def test_points_go_to_their_jurisdiction_in_separate_writes() -> None:
+    writer = RecordingWriter()
+    sink, acked, _ = make_sink(writer, max_points=10)
+    await sink.add("de", [(GERMANY, "m v=1 1")])
+    await sink.add("fr", [(DEFAULT, "m v=2 2")])
+    await sink.flush()
+    assert sorted(writer.writes) == [
+        ("http://127.0.0.1:8086", "telemetry", ["m v=2 2"]),
+        ("http://de.invalid:8086", "telemetry", ["m v=1 1"]),
+    ]
+    assert sorted(acked) == ["de", "fr"]
+
+
+async def test_nothing_is_acked_while_influxdb_does_not_acknowledge() -> None:
+    writer = RecordingWriter()
+    writer.gate.clear()  # InfluxDB "down": the write does not return
+    sink, acked, _ = make_sink(writer, max_points=2)
+    await sink.add("e1", [(DEFAULT, "m v=1 1")])
+    flushing = asyncio.create_task(sink.add("e2", [(DEFAULT, "m v=2 2")]))
+    await asyncio.sleep(0.05)
+    assert acked == []
+    # The next batch fills up while the first still waits: adding blocks (backpressure).
+    await sink.add("e3", [(DEFAULT, "m v=3 3")])
+    blocked = asyncio.create_task(sink.add("e4", [(DEFAULT, "m v=4 4")]))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    writer.gate.set()  # InfluxDB is back
+    await asyncio.wait_for(asyncio.gather(flushing, blocked), 1)
+    assert acked == ["e1", "e2", "e3", "e4"]
+    assert [line for *_, lines in writer.writes for line in lines] == [
+        "m v=1 1",
+        "m v=2 2",
+        "m v=3 3",
+        "m v=4 4",
+    ]
+
+
+async def test_a_rejected_batch_is_retried_line_by_line_and_only_the_culprit_rejected() -> None:
+    writer = RecordingWriter()
+    writer.rejected_lines = {'m v="text" 2'}
+    sink, acked, rejected = make_sink(writer)
+    await sink.add("good1", [(DEFAULT, "m v=1 1")])
+    await sink.add("bad", [(DEFAULT, 'm v="text" 2')])
+    await sink.add("good2", [(DEFAULT, "m v=3 3")])
+    assert [lines for *_, lines in writer.writes] == [["m v=1 1"], ["m v=3 3"]]
+    assert [event for event, _ in rejected] == ["bad"]
+    assert "field type conflict" in rejected[0][1]
+    assert acked == ["good1", "bad", "good2"]  # the bad one is in the DLQ, so it is done too
+
+
+async def test_flush_if_due_flushes_only_an_old_enough_partial_batch() -> None:
+    writer = RecordingWriter()
+    acked: list[str] = []
+
+    async def ack(event: str) -> None:
+        acked.append(event)
+
+    async def reject(event: str, reason: str) -> None:
+        raise AssertionError("nothing is rejected here")
+
+    sink = PointSink(
+        writer, WorkerSettings(batch_max_points=100, batch_max_age_s=0.05), ack, reject
+    )
+    await sink.add("e1", [(DEFAULT, "m v=1 1")])
+    await sink.flush_if_due()
+    assert acked == []
+    await asyncio.sleep(0.06)
+    await sink.flush_if_due()
+    assert acked == ["e1"]
+
+
+async def test_an_event_without_points_is_still_acked_with_its_batch() -> None:
+    writer = RecordingWriter()
+    sink, acked, _ = make_sink(writer)
+    await sink.add("empty", [])
+    await sink.flush()
+    assert acked == ["empty"]
+    assert writer.writes == []
