@@ -93,6 +93,28 @@ def setup() -> None:
         console.print(f"{verb} bucket {name} (retention {f'{days} d' if days else 'forever'})")
 
 
+@app.command("worker")
+def worker(loglevel: str = typer.Option("info", help="debug, info, warning or error")) -> None:
+    """Run a pipeline worker (Faust). Several workers form one consumer group."""
+    from streams.worker import run_worker
+
+    sys.argv = [sys.argv[0]]  # Faust parses argv itself: it must not see ours
+    run_worker(loglevel)
+
+
+@app.command("demo-produce")
+def demo_produce(
+    minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to send"),
+) -> None:
+    """Send a small demo fleet (2 sites) and a few malformed records to Kafka."""
+    from streams.demo import demo_records
+    from streams.produce import produce
+
+    settings = get_settings()
+    count = produce(settings.kafka, demo_records(settings.topics, minutes=minutes))
+    console.print(f"produced {count} records to {settings.kafka.bootstrap_servers}")
+
+
 def main() -> None:
     """Entry point: user-facing errors become one line on stderr and exit code 2."""
     try:

@@ -1,0 +1,96 @@
+"""Event -> InfluxDB line: the measurement, tag and field design (documented in the README).
+
+Tags are the low-cardinality dimensions people filter and group by (site, country, node, gpu,
+kind, zone...). Event ids, badge ids and free text are never tags: they would explode series
+cardinality. Personal identifiers are pseudonymised before they get here (see `agents.ingest`).
+
+Samples (gpu, power) are stored at their own timestamp, so a replayed sample overwrites itself.
+Discrete events (physical, audit) may share a timestamp with another event of the same series;
+each gets a deterministic sub-millisecond offset derived from its event id, so two events never
+overwrite each other while a replay of the same event still lands on the same point.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from agents.lineprotocol import FieldValue, encode_line
+from schemas.decode import Event, Family
+
+NS_PER_MS: Final = 1_000_000
+
+
+@dataclass(frozen=True)
+class PointSpec:
+    """How one family becomes a point."""
+
+    bucket: Literal["telemetry", "audit"]
+    # tag name -> attribute path in the dumped event
+    tags: Mapping[str, str]
+    discrete: bool
+
+
+ENVELOPE_TAGS: Final = {"site": "site_id", "country": "country", "source": "source"}
+
+SPECS: Final[Mapping[Family, PointSpec]] = {
+    "gpu": PointSpec(
+        "telemetry",
+        {**ENVELOPE_TAGS, "node": "node", "gpu": "gpu_index", "mig": "mig_instance_id"},
+        discrete=False,
+    ),
+    "power": PointSpec(
+        "telemetry", {**ENVELOPE_TAGS, "scope": "scope", "scope_id": "scope_id"}, discrete=False
+    ),
+    "physical": PointSpec(
+        "telemetry",
+        {**ENVELOPE_TAGS, "kind": "kind", "zone_type": "zone_type", "zone": "zone_id"},
+        discrete=True,
+    ),
+    "audit": PointSpec(
+        "audit",
+        {
+            **ENVELOPE_TAGS,
+            "action": "action",
+            "outcome": "outcome",
+            "classification": "classification",
+            "destination_country": "destination_country",
+        },
+        discrete=True,
+    ),
+}
+
+# Envelope/bookkeeping keys that are neither tags nor fields.
+NOT_FIELDS: Final = frozenset({"family", "schema_version", "ts"})
+
+
+def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, FieldValue]:
+    flat: dict[str, FieldValue] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{name}_"))
+        elif isinstance(value, list | tuple):
+            flat[name] = ",".join(map(str, value))
+        elif value is not None:
+            flat[name] = value
+    return flat
+
+
+def timestamp_ns(event: Event, discrete: bool) -> int:
+    ts = event.ts
+    ns = (int(ts.timestamp()) * 1_000_000 + ts.microsecond) * 1000
+    if discrete:
+        ns += zlib.crc32(event.event_id.encode()) % NS_PER_MS
+    return ns
+
+
+def to_line(event: Event) -> tuple[str, str]:
+    """(bucket kind, line) for one validated, already pseudonymised event."""
+    spec = SPECS[event.family]
+    values = _flatten(event.model_dump(mode="json", exclude_none=True))
+    tags = {tag: str(values.pop(path)) for tag, path in spec.tags.items() if path in values}
+    fields = {key: value for key, value in values.items() if key not in NOT_FIELDS}
+    return spec.bucket, encode_line(event.family, tags, fields, timestamp_ns(event, spec.discrete))
