@@ -1,0 +1,67 @@
+"""Alerts emitted by the compliance rule engine onto alerts.ops / .security / .compliance.
+
+`id` is deterministic: the rule engine derives it with `alert_id(rule_id, group, window)`, so
+replaying the same input after a crash or a rebalance produces the same id, and the duplicate
+vanishes downstream (InfluxDB point, Grafana annotation, ticket).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from schemas.country import CountryCode
+from schemas.envelope import (
+    SCHEMA_VERSION,
+    WIRE_CONFIG,
+    Identifier,
+    SchemaVersion,
+    Text,
+    UtcDatetime,
+)
+from schemas.errors import field_errors
+
+Severity = Literal["info", "low", "medium", "high", "critical"]
+Team = Literal["ops", "security", "compliance"]
+
+
+def alert_id(rule_id: str, group: str, window_start: datetime, window_end: datetime) -> str:
+    """Stable alert id: a hash of rule, group key (e.g. site or GPU) and window bounds."""
+    material = "\x1f".join(
+        (rule_id, group, window_start.isoformat(), window_end.isoformat())
+    ).encode()
+    return "alert-" + hashlib.sha256(material).hexdigest()[:32]
+
+
+class Alert(BaseModel):
+    """One rule firing over one window for one group."""
+
+    model_config = WIRE_CONFIG | ConfigDict(extra="forbid")
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    family: Literal["alert"] = Field("alert", description="Record family discriminator")
+    id: Identifier = Field(description="Deterministic id, see alert_id()")
+    rule_id: Identifier = Field(description="Rule that fired")
+    severity: Severity
+    team: Team = Field(description="Who acts on it; also picks the alerts topic")
+    site_id: Identifier
+    country: CountryCode
+    window_start: UtcDatetime = Field(description="Start of the evaluated window (UTC)")
+    window_end: UtcDatetime = Field(description="End of the evaluated window (UTC)")
+    evidence_event_ids: list[Identifier] = Field(
+        min_length=1, max_length=1000, description="event_id of the events that triggered it"
+    )
+    message: Text = Field(min_length=1, description="Human-readable summary")
+    created_ts: UtcDatetime = Field(description="When the rule engine created the alert (UTC)")
+
+    @model_validator(mode="after")
+    def _window_ordered(self) -> Self:
+        if self.window_end < self.window_start:
+            raise field_errors(
+                type(self).__name__,
+                {"window_end": ("window_order", "window_end must not be before window_start")},
+            )
+        return self

@@ -1,0 +1,1 @@
+"""Hypothesis strategies shared by unit, fuzz and simulator tests."""

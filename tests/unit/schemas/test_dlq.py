@@ -1,0 +1,85 @@
+import base64
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+
+from schemas import DeadLetter, DecodeError, decode, decode_as
+from schemas.deadletter import MAX_RAW_BYTES
+from tests.strategies.schemas import dead_letters
+from tests.unit.schemas.helpers import encode, gpu
+
+NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
+
+
+def _error_for(raw: bytes, family: str = "gpu") -> DecodeError:
+    with pytest.raises(DecodeError) as caught:
+        decode(raw, family)
+    return caught.value
+
+
+@given(dead_letters())
+def test_round_trip(record: DeadLetter) -> None:
+    assert decode_as(record.model_dump_json().encode(), DeadLetter) == record
+
+
+def test_for_record_keeps_bytes_and_names_fields() -> None:
+    raw = encode(gpu(gpu_util_pct=140, country="XX"))
+    error = _error_for(raw)
+    record = DeadLetter.for_record(
+        topic="telemetry.gpu",
+        partition=3,
+        offset=42,
+        key=b"fra-1",
+        value=raw,
+        error=error,
+        received_ts=NOW,
+    )
+    assert record.raw == raw
+    assert base64.b64decode(record.key_b64 or "") == b"fra-1"
+    assert {(e.field, e.value) for e in record.errors} == {
+        ("country", "XX"),
+        ("gpu_util_pct", "140"),
+    }
+    assert record.reason == error.reason and "\n" not in record.reason
+    assert decode_as(record.model_dump_json().encode(), DeadLetter) == record
+
+
+def test_offending_values_are_truncated() -> None:
+    error = _error_for(encode(gpu(node="n" * 1000)))  # too long for Name (256)
+    issue = error.issues[0]
+    assert issue.field == "node" and issue.value is not None
+    assert len(issue.value) <= 123 and issue.value.endswith("...")
+
+
+def test_oversized_value_truncated_with_note() -> None:
+    raw = b"x" * (MAX_RAW_BYTES + 10)
+    record = DeadLetter.for_record(
+        topic="t",
+        partition=0,
+        offset=0,
+        key=None,
+        value=raw,
+        error=_error_for(raw),
+        received_ts=NOW,
+    )
+    assert len(record.raw) == MAX_RAW_BYTES and "truncated" in record.reason
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("raw_b64", "not base64!"), ("partition", -1), ("offset", -1), ("topic", ""), ("reason", "")],
+)
+def test_constraints(field: str, value: object) -> None:
+    doc = {
+        "topic": "t",
+        "partition": 0,
+        "offset": 0,
+        "raw_b64": "AAEC",
+        "errors": [],
+        "reason": "r",
+        "received_ts": "2025-03-01T12:00:00Z",
+    } | {field: value}
+    with pytest.raises(DecodeError) as caught:
+        decode_as(encode(doc), DeadLetter)
+    assert [i.field for i in caught.value.issues] == [field]
