@@ -31,7 +31,12 @@ def _record(topic: str, event: BaseModel, site: str) -> Record:
 
 
 def demo_records(
-    topics: TopicSettings, *, minutes: int = 5, gpus: int = 8, seed: int = 7
+    topics: TopicSettings,
+    *,
+    minutes: int = 5,
+    gpus: int = 8,
+    seed: int = 7,
+    sites: tuple[tuple[str, str], ...] = SITES,
 ) -> Iterator[Record]:
     """Deterministic records: one GPU sample per GPU and power reading per site every 10 s,
     a few badge swipes and audit events, then the malformed ones."""
@@ -39,7 +44,7 @@ def demo_records(
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes)
     for step in range(minutes * 6):
         ts = start + timedelta(seconds=10 * step)
-        for site, country in SITES:
+        for site, country in sites:
             envelope = {
                 "site_id": site,
                 "country": country,
@@ -111,4 +116,4 @@ def demo_records(
                     site,
                 )
     for raw in MALFORMED:
-        yield topics.gpu, b"fra-1", raw
+        yield topics.gpu, sites[0][0].encode(), raw

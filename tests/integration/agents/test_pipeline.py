@@ -1,0 +1,214 @@
+"""The pipeline against real Kafka and InfluxDB, with real `sovwatch worker` processes."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from schemas.decode import decode_as
+from schemas.gpu import GpuSample
+from streams.connect import influx_client
+from streams.demo import MALFORMED, demo_records
+from streams.produce import produce
+from streams.stack import Stack
+from tests.integration.pipeline import Isolated
+
+FAMILY_OF_TOPIC = {"gpu": "gpu", "power": "power", "physical": "physical", "audit": "audit"}
+
+
+def expected_points(pipeline: Isolated, records: list[tuple[str, bytes, bytes]]) -> Counter[str]:
+    by_topic = {getattr(pipeline.settings.topics, f): f for f in FAMILY_OF_TOPIC}
+    counts: Counter[str] = Counter()
+    for topic, _, value in records:
+        if value not in MALFORMED:
+            counts[by_topic[topic]] += 1
+    return counts
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float = 60, every_s: float = 1) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(every_s)
+    return check()
+
+
+def records_for(
+    pipeline: Isolated, minutes: int = 3, sites: int = 2, tag: str = "", seed: int = 7
+) -> list[tuple[str, bytes, bytes]]:
+    countries = ("DE", "FR", "SA", "IN", "JP", "BR", "AE", "SG")
+    named = tuple(
+        (f"s{pipeline.unique}-{tag}{i}", countries[i % len(countries)]) for i in range(sites)
+    )
+    return list(demo_records(pipeline.settings.topics, minutes=minutes, sites=named, seed=seed))
+
+
+def test_valid_events_become_points_and_malformed_ones_dead_letters(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path)
+    records = records_for(pipeline)
+    expected = expected_points(pipeline, records)
+    site_prefix = f"s{unique}"
+    with pipeline.worker():
+        assert produce(pipeline.settings.kafka, records) == len(records)
+        assert wait_for(lambda: pipeline.points_by_measurement(site_prefix) == expected)
+        dead = pipeline.dead_letters(expected=len(MALFORMED))
+
+    assert sum(expected.values()) == len(records) - len(MALFORMED)
+    assert len(dead) == len(MALFORMED)
+    letters = [json.loads(raw) for raw in dead]
+    assert {letter["topic"] for letter in letters} == {pipeline.settings.topics.gpu}
+    reasons = sorted(letter["errors"][0]["constraint"].split()[0] for letter in letters)
+    assert reasons == ["json_invalid", "json_invalid", "missing", "schema_version_unsupported"]
+    assert all(letter["reason"] for letter in letters)
+    assert sorted(base64.b64decode(letter["raw_b64"]) for letter in letters) == sorted(MALFORMED)
+
+
+def test_a_sample_of_stored_values_matches_what_was_produced(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path)
+    records = records_for(pipeline, minutes=1)
+    gpu = next(
+        decode_as(value, GpuSample)
+        for topic, _, value in records
+        if topic.endswith(".gpu") and value not in MALFORMED
+    )
+    with pipeline.worker():
+        produce(pipeline.settings.kafka, records)
+        assert wait_for(lambda: sum(pipeline.points_by_measurement(f"s{unique}").values()) > 0)
+        time.sleep(2)
+    with influx_client(pipeline.settings.influxdb) as client:
+        tables = client.query_api().query(
+            f'from(bucket: "telemetry") |> range(start: -1d) '
+            f'|> filter(fn: (r) => r._measurement == "gpu" and r.site == "{gpu.site_id}" '
+            f'and r.node == "{gpu.node}" and r.gpu == "{gpu.gpu_index}" '
+            'and r._field == "gpu_util_pct")'
+        )
+        stored = {rec.get_time(): rec.get_value() for table in tables for rec in table}
+    assert stored[gpu.ts] == gpu.gpu_util_pct
+
+
+def test_personal_identifiers_are_pseudonymised_before_storage(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path)
+    records = records_for(pipeline, minutes=1)
+    with pipeline.worker():
+        produce(pipeline.settings.kafka, records)
+        assert wait_for(
+            lambda: (
+                pipeline.points_by_measurement(f"s{unique}")["physical"] > 0
+                and pipeline.points_by_measurement(f"s{unique}")["audit"] > 0
+            )
+        )
+    raw_ids = {
+        json.loads(value).get(key)
+        for _, _, value in records
+        if value not in MALFORMED
+        for key in ("badge_id", "holder")
+    } - {None}
+    with influx_client(pipeline.settings.influxdb) as client:
+        stored = {
+            rec.get_value()
+            for bucket in ("telemetry", "audit")
+            for table in client.query_api().query(
+                f'from(bucket: "{bucket}") |> range(start: -1d) '
+                f"|> filter(fn: (r) => r.site =~ /^s{unique}/ "
+                'and (r._field == "badge_id" or r._field == "holder" or r._field == "actor_id"))'
+            )
+            for rec in table
+        }
+    assert stored, "no personal fields stored at all"
+    assert all(value.startswith("p_") for value in stored)
+    assert not raw_ids & stored
+
+
+def test_a_replay_from_the_beginning_rewrites_the_same_points(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path)
+    records = records_for(pipeline, minutes=2)
+    expected = expected_points(pipeline, records)
+    site_prefix = f"s{unique}"
+    with pipeline.worker():
+        produce(pipeline.settings.kafka, records)
+        assert wait_for(lambda: pipeline.points_by_measurement(site_prefix) == expected)
+    # A new consumer group starts from the earliest offset: every record is processed again.
+    with pipeline.worker("replay", SOVWATCH_WORKER__APP_ID=f"test-{unique}-replay") as replay:
+        assert wait_for(lambda: _stored(replay.port) >= sum(expected.values()), timeout_s=60)
+    assert pipeline.points_by_measurement(site_prefix) == expected
+
+
+def _stored(port: int) -> float:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("sovwatch_events_stored_total{")
+    )
+
+
+def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_stops(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path)
+    # Eight sites (= keys) spread the records over all partitions, so both workers get some.
+    first_half = records_for(pipeline, minutes=1, sites=8, tag="a")
+    second_half = records_for(pipeline, minutes=1, sites=8, tag="b", seed=8)
+    expected = expected_points(pipeline, first_half) + expected_points(pipeline, second_half)
+    with pipeline.worker("w1") as w1, pipeline.worker("w2") as w2:
+        produce(pipeline.settings.kafka, first_half)
+        assert wait_for(lambda: _stored(w1.port) > 0 and _stored(w2.port) > 0, timeout_s=60)
+        w1.stop()  # w2 is left alone with all 4 partitions of every topic
+        stored_by_w2_before = _stored(w2.port)
+        produce(pipeline.settings.kafka, second_half)
+        assert wait_for(lambda: pipeline.points_by_measurement(f"s{unique}") == expected, 90)
+        assert _stored(w2.port) - stored_by_w2_before >= sum(
+            expected_points(pipeline, second_half).values()
+        )
+    assert pipeline.points_by_measurement(f"s{unique}") == expected
+
+
+def test_an_influxdb_outage_pauses_the_pipeline_and_loses_nothing(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path, SOVWATCH_WORKER__RETRY_MAX_S="2")
+    records = records_for(pipeline, minutes=4)
+    expected = expected_points(pipeline, records)
+    half = len(records) // 2
+    with pipeline.worker() as worker:
+        produce(pipeline.settings.kafka, records[:half])
+        assert wait_for(lambda: _stored(worker.port) > 0)
+        stack.influx.stop()
+        try:
+            produce(pipeline.settings.kafka, records[half:])
+            time.sleep(20)
+            rss_during = worker.rss_mib()
+            assert _metric(worker.port, "sovwatch_influx_write_failures_total") > 0
+        finally:
+            stack.influx.start()
+            stack.influx.wait_ready(60)
+        assert wait_for(lambda: pipeline.points_by_measurement(f"s{unique}") == expected, 90)
+    assert rss_during < 400
+
+
+def _metric(port: int, name: str) -> float:
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in _metrics_text(port).splitlines()
+        if line.startswith(name + "{") or line.startswith(name + " ")
+    )
+
+
+def _metrics_text(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return str(response.read().decode())

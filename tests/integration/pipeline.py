@@ -1,0 +1,157 @@
+"""Harness for pipeline tests: isolated topics and consumer group per test, real worker
+processes (`sovwatch worker`), and read-back from InfluxDB and the DLQ topic."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from types import TracebackType
+
+from kafka import KafkaConsumer, TopicPartition
+
+from streams.connect import influx_client, kafka_admin
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
+TOPIC_FIELDS = (
+    "gpu",
+    "power",
+    "physical",
+    "audit",
+    "dlq",
+    "alerts_ops",
+    "alerts_security",
+    "alerts_compliance",
+    "audit_checkpoints",
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Isolated:
+    """Settings and environment of one test's pipeline: its own topics and consumer group."""
+
+    def __init__(self, unique: str, log_dir: Path, **env: str) -> None:
+        self.unique = unique
+        self.log_dir = log_dir
+        self.env = {
+            **os.environ,
+            "SOVWATCH_WORKER__APP_ID": f"test-{unique}",
+            "SOVWATCH_WORKER__BATCH_MAX_AGE_S": "0.5",
+            "SOVWATCH_PRIVACY__PSEUDONYM_KEY": f"test-key-{unique}-0123456789",
+            **{f"SOVWATCH_TOPICS__{f.upper()}": f"test.{unique}.{f}" for f in TOPIC_FIELDS},
+            **env,
+        }
+        overrides = {k: v for k, v in self.env.items() if k.startswith("SOVWATCH_")}
+        saved = dict(os.environ)
+        os.environ.update(overrides)
+        try:
+            self.settings = Settings()
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+        admin = kafka_admin(self.settings.kafka)
+        try:
+            ensure_topics(admin, self.settings.topics)
+        finally:
+            admin.close()
+
+    def worker(self, name: str = "w1", **env: str) -> Worker:
+        return Worker(self, name, {**self.env, **env})
+
+    def points_by_measurement(self, site_prefix: str) -> Counter[str]:
+        """Distinct points (one per series+timestamp) per measurement for sites of this test."""
+        counts: Counter[str] = Counter()
+        buckets = self.settings.influxdb.buckets
+        with influx_client(self.settings.influxdb) as client:
+            for bucket in (buckets.telemetry, buckets.audit):
+                tables = client.query_api().query(
+                    'import "strings" '
+                    f'from(bucket: "{bucket}") |> range(start: -1d, stop: 1d) '
+                    f'|> filter(fn: (r) => strings.hasPrefix(v: r.site, prefix: "{site_prefix}") '
+                    'and r._field == "event_id") '
+                    '|> group(columns: ["_measurement"]) |> count()',
+                )
+                for table in tables:
+                    for record in table:
+                        counts[record.values["_measurement"]] += record.get_value()
+        return counts
+
+    def dead_letters(self, expected: int, timeout_s: float = 30) -> list[bytes]:
+        """All records of this test's DLQ topic (waits until `expected` arrived or timeout)."""
+        consumer = KafkaConsumer(consumer_timeout_ms=1000, **self.settings.kafka.client_config())
+        topic = self.settings.topics.dlq
+        try:
+            consumer.assign(
+                [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            )
+            consumer.seek_to_beginning()
+            records: list[bytes] = []
+            deadline = time.monotonic() + timeout_s
+            while len(records) < expected and time.monotonic() < deadline:
+                records.extend(record.value for record in consumer)
+            return records
+        finally:
+            consumer.close()
+
+
+class Worker:
+    """One `sovwatch worker` process; a context manager that stops it (SIGTERM) on exit."""
+
+    def __init__(self, pipeline: Isolated, name: str, env: dict[str, str]) -> None:
+        self.port = free_port()
+        self.log = pipeline.log_dir / f"worker-{name}.log"
+        self.env = {**env, "SOVWATCH_WORKER__WEB_PORT": str(self.port)}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Worker:
+        self.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self, timeout_s: float = 90) -> None:
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [SOVWATCH, "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited: {self.log.read_text()[-3000:]}")
+            if "[^Worker]: Ready" in self.log.read_text(errors="replace"):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"worker not ready in {timeout_s}s: {self.log.read_text()[-3000:]}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def rss_mib(self) -> float:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmRSS")
