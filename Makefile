@@ -7,12 +7,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
-.PHONY: demo test lint unit integration setup system-deps native stack stack-down
+.PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env
 
-demo: stack
-	$(SOVWATCH) topics create
+demo: setup dev-env
+	$(SOVWATCH) stack up
 	$(SOVWATCH) stack check
-	@echo "stack is up: '$(SOVWATCH) stack status' shows it, 'make stack-down' stops it"
+	$(SOVWATCH) demo
 
 test: lint unit integration
 
@@ -34,6 +34,11 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
+
+# A local pseudonymisation key for the dev stack, generated once, kept in the git-ignored .env.
+dev-env: $(VENV)/.installed
+	@grep -qs '^SOVWATCH_PRIVACY__PSEUDONYM_KEY=' .env || \
+		echo "SOVWATCH_PRIVACY__PSEUDONYM_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_hex(32))")" >> .env
 
 system-deps:
 	@docker/native/system-deps.sh

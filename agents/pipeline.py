@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest, dead_letter, reason_label, rejected_by_influxdb
@@ -106,4 +106,21 @@ async def metrics_page(web: Any, request: Any) -> Any:
 @app.page("/health")
 async def health_page(web: Any, request: Any) -> Any:
     pending = sum(sink.pending_points for sink in _sinks)
-    return web.json({"status": "ok", "agents": len(_sinks), "pending_points": pending})
+    return web.json(
+        {
+            "status": "ok",
+            "agents": len(_sinks),
+            "pending_points": pending,
+            "stored": _total(metrics.EVENTS_STORED),
+            "dead_letters": _total(metrics.DEAD_LETTERS),
+        }
+    )
+
+
+def _total(counter: Counter) -> float:
+    return sum(
+        sample.value
+        for metric in counter.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )

@@ -115,6 +115,57 @@ def demo_produce(
     console.print(f"produced {count} records to {settings.kafka.bootstrap_servers}")
 
 
+@app.command("demo")
+def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to send")) -> None:
+    """The whole pipeline once: stack, topics, buckets, a background worker, demo data."""
+    import json
+    import time
+    import urllib.request
+
+    from streams.demo import MALFORMED, demo_records
+    from streams.produce import produce
+
+    settings = get_settings()
+    stack = Stack(settings)
+    stack.up()
+    setup()
+    stack.worker.start(timeout_s=settings.stack.start_timeout_s)
+    console.print(
+        f"worker running (pid {stack.worker.process.pid()}), log {stack.worker.process.log_file}"
+    )
+
+    def health() -> dict[str, float]:
+        with urllib.request.urlopen(stack.worker.url + "/health", timeout=5) as response:  # noqa: S310
+            return dict(json.loads(response.read()))
+
+    before = health()
+    count = produce(settings.kafka, demo_records(settings.topics, minutes=minutes))
+    console.print(f"produced {count} records ({len(MALFORMED)} deliberately malformed)")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        now = health()
+        done = now["stored"] - before["stored"] + now["dead_letters"] - before["dead_letters"]
+        if done >= count:
+            break
+        time.sleep(0.5)
+    now = health()
+    console.print(
+        f"stored {now['stored'] - before['stored']:.0f} events in InfluxDB, "
+        f"{now['dead_letters'] - before['dead_letters']:.0f} dead letters on {settings.topics.dlq}"
+    )
+    console.print(
+        "\nSee the data:\n"
+        f"  metrics: curl {stack.worker.url}/metrics\n"
+        f"  Flux:    curl -s {settings.influxdb.url}/api/v2/query?org={settings.influxdb.org} "
+        "-H 'Authorization: Token $SOVWATCH_INFLUXDB__TOKEN' "
+        "-H 'Content-Type: application/vnd.flux' "
+        f'-d \'from(bucket:"{settings.influxdb.buckets.telemetry}") |> range(start:-1h) '
+        '|> filter(fn:(r)=> r._measurement=="gpu" and r._field=="gpu_util_pct") '
+        '|> group(columns:["site"]) |> mean()\'\n'
+        "  stop:    .venv/bin/sovwatch stack down"
+    )
+
+
 def main() -> None:
     """Entry point: user-facing errors become one line on stderr and exit code 2."""
     try:

@@ -9,6 +9,7 @@ from streams.errors import StackError
 from streams.settings import Settings
 from streams.stack.influxdb import InfluxNode
 from streams.stack.kafka import KafkaNode
+from streams.stack.worker import WorkerNode
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
@@ -46,6 +47,7 @@ class Stack:
         influx_port = _local_port(settings.influxdb.url, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
         self.kafka = KafkaNode(settings.stack, kafka_port)
         self.influx = InfluxNode(settings.stack, settings.influxdb, influx_port)
+        self.worker = WorkerNode(settings.stack, settings.worker)
         self.timeout_s = settings.stack.start_timeout_s
 
     def up(self) -> None:
@@ -61,17 +63,20 @@ class Stack:
     def down(self) -> list[str]:
         """Stop both; returns the names of what was running."""
         stopped = []
-        for name, node in (("influxdb", self.influx), ("kafka", self.kafka)):
+        nodes = (("worker", self.worker), ("influxdb", self.influx), ("kafka", self.kafka))
+        for name, node in nodes:
             if node.stop():
                 stopped.append(name)
         return stopped
 
     def status(self) -> list[ServiceStatus]:
-        return [
-            ServiceStatus(
-                "kafka", self.kafka.bootstrap, self.kafka.process.pid(), self.kafka.is_up()
-            ),
-            ServiceStatus(
-                "influxdb", self.influx.url, self.influx.process.pid(), self.influx.is_up()
-            ),
+        """Kafka and InfluxDB; the background worker too when it runs."""
+        kafka, influx, worker = self.kafka, self.influx, self.worker
+        statuses = [
+            ServiceStatus("kafka", kafka.bootstrap, kafka.process.pid(), kafka.is_up()),
+            ServiceStatus("influxdb", influx.url, influx.process.pid(), influx.is_up()),
         ]
+        worker_pid = worker.process.pid()
+        if worker_pid is not None:
+            statuses.append(ServiceStatus("worker", worker.url, worker_pid, worker.is_up()))
+        return statuses

@@ -1,7 +1,8 @@
 """A background server process owned by the native stack, tracked by a pid file.
 
-The pid file alone is not trusted: a pid is ours only while its command line still names the
-stack's own run directory, so a recycled pid is never signalled.
+The pid file alone is not trusted: a pid is ours only while its environment carries the marker
+this class sets at start (naming the process's work directory), so a recycled pid is never
+signalled.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+MARKER = "SOVWATCH_STACK_PROCESS"
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
@@ -53,28 +56,33 @@ class ManagedProcess:
 
     def _is_ours(self, pid: int) -> bool:
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
             stat = Path(f"/proc/{pid}/stat").read_text()
         except OSError:
             return False
         zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
-        return not zombie and str(self.workdir).encode() in cmdline
+        return not zombie and self._marker() in environ.split(b"\0")
 
-    def start(self, argv: list[str], env: dict[str, str] | None = None) -> int:
+    def _marker(self) -> bytes:
+        return f"{MARKER}={self.workdir}".encode()
+
+    def start(
+        self, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> int:
         """Start argv in its own session, output appended to the log; returns the pid."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
                 argv,
-                cwd=self.workdir,
+                cwd=cwd or self.workdir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, **(env or {})},
+                env={**os.environ, **(env or {}), MARKER: str(self.workdir)},
                 start_new_session=True,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
-        # Until exec completes, /proc shows the forking parent's command line.
+        # Until exec completes, /proc shows the forking parent's environment.
         deadline = time.monotonic() + 5
         while not self._is_ours(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)

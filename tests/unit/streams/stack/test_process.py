@@ -8,14 +8,13 @@ from pathlib import Path
 from streams.stack.process import ManagedProcess
 
 
-def sleeper(workdir: Path) -> list[str]:
-    # The workdir in argv is what marks the process as ours.
-    return ["bash", "-c", "sleep 60; exit 0", str(workdir)]
+def sleeper() -> list[str]:
+    return ["bash", "-c", "sleep 60; exit 0"]
 
 
 def test_start_records_pid_and_stop_ends_the_process(tmp_path: Path) -> None:
     proc = ManagedProcess("sleeper", tmp_path)
-    pid = proc.start(sleeper(tmp_path))
+    pid = proc.start(sleeper())
     assert proc.pid() == pid
     assert proc.stop(timeout_s=5)
     assert proc.pid() is None
@@ -25,7 +24,7 @@ def test_start_records_pid_and_stop_ends_the_process(tmp_path: Path) -> None:
 
 def test_stop_kills_a_process_that_ignores_sigterm(tmp_path: Path) -> None:
     proc = ManagedProcess("stubborn", tmp_path)
-    proc.start(["bash", "-c", "trap '' TERM; sleep 60 & wait", str(tmp_path)])
+    proc.start(["bash", "-c", "trap '' TERM; sleep 60 & wait"])
     assert proc.stop(timeout_s=0.5)
     assert proc.pid() is None
 

@@ -1,0 +1,53 @@
+"""A background `sovwatch worker` for the demo, managed like the stack's servers."""
+
+from __future__ import annotations
+
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from streams.errors import StackError
+from streams.settings import StackSettings, WorkerSettings
+from streams.stack.process import ManagedProcess, port_open
+
+
+class WorkerNode:
+    def __init__(self, stack: StackSettings, worker: WorkerSettings) -> None:
+        self.workdir = stack.run_dir / "worker"
+        self.process = ManagedProcess("worker", self.workdir)
+        self.host = worker.web_host
+        self.port = worker.web_port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float) -> None:
+        """Start the worker (if not running) and wait until its /health answers."""
+        if self.process.pid() is None:
+            sovwatch = Path(sys.executable).with_name("sovwatch")
+            # The caller's directory, so the worker reads the same `.env` as the caller.
+            self.process.start([str(sovwatch), "worker"], cwd=Path.cwd())
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.pid() is None:
+                raise StackError(
+                    f"the worker exited during start-up:\n{self.process.log_tail()}",
+                    f"full log: {self.process.log_file}",
+                )
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=2):  # noqa: S310
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        raise StackError(
+            f"the worker did not answer {self.url}/health", f"see {self.process.log_file}"
+        )
+
+    def is_up(self) -> bool:
+        return port_open(self.host, self.port)
+
+    def stop(self) -> bool:
+        return self.process.stop(timeout_s=30.0)
