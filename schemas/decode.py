@@ -7,7 +7,7 @@ parsing. Every failure becomes a `DecodeError` whose issues name field, constrai
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Final, Literal, TypeVar, get_args
+from typing import Annotated, Final, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -40,6 +40,11 @@ DEFAULT_TOPICS: Final[Mapping[str, Family]] = {
 
 _ANY_EVENT: Final[TypeAdapter[Event]] = TypeAdapter(Annotated[Event, Field(discriminator="family")])
 
+_MODEL_BY_NAME: Final[dict[str | None, type[Event]]] = {
+    name: FAMILY_MODELS[family]
+    for name, family in [*((f, f) for f in FAMILIES), *DEFAULT_TOPICS.items()]
+}
+
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -68,38 +73,39 @@ def decode(
     omitted); without, the `family` field picks the model. Raises `DecodeError` for any bad
     input, `UnknownFamilyError` only for an unknown family/topic argument (a wiring bug).
     """
-    if family_or_topic is None:
-        any_event: Event = _validate(_ANY_EVENT.validate_json, raw, None)
-        return any_event
-    model = FAMILY_MODELS[family_of(family_or_topic, topics)]
-    result: Event = _validate(model.__pydantic_validator__.validate_json, raw, model)
-    return result
+    # Hot path: one dict lookup and the pydantic-core call; no Python-level JSON work.
+    model = _MODEL_BY_NAME.get(family_or_topic) if topics is DEFAULT_TOPICS else None
+    if model is None and family_or_topic is not None:
+        model = FAMILY_MODELS[family_of(family_or_topic, topics)]
+    try:
+        if model is None:
+            return _ANY_EVENT.validate_json(raw)
+        result: Event = model.__pydantic_validator__.validate_json(raw)
+        return result
+    except ValidationError as exc:
+        raise decode_error_from(exc, model) from None
+    except Exception as exc:
+        raise _internal_error(exc) from exc
 
 
 def decode_as(raw: bytes | bytearray | str, model: type[M]) -> M:
     """Decode and validate a record of one given model (e.g. `Alert`, `DeadLetter`)."""
-    result: M = _validate(model.__pydantic_validator__.validate_json, raw, model)
-    return result
-
-
-def _validate(validate: Any, raw: object, model: type[BaseModel] | None) -> Any:
-    if not isinstance(raw, bytes | bytearray | str):
-        raise DecodeError(
-            f"expected bytes, got {type(raw).__name__}",
-            (FieldIssue(field="", constraint="bytes_type", value=None, message="expected bytes"),),
-        )
     try:
-        return validate(raw)
+        result: M = model.__pydantic_validator__.validate_json(raw)
+        return result
     except ValidationError as exc:
         raise decode_error_from(exc, model) from None
-    except Exception as exc:  # a validator bug must not crash ingest: keep the record in the DLQ
-        issue = FieldIssue(
-            field="",
-            constraint="internal_error",
-            value=None,
-            message=f"{type(exc).__name__} in validation",
-        )
-        raise DecodeError(f"internal validation error: {type(exc).__name__}", (issue,)) from exc
+    except Exception as exc:
+        raise _internal_error(exc) from exc
+
+
+def _internal_error(exc: Exception) -> DecodeError:
+    """A validator bug must not crash ingest: the record goes to the DLQ, saying so."""
+    name = type(exc).__name__
+    issue = FieldIssue(
+        field="", constraint="internal_error", value=None, message=f"{name} in validation"
+    )
+    return DecodeError(f"internal validation error: {name}", (issue,))
 
 
 def decode_error_from(exc: ValidationError, model: type[BaseModel] | None) -> DecodeError:
