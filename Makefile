@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
-.PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env
+.PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
+	bench bench-schemas bench-pipeline
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -34,6 +35,15 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
+
+# Benchmarks: figures, never assertions. bench-pipeline needs (and starts) the native stack.
+bench: bench-schemas bench-pipeline
+
+bench-schemas: $(VENV)/.installed
+	$(BIN)/python bench/bench_schemas.py
+
+bench-pipeline: stack
+	$(BIN)/python bench/bench_pipeline.py
 
 # A local pseudonymisation key for the dev stack, generated once, kept in the git-ignored .env.
 dev-env: $(VENV)/.installed

@@ -13,7 +13,7 @@ from agents.sink import Destination
 from schemas.deadletter import DeadLetter
 from schemas.decode import Event, Family, decode
 from schemas.errors import DecodeError, FieldIssue
-from schemas.personal import pseudonymise
+from schemas.personal import personal_fields, pseudonymise
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
 
@@ -47,7 +47,9 @@ class Ingest:
 
     def points(self, event: Event) -> Sequence[tuple[Destination, str]]:
         """The event's point, pseudonymised, bound for its country's InfluxDB."""
-        bucket_kind, line = to_line(pseudonymise(event, self._pseudonymise))
+        if personal_fields(type(event)):  # skip the copy for families without personal data
+            event = pseudonymise(event, self._pseudonymise)
+        bucket_kind, line = to_line(event)
         destination = Destination(
             self._influx.target_for(event.country), self._buckets[bucket_kind]
         )

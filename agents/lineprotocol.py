@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import lru_cache
 
 FieldValue = float | int | bool | str
 
 _MEASUREMENT = str.maketrans({",": r"\,", " ": r"\ ", "\n": r"\n"})
 _KEY = str.maketrans({",": r"\,", "=": r"\=", " ": r"\ ", "\n": r"\n"})
 _STRING = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": r"\n"})
+
+
+@lru_cache(maxsize=65536)
+def _key(text: str) -> str:
+    """Escaped tag key, tag value or field key. Cached: tags are low-cardinality by design and
+    field keys come from the schemas, so nearly every call is a hit."""
+    return text.translate(_KEY)
 
 
 class LineProtocolError(ValueError):
@@ -46,7 +54,7 @@ def encode_line(
     for key in sorted(tags):
         value = tags[key]
         if value:
-            parts.append(f",{key.translate(_KEY)}={value.translate(_KEY)}")
+            parts.append(f",{_key(key)}={_key(value)}")
     encoded = [
         f"{key.translate(_KEY)}={_field(value)}"
         for key, value in fields.items()

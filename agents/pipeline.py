@@ -55,7 +55,7 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
         _next_offset[(message.topic, message.partition)] = message.offset + 1
 
     async def stored(event: faust.types.EventT) -> None:
-        metrics.EVENTS_STORED.labels(topic=event.message.topic).inc()
+        metrics.events_stored(event.message.topic).inc()
         await ack(event)
 
     async def reject(event: faust.types.EventT, reason: str) -> None:
@@ -66,7 +66,7 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
     try:
         async for event in manual.events():
             topic = event.message.topic
-            metrics.EVENTS_IN.labels(topic=topic).inc()
+            metrics.events_in(topic).inc()
             try:
                 decoded = ingest.decode(event.message.value, topic)
             except DecodeError as error:

@@ -15,7 +15,11 @@ from __future__ import annotations
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from datetime import datetime
+from enum import Enum
+from typing import Final, Literal
+
+from pydantic import BaseModel
 
 from agents.lineprotocol import FieldValue, encode_line
 from schemas.decode import Event, Family
@@ -66,16 +70,29 @@ SPECS: Final[Mapping[Family, PointSpec]] = {
 NOT_FIELDS: Final = frozenset({"family", "schema_version", "ts"})
 
 
-def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, FieldValue]:
+def _flatten(model: BaseModel, prefix: str = "") -> dict[str, FieldValue]:
+    """Attribute name -> value, nested models joined with `_`, None left out.
+
+    Reads the validated attributes directly: serialising through `model_dump` would cost
+    about three times as much per event.
+    """
     flat: dict[str, FieldValue] = {}
-    for key, value in values.items():
+    for key, value in model.__dict__.items():
+        if value is None:
+            continue
         name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flatten(value, f"{name}_"))
-        elif isinstance(value, list | tuple):
-            flat[name] = ",".join(map(str, value))
-        elif value is not None:
+        if isinstance(value, str | int | float):  # bool is an int
             flat[name] = value
+        elif isinstance(value, BaseModel):
+            flat.update(_flatten(value, f"{name}_"))
+        elif isinstance(value, Enum):
+            flat[name] = value.value
+        elif isinstance(value, list | tuple | frozenset | set):
+            flat[name] = ",".join(map(str, value))
+        elif isinstance(value, datetime):
+            flat[name] = value.isoformat()
+        else:
+            flat[name] = str(value)
     return flat
 
 
@@ -90,7 +107,7 @@ def timestamp_ns(event: Event, discrete: bool) -> int:
 def to_line(event: Event) -> tuple[str, str]:
     """(bucket kind, line) for one validated, already pseudonymised event."""
     spec = SPECS[event.family]
-    values = _flatten(event.model_dump(mode="json", exclude_none=True))
+    values = _flatten(event)
     tags = {tag: str(values.pop(path)) for tag, path in spec.tags.items() if path in values}
     fields = {key: value for key, value in values.items() if key not in NOT_FIELDS}
     return spec.bucket, encode_line(event.family, tags, fields, timestamp_ns(event, spec.discrete))

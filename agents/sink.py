@@ -2,9 +2,11 @@
 
 Each buffered entry remembers the Kafka event it came from. A batch is flushed when it holds
 `batch_max_points` points or its oldest point is `batch_max_age_s` old; only after every write of
-the batch was acknowledged are its events acked (so Faust may commit their offsets). While a
-flush is retrying (InfluxDB down), `add` of a full buffer waits for it: the agent stops pulling
-from Kafka and memory stays bounded at two batches — nothing is dropped.
+the batch was acknowledged are its events acked (so Faust may commit their offsets).
+
+One batch is written in the background while the next one fills (double buffering). When the
+next one is full before the write finished — InfluxDB slow or down and retrying — `add` waits:
+the agent stops pulling from Kafka and memory stays bounded at two batches. Nothing is dropped.
 """
 
 from __future__ import annotations
@@ -73,9 +75,11 @@ class PointSink(Generic[E]):
         self._reject = reject
         self._batch: _Batch[E] = _Batch()
         self._lock = asyncio.Lock()
+        self._inflight: asyncio.Future[None] | None = None
 
     @property
     def pending_points(self) -> int:
+        """Points buffered, not counting the batch being written."""
         return self._batch.points
 
     async def add(self, event: E, points: Sequence[tuple[Destination, str]]) -> None:
@@ -92,7 +96,7 @@ class PointSink(Generic[E]):
         batch.points += len(points)
         metrics.PENDING_POINTS.set(batch.points)
         if batch.points >= self._max_points:
-            await self.flush()
+            await self._start_flush()
 
     async def flush_if_due(self) -> None:
         """Called by a timer: flush a partial batch that has waited long enough."""
@@ -100,15 +104,29 @@ class PointSink(Generic[E]):
             await self.flush()
 
     async def flush(self) -> None:
+        """Write everything buffered; returns when it is written and acked."""
+        await self._start_flush()
+        await self._wait_inflight()
+
+    async def _start_flush(self) -> None:
+        """Hand the current batch to a background write, once the previous write is done."""
         async with self._lock:
+            await self._wait_inflight()
             batch, self._batch = self._batch, _Batch()
-            if not batch.events:
-                return
-            for key, lines in batch.lines.items():
-                await self._write(batch.destinations[key], lines, batch.line_events[key])
-            for event in batch.events:
-                await self._ack(event)
-            metrics.PENDING_POINTS.set(self._batch.points)
+            if batch.events:
+                self._inflight = asyncio.ensure_future(self._write_batch(batch))
+
+    async def _wait_inflight(self) -> None:
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            await inflight
+
+    async def _write_batch(self, batch: _Batch[E]) -> None:
+        for key, lines in batch.lines.items():
+            await self._write(batch.destinations[key], lines, batch.line_events[key])
+        for event in batch.events:
+            await self._ack(event)
+        metrics.PENDING_POINTS.set(self._batch.points)
 
     async def _write(self, destination: Destination, lines: list[str], events: list[E]) -> None:
         try:

@@ -11,6 +11,7 @@ from rich.table import Table
 from streams.buckets import ensure_buckets, wanted_buckets
 from streams.connect import influx_client, kafka_admin
 from streams.errors import SovwatchError
+from streams.schemas_cli import collect_app, schemas_app
 from streams.selfcheck import influx_round_trip, kafka_round_trip
 from streams.settings import get_settings
 from streams.stack import Stack
@@ -25,6 +26,8 @@ stack_app = typer.Typer(help="The native dev stack: a real Kafka and InfluxDB on
 topics_app = typer.Typer(help="sovwatch's Kafka topics.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(topics_app, name="topics")
+app.add_typer(schemas_app, name="schemas")
+app.add_typer(collect_app, name="collect")
 
 console = Console(soft_wrap=True)
 

@@ -5,6 +5,8 @@ One registry for the process so tests can read values without global state from 
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -51,3 +53,14 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+
+
+@cache
+def events_in(topic: str) -> Counter:
+    """The per-topic child, looked up once (label resolution costs ~1 µs per event otherwise)."""
+    return EVENTS_IN.labels(topic=topic)
+
+
+@cache
+def events_stored(topic: str) -> Counter:
+    return EVENTS_STORED.labels(topic=topic)

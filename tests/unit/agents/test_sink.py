@@ -52,7 +52,8 @@ async def test_a_full_batch_is_written_then_its_events_acked() -> None:
     await sink.add("e1", [(DEFAULT, "m v=1 1")])
     await sink.add("e2", [(DEFAULT, "m v=2 2")])
     assert acked == [] and writer.writes == []
-    await sink.add("e3", [(DEFAULT, "m v=3 3")])
+    await sink.add("e3", [(DEFAULT, "m v=3 3")])  # full: its write starts in the background
+    await sink.flush()
     assert writer.writes == [
         ("http://127.0.0.1:8086", "telemetry", ["m v=1 1", "m v=2 2", "m v=3 3"])
     ]
@@ -88,6 +89,7 @@ async def test_nothing_is_acked_while_influxdb_does_not_acknowledge() -> None:
     assert not blocked.done()
     writer.gate.set()  # InfluxDB is back
     await asyncio.wait_for(asyncio.gather(flushing, blocked), 1)
+    await sink.flush()
     assert acked == ["e1", "e2", "e3", "e4"]
     assert [line for *_, lines in writer.writes for line in lines] == [
         "m v=1 1",
@@ -104,6 +106,7 @@ async def test_a_rejected_batch_is_retried_line_by_line_and_only_the_culprit_rej
     await sink.add("good1", [(DEFAULT, "m v=1 1")])
     await sink.add("bad", [(DEFAULT, 'm v="text" 2')])
     await sink.add("good2", [(DEFAULT, "m v=3 3")])
+    await sink.flush()
     assert [lines for *_, lines in writer.writes] == [["m v=1 1"], ["m v=3 3"]]
     assert [event for event, _ in rejected] == ["bad"]
     assert "field type conflict" in rejected[0][1]
