@@ -26,6 +26,15 @@ def kafka_version() -> str:
     return pom.split("<kafka.version>", 1)[1].split("</kafka.version>", 1)[0].strip()
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, base64url. Like Kafka's own Uuid.randomUuid it never
+    starts with '-', which the storage tool's argument parser would take for an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class KafkaNode:
     """Install, configure, format, start and stop the dev broker."""
 
@@ -110,7 +119,7 @@ class KafkaNode:
         """Format a fresh log.dirs once (KRaft refuses to start on an unformatted one)."""
         if (self.workdir / "data" / "meta.properties").is_file():
             return
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(server)),
             capture_output=True,
