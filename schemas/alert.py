@@ -1,8 +1,9 @@
 """Alerts emitted by the compliance rule engine onto alerts.ops / .security / .compliance.
 
-`id` is deterministic: the rule engine derives it with `alert_id(rule_id, group, window)`, so
-replaying the same input after a crash or a rebalance produces the same id, and the duplicate
-vanishes downstream (InfluxDB point, Grafana annotation, ticket).
+`id` is deterministic: the rule engine derives it with `alert_id(rule_id, group, window_start)`,
+so replaying the same input after a crash or a rebalance produces the same id, and the duplicate
+vanishes downstream (InfluxDB point, Grafana annotation, ticket). The window's end is not part of
+the id: while an incident goes on, the same alert is re-emitted with a later end and more evidence.
 """
 
 from __future__ import annotations
@@ -28,11 +29,9 @@ Severity = Literal["info", "low", "medium", "high", "critical"]
 Team = Literal["ops", "security", "compliance"]
 
 
-def alert_id(rule_id: str, group: str, window_start: datetime, window_end: datetime) -> str:
-    """Stable alert id: a hash of rule, group key (e.g. site or GPU) and window bounds."""
-    material = "\x1f".join(
-        (rule_id, group, window_start.isoformat(), window_end.isoformat())
-    ).encode()
+def alert_id(rule_id: str, group: str, window_start: datetime) -> str:
+    """Stable alert id: a hash of rule, group key (e.g. site or GPU) and window start."""
+    material = "\x1f".join((rule_id, group, window_start.isoformat())).encode()
     return "alert-" + hashlib.sha256(material).hexdigest()[:32]
 
 

@@ -209,7 +209,7 @@ def alerts(draw: st.DrawFn) -> Alert:
     rule = draw(identifiers)
     return Alert(
         schema_version=draw(versions),
-        id=alert_id(rule, draw(identifiers), start, end),
+        id=alert_id(rule, draw(identifiers), start),
         rule_id=rule,
         severity=draw(st.sampled_from(get_args(Severity))),
         team=draw(st.sampled_from(get_args(Team))),

@@ -1,0 +1,86 @@
+"""A rule compiled once at load: closures for its conditions, group key and message."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from agents.rules.language import Compiled, Compiler
+from agents.rules.model import Rule, placeholders
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    rule: Rule
+    matches: Compiled  # condition and no exception
+    first: Compiled | None  # sequence: A
+    then: Compiled | None  # sequence: B
+    trigger: Compiled | None  # two_person: events that need a second person
+    fields: frozenset[str]  # every event field the rule reads
+
+    @property
+    def id(self) -> str:
+        return self.rule.id
+
+    def group(self, event: Any) -> str:
+        return "/".join(str(_get(event, path)) for path in self.rule.group_by)
+
+    def context(self, event: Any, **extra: Any) -> dict[str, str]:
+        """The values the output template names, as strings (kept in state for timer alerts)."""
+        values: dict[str, Any] = {"site_id": event.site_id, "country": event.country}
+        values.update((name, _get(event, name)) for name in placeholders(self.rule.output))
+        values.update(extra)
+        return {name: _text(value) for name, value in values.items()}
+
+    def message(self, context: Mapping[str, str]) -> str:
+        """The output template filled in; a placeholder the context lacks shows as '?'."""
+        return _PLACEHOLDER.sub(lambda m: context.get(m.group(1), "?"), self.rule.output)
+
+
+def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
+    condition, fields = compiler.compile(rule.condition)
+    exceptions = []
+    used = set(fields)
+    for exception in rule.exceptions:
+        check, exception_fields = compiler.compile(exception.condition)
+        exceptions.append(check)
+        used |= exception_fields
+
+    def matches(event: Any) -> bool:
+        return bool(condition(event)) and not any(check(event) for check in exceptions)
+
+    first = then = trigger = None
+    if rule.first is not None and rule.then is not None:
+        first_check, first_fields = compiler.compile(rule.first.condition)
+        then_check, then_fields = compiler.compile(rule.then.condition)
+        used |= first_fields | then_fields
+        first = _and_not(first_check, exceptions)
+        then = _and_not(then_check, exceptions)
+    if rule.trigger is not None:
+        trigger, trigger_fields = compiler.compile(rule.trigger)
+        used |= trigger_fields
+    used |= set(rule.group_by) | ({rule.actor} if rule.actor else set())
+    return CompiledRule(rule, matches, first, then, trigger, frozenset(used))
+
+
+def _and_not(check: Compiled, exceptions: list[Compiled]) -> Compiled:
+    return lambda event: bool(check(event)) and not any(e(event) for e in exceptions)
+
+
+def _get(event: Any, path: str) -> Any:
+    value = event
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "?"
+    return str(getattr(value, "value", value))

@@ -1,0 +1,240 @@
+"""The six rule kinds as state machines over event time.
+
+Each kind keeps its state per (rule, group) in a plain JSON-able dict inside the engine's state
+store (a Faust table in the worker, a dict elsewhere), so a restart restores every open window
+from the changelog. Timestamps are epoch seconds. State remembers event ids, so an event seen
+twice (a replay after a crash) never counts twice.
+
+A kind returns `Firing`s; the engine turns them into alerts (suppression, ids, messages).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from agents.rules.compiled import CompiledRule
+
+State = dict[str, Any]
+MAX_EVENTS = 1000  # per group and rule: bounds memory whatever the input rate
+
+
+@dataclass(frozen=True)
+class Firing:
+    start: float
+    end: float
+    evidence: tuple[str, ...]
+    context: dict[str, str]
+
+
+class Kind(Protocol):
+    def on_event(
+        self, rule: CompiledRule, event: Any, ts: float, state: State | None
+    ) -> tuple[State | None, list[Firing]]:
+        """New state (None = delete) and firings for one event of the rule's families."""
+        ...
+
+    def on_tick(
+        self, rule: CompiledRule, now: float, state: State
+    ) -> tuple[State | None, list[Firing]]:
+        """Timer-driven firings (absence, not-followed-by, two-person deadlines)."""
+        ...
+
+
+class _NoTimer:
+    def on_tick(
+        self, rule: CompiledRule, now: float, state: State
+    ) -> tuple[State | None, list[Firing]]:
+        return state, []
+
+
+class Stateless(_NoTimer):
+    def on_event(
+        self, rule: CompiledRule, event: Any, ts: float, state: State | None
+    ) -> tuple[State | None, list[Firing]]:
+        if not rule.matches(event):
+            return state, []
+        return state, [Firing(ts, ts, (event.event_id,), rule.context(event))]
+
+
+class Count(_NoTimer):
+    """At least `threshold` matching events within `window` (sliding, by event time)."""
+
+    def on_event(
+        self, rule: CompiledRule, event: Any, ts: float, state: State | None
+    ) -> tuple[State | None, list[Firing]]:
+        if not rule.matches(event):
+            return state, []
+        window = rule.rule.window or 0.0
+        events = [e for e in (state or {}).get("events", []) if e[0] > ts - window]
+        if any(e[1] == event.event_id for e in events):
+            return state, []
+        events.append([ts, event.event_id])
+        events.sort(key=lambda e: e[0])  # late events slot in by their own time
+        events = events[-MAX_EVENTS:]
+        in_window = [e for e in events if ts - window < e[0] <= ts]
+        firings = []
+        threshold = rule.rule.threshold or 0
+        if len(in_window) >= threshold:
+            firings.append(
+                Firing(
+                    in_window[0][0],
+                    ts,
+                    tuple(e[1] for e in in_window),
+                    rule.context(event, count=len(in_window)),
+                )
+            )
+        return {"events": events}, firings
+
+
+class Sustained(_NoTimer):
+    """The condition holds for every sample of the group for at least `window`."""
+
+    def on_event(
+        self, rule: CompiledRule, event: Any, ts: float, state: State | None
+    ) -> tuple[State | None, list[Firing]]:
+        window = rule.rule.window or 0.0
+        if state is not None and ts < state["last"]:
+            return state, []  # out of order: a run is judged on samples in time order
+        if not rule.matches(event):
+            return None, []
+        if state is None or ts - state["last"] > window:  # first true sample, or data gap
+            state = {"since": ts, "last": ts, "ids": [event.event_id], "fired": False}
+            return state, []
+        state = {**state, "last": ts, "ids": [*state["ids"][-MAX_EVENTS + 1 :], event.event_id]}
+        if ts - state["since"] >= window and not state["fired"]:
+            state["fired"] = True
+            context = rule.context(event, duration_s=f"{ts - state['since']:.0f}")
+            return state, [Firing(state["since"], ts, tuple(state["ids"][-10:]), context)]
+        return state, []
+
+
+class Absence:
+    """No matching event from the group for `window` (judged by the timer, not by events)."""
+
+    def on_event(
+        self, rule: CompiledRule, event: Any, ts: float, state: State | None
+    ) -> tuple[State | None, list[Firing]]:
+        if not rule.matches(event) or (state is not None and ts <= state["last"]):
+            return state, []
+        return {
+            "last": ts,
+            "last_id": event.event_id,
+            "fired": False,
+            "ctx": rule.context(event),
+        }, []
+
+    def on_tick(
+        self, rule: CompiledRule, now: float, state: State
+    ) -> tuple[State | None, list[Firing]]:
+        window = rule.rule.window or 0.0
+        if state["fired"] or now - state["last"] < window:
+            return state, []
+        context = {**state["ctx"], "silent_s": f"{now - state['last']:.0f}"}
+        firing = Firing(state["last"], state["last"] + window, (state["last_id"],), context)
+        return {**state, "fired": True}, [firing]
+
+
+class Sequence:
+    """A (first) and B (then) in one group: B without A before it (`preceded_by`), A followed
+    by B (`followed_by`), or A not followed by B within `window` (`not_followed_by`)."""
+
+    def on_event(
+        self, rule: CompiledRule, event: Any, ts: float, state: State | None
+    ) -> tuple[State | None, list[Firing]]:
+        assert rule.first is not None and rule.then is not None
+        window = rule.rule.window or 0.0
+        mode = rule.rule.mode
+        family = event.family
+        first = rule.rule.first
+        then = rule.rule.then
+        assert first is not None and then is not None
+        state = dict(state or {"a": [], "pending": []})
+        firings: list[Firing] = []
+        is_b = family == then.applies_to and rule.then(event)
+        if is_b:
+            recent_a = [a for a in state["a"] if ts - window <= a[0] <= ts]
+            if mode == "preceded_by" and not recent_a:
+                firings.append(Firing(ts - window, ts, (event.event_id,), rule.context(event)))
+            elif mode == "followed_by" and recent_a:
+                a = recent_a[-1]
+                firings.append(Firing(a[0], ts, (a[1], event.event_id), rule.context(event)))
+            state["pending"] = [p for p in state["pending"] if not (p[0] <= ts <= p[0] + window)]
+        is_a = family == first.applies_to and rule.first(event)
+        if is_a and not any(a[1] == event.event_id for a in state["a"]):
+            state["a"] = [a for a in state["a"] if a[0] > ts - 2 * window][-MAX_EVENTS + 1 :]
+            state["a"].append([ts, event.event_id])
+            if mode == "not_followed_by":
+                state["pending"] = [
+                    *state["pending"][-MAX_EVENTS + 1 :],
+                    [ts, event.event_id, rule.context(event)],
+                ]
+        return state, firings
+
+    def on_tick(
+        self, rule: CompiledRule, now: float, state: State
+    ) -> tuple[State | None, list[Firing]]:
+        window = rule.rule.window or 0.0
+        due = [p for p in state.get("pending", []) if now - p[0] >= window]
+        if not due:
+            return state, []
+        firings = [Firing(p[0], p[0] + window, (p[1],), p[2]) for p in due]
+        keep = [p for p in state["pending"] if now - p[0] < window]
+        return {**state, "pending": keep}, firings
+
+
+class TwoPerson:
+    """Each trigger event needs `people` distinct actors among the matching events of its group
+    within `window` before or after it; judged when the window after it has passed."""
+
+    def on_event(
+        self, rule: CompiledRule, event: Any, ts: float, state: State | None
+    ) -> tuple[State | None, list[Firing]]:
+        if not rule.matches(event):
+            return state, []
+        window = rule.rule.window or 0.0
+        state = dict(state or {"seen": [], "pending": []})
+        if any(s[2] == event.event_id for s in state["seen"]):
+            return state, []
+        actor = _actor(rule, event)
+        state["seen"] = [s for s in state["seen"] if s[0] > ts - 3 * window][-MAX_EVENTS + 1 :]
+        state["seen"].append([ts, actor, event.event_id])
+        is_trigger = rule.trigger is None or bool(rule.trigger(event))
+        if is_trigger:
+            state["pending"] = [*state["pending"], [ts, event.event_id, rule.context(event)]]
+        state["pending"] = [p for p in state["pending"] if not self._satisfied(rule, state, p)]
+        return state, []
+
+    def on_tick(
+        self, rule: CompiledRule, now: float, state: State
+    ) -> tuple[State | None, list[Firing]]:
+        window = rule.rule.window or 0.0
+        due = [p for p in state.get("pending", []) if now - p[0] >= window]
+        if not due:
+            return state, []
+        firings = [Firing(p[0] - window, p[0] + window, (p[1],), p[2]) for p in due]
+        keep = [p for p in state["pending"] if now - p[0] < window]
+        return {**state, "pending": keep}, firings
+
+    @staticmethod
+    def _satisfied(rule: CompiledRule, state: State, pending: list[Any]) -> bool:
+        window = rule.rule.window or 0.0
+        actors = {s[1] for s in state["seen"] if abs(s[0] - pending[0]) <= window and s[1]}
+        return len(actors) >= rule.rule.people
+
+
+def _actor(rule: CompiledRule, event: Any) -> str | None:
+    value = event
+    for part in (rule.rule.actor or "").split("."):
+        value = getattr(value, part, None)
+    return None if value is None else str(value)
+
+
+KINDS: dict[str, Kind] = {
+    "stateless": Stateless(),
+    "count": Count(),
+    "sustained": Sustained(),
+    "absence": Absence(),
+    "sequence": Sequence(),
+    "two_person": TwoPerson(),
+}

@@ -1,0 +1,159 @@
+"""Loading rule packs from YAML, and linting them with file:line:column messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from agents.rules.language import Compiler, ExpressionError
+from agents.rules.model import KEY_ORDER, Rule, RulePack
+
+PACKS_DIR = Path(__file__).with_name("packs")
+
+
+@dataclass(frozen=True)
+class LintIssue:
+    path: Path
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class RuleLoadError(Exception):
+    def __init__(self, issues: list[LintIssue]) -> None:
+        super().__init__("\n".join(map(str, issues)))
+        self.issues = issues
+
+
+def pack_files(directory: Path = PACKS_DIR) -> list[Path]:
+    return sorted(directory.glob("*.yaml"))
+
+
+def load_packs(paths: list[Path] | None = None) -> list[RulePack]:
+    """Validated packs; `RuleLoadError` listing every issue if any file has one."""
+    packs, issues = [], []
+    for path in paths if paths is not None else pack_files():
+        pack, found = lint_file(path)
+        issues.extend(found)
+        if pack is not None:
+            packs.append(pack)
+    seen: dict[str, Path] = {}
+    for pack, path in zip(packs, paths or pack_files(), strict=False):
+        for rule in pack.rules:
+            if rule.id in seen:
+                issues.append(LintIssue(path, 1, 1, f"rule id {rule.id} also in {seen[rule.id]}"))
+            seen[rule.id] = path
+    if issues:
+        raise RuleLoadError(issues)
+    return packs
+
+
+def lint_file(path: Path) -> tuple[RulePack | None, list[LintIssue]]:
+    """The pack and its issues: YAML syntax, schema, key order, expressions that don't compile."""
+    text = path.read_text()
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [LintIssue(path, line, column, f"YAML: {exc.problem}")]
+    if not isinstance(data, dict):
+        return None, [LintIssue(path, 1, 1, "a rule pack is a mapping with lists, macros, rules")]
+    where = _Locator(path, root)
+    try:
+        pack = RulePack.model_validate(data)
+    except ValidationError as exc:
+        return None, [
+            where.issue(tuple(err["loc"]), f"{err['msg']}" + _got(err)) for err in exc.errors()
+        ]
+    issues = []
+    for index, raw in enumerate(data.get("rules", [])):
+        order = [key for key in raw if key in KEY_ORDER]
+        if order != sorted(order, key=KEY_ORDER.index):
+            issues.append(
+                where.issue(
+                    ("rules", index),
+                    f"keys out of order: {', '.join(order)}; expected {', '.join(KEY_ORDER)}",
+                )
+            )
+    compiler = Compiler(
+        lists={name: frozenset(values) for name, values in pack.lists.items()},
+        macros=pack.macros,
+    )
+    for index, rule in enumerate(pack.rules):
+        for loc, source in _expressions(rule):
+            try:
+                compiler.compile(source)
+            except ExpressionError as exc:
+                issues.append(where.expression(("rules", index, *loc), rule.id, exc))
+    return (pack if not issues else None), issues
+
+
+def _expressions(rule: Rule) -> list[tuple[tuple[Any, ...], str]]:
+    """Every expression of a rule with its path in the rule's mapping."""
+    found: list[tuple[tuple[Any, ...], str]] = [(("condition",), rule.condition)]
+    found += [(("exceptions", i, "condition"), e.condition) for i, e in enumerate(rule.exceptions)]
+    if rule.trigger is not None:
+        found.append((("trigger",), rule.trigger))
+    for side in ("first", "then"):
+        step = getattr(rule, side)
+        if step is not None:
+            found.append(((side, "condition"), step.condition))
+    return found
+
+
+def _got(err: Any) -> str:
+    value = err.get("input")
+    return "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
+
+
+class _Locator:
+    """Maps a path in the data (('rules', 3, 'condition')) to a line and column in the file."""
+
+    def __init__(self, path: Path, root: yaml.Node | None) -> None:
+        self.path = path
+        self.root = root
+
+    def node(self, loc: tuple[Any, ...]) -> yaml.Node | None:
+        node = self.root
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == part), node)
+                if node is None:
+                    return None
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                if part >= len(node.value):
+                    return node
+                node = node.value[part]
+            else:
+                break
+        return node
+
+    def issue(self, loc: tuple[Any, ...], message: str) -> LintIssue:
+        node = self.node(loc)
+        line, column = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
+        dotted = ".".join(str(p) for p in loc)
+        return LintIssue(self.path, line, column, f"{dotted}: {message}" if dotted else message)
+
+    def expression(self, loc: tuple[Any, ...], rule_id: str, exc: ExpressionError) -> LintIssue:
+        """Position of an error inside an expression, counted from where its scalar starts."""
+        node = self.node(loc)
+        if node is None:
+            return self.issue(loc, f"rule {rule_id}: {exc.message}")
+        start = node.start_mark
+        style = getattr(node, "style", None)
+        if style in ("|", ">"):  # block scalar: the text starts on the next line
+            line, column = start.line + 1 + exc.line, exc.column + start.column
+        else:
+            quote = 1 if style in ("'", '"') else 0
+            line = start.line + exc.line
+            column = start.column + quote + exc.column if exc.line == 1 else exc.column
+        return LintIssue(self.path, line, column, f"rule {rule_id}: {exc.message}")
