@@ -22,6 +22,7 @@ from typing import Final, Literal
 from pydantic import BaseModel
 
 from agents.lineprotocol import FieldValue, encode_line
+from schemas.alert import Alert
 from schemas.decode import Event, Family
 
 NS_PER_MS: Final = 1_000_000
@@ -111,3 +112,26 @@ def to_line(event: Event) -> tuple[str, str]:
     tags = {tag: str(values.pop(path)) for tag, path in spec.tags.items() if path in values}
     fields = {key: value for key, value in values.items() if key not in NOT_FIELDS}
     return spec.bucket, encode_line(event.family, tags, fields, timestamp_ns(event, spec.discrete))
+
+
+def alert_line(alert: Alert) -> str:
+    """The `alert` point of the alerts bucket. Its timestamp is the incident's window start (plus
+    a sub-millisecond offset from the alert id), so each re-emission of one alert — with a later
+    window end and more evidence — overwrites the same point."""
+    ts_ns = int(alert.window_start.timestamp() * 1_000_000) * 1000
+    ts_ns += zlib.crc32(alert.id.encode()) % NS_PER_MS
+    tags = {
+        "rule_id": alert.rule_id,
+        "severity": alert.severity,
+        "team": alert.team,
+        "site": alert.site_id,
+        "country": alert.country,
+    }
+    fields: dict[str, FieldValue | None] = {
+        "alert_id": alert.id,
+        "count": len(alert.evidence_event_ids),
+        "message": alert.message,
+        "window_end": alert.window_end.isoformat(),
+        "duration_s": (alert.window_end - alert.window_start).total_seconds(),
+    }
+    return encode_line("alert", tags, fields, ts_ns)

@@ -45,3 +45,9 @@ telemetry_topics = app.topic(
     value_type=bytes,
 )
 dlq_topic = app.topic(settings.topics.dlq, key_type=bytes, value_type=bytes)
+#: Alerts per team, keyed by alert id.
+alert_topics = {
+    "ops": app.topic(settings.topics.alerts_ops, key_type=bytes, value_type=bytes),
+    "security": app.topic(settings.topics.alerts_security, key_type=bytes, value_type=bytes),
+    "compliance": app.topic(settings.topics.alerts_compliance, key_type=bytes, value_type=bytes),
+}

@@ -64,3 +64,20 @@ def events_in(topic: str) -> Counter:
 @cache
 def events_stored(topic: str) -> Counter:
     return EVENTS_STORED.labels(topic=topic)
+
+
+ALERTS = Counter(
+    "sovwatch_alerts_total",
+    "Alerts emitted (incl. updates)",
+    ["rule_id", "severity"],
+    registry=REGISTRY,
+)
+SINK_FAILURES = Counter(
+    "sovwatch_alert_sink_failures_total",
+    "Alerts an optional sink (webhook, syslog) could not take after retries",
+    ["sink"],
+    registry=REGISTRY,
+)
+RULE_TICK_SECONDS = Histogram(
+    "sovwatch_rule_tick_seconds", "Duration of one timer pass of the rule engine", registry=REGISTRY
+)

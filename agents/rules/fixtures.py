@@ -60,7 +60,7 @@ def build_event(spec: dict[str, Any], name: str) -> Event:
     fields.setdefault("ts", (T0 + timedelta(seconds=offset)).isoformat())
     if family == "gpu":
         fields.setdefault("gpu_uuid", f"GPU-{fields['node']}-{fields['gpu_index']}")
-    return FAMILY_MODELS[family].model_validate_json(_json(fields))  # type: ignore[return-value]
+    return FAMILY_MODELS[family].model_validate_json(_json(fields))
 
 
 def _json(fields: dict[str, Any]) -> str:

@@ -1,0 +1,49 @@
+"""The rule engine's state store on a Faust table.
+
+Faust writes a table's changelog to the partition of the event being processed, and refuses
+writes outside stream iteration. The rule engine also writes from its timer (absence and
+deadline rules), so this adapter writes the table's local data and its changelog itself: each
+value remembers its partition (`_p`), which is the partition of the events of its group (groups
+always include the site, the Kafka key), so a timer write lands where recovery will look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+PARTITION = "_p"
+
+
+class TableState(MutableMapping[str, Any]):
+    def __init__(self, table: Any) -> None:
+        self._table = table
+        self.partition: int | None = None  # set by the agent for the event being processed
+
+    def __getitem__(self, key: str) -> Any:
+        return self._table.data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        partition = self.partition
+        if partition is None:
+            previous = self._table.data.get(key)
+            partition = previous.get(PARTITION) if isinstance(previous, dict) else None
+        if partition is None:
+            raise RuntimeError(f"no partition known for rule state {key!r}")
+        value = {**value, PARTITION: partition}
+        self._table.data[key] = value
+        self._table.send_changelog(partition, key, value)
+
+    def __delitem__(self, key: str) -> None:
+        previous = self._table.data.pop(key)
+        partition = self.partition
+        if partition is None and isinstance(previous, dict):
+            partition = previous.get(PARTITION)
+        if partition is not None:
+            self._table.send_changelog(partition, key, None, value_serializer="raw")  # tombstone
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._table.data.keys()))
+
+    def __len__(self) -> int:
+        return len(self._table.data)

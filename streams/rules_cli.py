@@ -1,0 +1,152 @@
+"""`sovwatch rules lint|test|list` and `sovwatch alerts tail`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+from rich.console import Console
+from rich.table import Table
+
+from agents.rules.fixtures import FIXTURES_DIR, load_fixtures, run_fixtures
+from agents.rules.loader import PACKS_DIR, RuleLoadError, lint_file, load_packs, pack_files
+from schemas.alert import Alert
+from streams.errors import ServiceUnreachableError, SovwatchError
+from streams.settings import get_settings
+
+rules_app = typer.Typer(help="Compliance rule packs: lint, test, list.", no_args_is_help=True)
+alerts_app = typer.Typer(help="Alerts raised by the rule engine.", no_args_is_help=True)
+console = Console(soft_wrap=True)
+
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_STYLE = {
+    "info": "dim",
+    "low": "cyan",
+    "medium": "yellow",
+    "high": "red",
+    "critical": "bold red",
+}
+
+RulesDir = typer.Option(None, "--rules", help="Directory of rule packs (*.yaml); default: built-in")
+
+
+def _packs_dir(rules: Path | None) -> Path:
+    directory = rules or get_settings().alerts.rules_dir or PACKS_DIR
+    if not directory.is_dir():
+        raise SovwatchError(f"rule directory {directory} does not exist", "pass --rules DIR")
+    return directory
+
+
+@rules_app.command("lint")
+def lint(rules: Path | None = RulesDir) -> None:
+    """Check every pack: YAML, schema, key order, expressions. Exit 1 on any issue."""
+    files = pack_files(_packs_dir(rules))
+    if not files:
+        raise SovwatchError(f"no *.yaml rule packs in {_packs_dir(rules)}")
+    issues = [issue for path in files for issue in lint_file(path)[1]]
+    for issue in issues:
+        console.print(f"[red]{issue}[/red]", highlight=False)
+    total = sum(len(pack.rules) for path in files if (pack := lint_file(path)[0]) is not None)
+    console.print(f"{len(files)} packs, {total} rules, {len(issues)} issues")
+    raise typer.Exit(1 if issues else 0)
+
+
+@rules_app.command("test")
+def test(
+    rules: Path | None = RulesDir,
+    fixtures: Path = typer.Option(FIXTURES_DIR, "--fixtures", help="Directory of fixture files"),
+) -> None:
+    """Run every rule's positive and negative fixture. Exit 1 on any failure."""
+    try:
+        packs = load_packs(pack_files(_packs_dir(rules)))
+    except RuleLoadError as exc:
+        raise SovwatchError(f"rule packs do not load:\n{exc}", "run 'sovwatch rules lint'") from exc
+    results = list(run_fixtures(packs, load_fixtures(fixtures)))
+    failed = [r for r in results if not r.passed]
+    for result in failed:
+        why = result.error or f"expected {result.expected} alert(s), got {len(result.alert_ids)}"
+        console.print(f"[red]FAIL[/red] {result.rule_id} {result.case}: {why}", highlight=False)
+    console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    raise typer.Exit(1 if failed else 0)
+
+
+@rules_app.command("list")
+def list_rules(rules: Path | None = RulesDir) -> None:
+    """The loaded rules: id, kind, family, severity, team, title."""
+    try:
+        packs = load_packs(pack_files(_packs_dir(rules)))
+    except RuleLoadError as exc:
+        raise SovwatchError(f"rule packs do not load:\n{exc}", "run 'sovwatch rules lint'") from exc
+    table = Table("id", "kind", "families", "severity", "team", "title")
+    for pack in packs:
+        for rule in pack.rules:
+            table.add_row(
+                rule.id, rule.kind, ",".join(rule.families), rule.severity, rule.team, rule.title
+            )
+    console.print(table)
+
+
+@alerts_app.command("tail")
+def tail(
+    team: list[str] = typer.Option([], "--team", help="ops, security, compliance (repeatable)"),
+    min_severity: str = typer.Option("info", "--min-severity", help=" < ".join(SEVERITIES)),
+    site: str | None = typer.Option(None, "--site", help="Only this site id"),
+    from_beginning: bool = typer.Option(False, "--from-beginning", help="Replay stored alerts"),
+    limit: int = typer.Option(0, "--limit", min=0, help="Stop after N alerts (0 = follow)"),
+) -> None:
+    """Follow alerts live in the terminal."""
+    settings = get_settings()
+    topics = {
+        "ops": settings.topics.alerts_ops,
+        "security": settings.topics.alerts_security,
+        "compliance": settings.topics.alerts_compliance,
+    }
+    unknown = set(team) - set(topics)
+    if unknown:
+        raise SovwatchError(
+            f"unknown team {', '.join(sorted(unknown))}", "use ops, security or compliance"
+        )
+    if min_severity not in SEVERITIES:
+        raise SovwatchError(
+            f"unknown severity '{min_severity}'", f"use one of {', '.join(SEVERITIES)}"
+        )
+    floor = SEVERITIES.index(min_severity)
+    try:
+        consumer = KafkaConsumer(
+            *(topics[t] for t in (team or topics)),
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            enable_auto_commit=False,
+            consumer_timeout_ms=1000,
+            **settings.kafka.client_config(),
+        )
+    except KafkaError as exc:
+        raise ServiceUnreachableError(
+            "Kafka", settings.kafka.bootstrap_servers, type(exc).__name__
+        ) from exc
+    shown = 0
+    try:
+        while True:
+            for record in consumer:
+                try:
+                    alert = Alert.model_validate_json(record.value)
+                except ValueError:
+                    continue
+                if SEVERITIES.index(alert.severity) < floor or (site and alert.site_id != site):
+                    continue
+                style = SEVERITY_STYLE[alert.severity]
+                severity = f"[{style}]{alert.severity:<8}[/{style}]"
+                console.print(
+                    f"{alert.window_start:%Y-%m-%d %H:%M:%S}Z {severity} "
+                    f"{alert.team:<10} {alert.site_id:<12} {alert.rule_id}: {alert.message} "
+                    f"[dim]({len(alert.evidence_event_ids)} events, {alert.id})[/dim]",
+                    highlight=False,
+                )
+                shown += 1
+                if limit and shown >= limit:
+                    return
+    except KeyboardInterrupt:
+        pass
+    finally:
+        consumer.close()
