@@ -10,6 +10,7 @@ A kind returns `Firing`s; the engine turns them into alerts (suppression, ids, m
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,7 +59,11 @@ class Stateless(_NoTimer):
 
 
 class Count(_NoTimer):
-    """At least `threshold` matching events within `window` (sliding, by event time)."""
+    """At least `threshold` matching events within any `window`-long span (event time).
+
+    Events are kept for two windows, so an event that arrives late, out of order, still counts
+    with the events it lies within `window` of.
+    """
 
     def on_event(
         self, rule: CompiledRule, event: Any, ts: float, state: State | None
@@ -66,25 +71,24 @@ class Count(_NoTimer):
         if not rule.matches(event):
             return state, []
         window = rule.rule.window or 0.0
-        events = [e for e in (state or {}).get("events", []) if e[0] > ts - window]
+        threshold = rule.rule.threshold or 0
+        events = list((state or {}).get("events", []))
         if any(e[1] == event.event_id for e in events):
             return state, []
-        events.append([ts, event.event_id])
-        events.sort(key=lambda e: e[0])  # late events slot in by their own time
-        events = events[-MAX_EVENTS:]
-        in_window = [e for e in events if ts - window < e[0] <= ts]
-        firings = []
-        threshold = rule.rule.threshold or 0
-        if len(in_window) >= threshold:
-            firings.append(
-                Firing(
-                    in_window[0][0],
-                    ts,
-                    tuple(e[1] for e in in_window),
-                    rule.context(event, count=len(in_window)),
-                )
-            )
-        return {"events": events}, firings
+        latest = max([ts, *(e[0] for e in events)])
+        events = sorted([*events, [ts, event.event_id]], key=lambda e: e[0])
+        events = [e for e in events if e[0] > latest - 2 * window][-MAX_EVENTS:]
+        times = [e[0] for e in events]
+        for end in range(bisect_left(times, ts), len(times)):
+            if times[end] >= ts + window:
+                break
+            start = bisect_right(times, times[end] - window)
+            if end - start + 1 >= threshold:
+                span = events[start : end + 1]
+                context = rule.context(event, count=len(span))
+                firing = Firing(span[0][0], span[-1][0], tuple(e[1] for e in span), context)
+                return {"events": events}, [firing]
+        return {"events": events}, []
 
 
 class Sustained(_NoTimer):

@@ -195,6 +195,8 @@ class Compiler:
                 return self._name(node, name, fields)
             case ast.Attribute():
                 path = self._dotted(node)
+                if any(part.startswith("_") for part in path.split(".")):
+                    raise self._error(node, f"'{path}' is not allowed: no field starts with '_'")
                 fields.add(path)
                 return _getter(path)
             case ast.BoolOp(op=ast.And(), values=values):
@@ -232,6 +234,8 @@ class Compiler:
         raise self._error(node, f"'{ast.unparse(node)}' is not allowed in a condition")
 
     def _name(self, node: ast.Name, name: str, fields: set[str]) -> Compiled:
+        if name.startswith("_"):
+            raise self._error(node, f"'{name}' is not allowed: no field starts with '_'")
         if name in CONSTANTS:
             constant = CONSTANTS[name]
             return lambda _event: constant

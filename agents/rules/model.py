@@ -53,7 +53,7 @@ def parse_duration(value: object) -> float:
 
 
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
-FieldPath = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")]
+FieldPath = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")]
 
 
 class RuleException(BaseModel):
@@ -136,7 +136,7 @@ class Rule(BaseModel):
         return self
 
 
-PLACEHOLDER = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+PLACEHOLDER = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
 def placeholders(template: str) -> list[str]:

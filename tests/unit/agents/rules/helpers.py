@@ -1,0 +1,39 @@
+"""Building engines from inline YAML and events from shorthand, for the rule tests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import yaml
+
+from agents.rules.engine import RuleEngine
+from agents.rules.fixtures import T0, build_event
+from agents.rules.model import RulePack
+from schemas.alert import Alert
+from schemas.decode import Event
+
+
+def engine(rules_yaml: str, **pack: Any) -> RuleEngine:
+    rules = yaml.safe_load(rules_yaml)
+    return RuleEngine([RulePack.model_validate({"rules": rules, **pack})])
+
+
+_counter = [0]
+
+
+def event(family: str, seconds: float = 0, **fields: Any) -> Event:
+    _counter[0] += 1
+    name = str(fields.pop("event_id", None) or f"e{_counter[0]}")
+    return build_event({"family": family, "ts": at(seconds).isoformat(), **fields}, name)
+
+
+def feed(rule_engine: RuleEngine, *events: Event) -> list[Alert]:
+    alerts: list[Alert] = []
+    for item in events:
+        alerts.extend(rule_engine.process(item, now=item.ts))
+    return alerts
+
+
+def at(seconds: float) -> Any:
+    return T0 + timedelta(seconds=seconds)

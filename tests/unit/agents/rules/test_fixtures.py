@@ -1,0 +1,45 @@
+"""Every shipped rule passes its positive and negative fixture, and the fixtures can fail."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.rules.fixtures import load_fixtures, run_case, run_fixtures
+from agents.rules.loader import load_packs
+from agents.rules.model import RulePack
+
+
+def test_every_rule_has_both_fixtures_and_passes_them() -> None:
+    packs = load_packs()
+    results = list(run_fixtures(packs, load_fixtures()))
+    assert len(results) == 2 * sum(len(pack.rules) for pack in packs)
+    failed = [
+        f"{r.rule_id} {r.case}: {r.error or len(r.alert_ids)}" for r in results if not r.passed
+    ]
+    assert failed == []
+
+
+@pytest.mark.parametrize("rule_id", ["ops.gpu_overtemp_sustained", "sec.denied_badge_burst"])
+def test_a_weakened_rule_fails_its_positive_fixture(rule_id: str) -> None:
+    packs = load_packs()
+    broken = [
+        RulePack(
+            lists=pack.lists,
+            macros=pack.macros,
+            rules=[
+                rule.model_copy(update={"condition": "false"}) if rule.id == rule_id else rule
+                for rule in pack.rules
+            ],
+        )
+        for pack in packs
+    ]
+    result = run_case(broken, rule_id, "positive", load_fixtures()[rule_id]["positive"])
+    assert not result.passed
+
+
+def test_a_missing_fixture_is_a_failure() -> None:
+    packs = load_packs()
+    fixtures = load_fixtures()
+    del fixtures["sec.duress"]
+    failed = {(r.rule_id, r.error) for r in run_fixtures(packs, fixtures) if not r.passed}
+    assert failed == {("sec.duress", "no fixture")}
