@@ -56,6 +56,7 @@ system-deps:
 native: system-deps
 	docker/native/kafka.sh
 	docker/native/influxdb.sh
+	docker/native/grafana.sh
 
 stack: $(VENV)/.installed native
 	$(SOVWATCH) stack up

@@ -46,7 +46,12 @@ class Ingest:
         return decode(raw, topic, topics=self.topic_families)
 
     def points(self, event: Event) -> Sequence[tuple[Destination, str]]:
-        """The event's point, pseudonymised, bound for its country's InfluxDB."""
+        """The event's point, pseudonymised, bound for its country's InfluxDB.
+
+        Audit events get none here: the audit agent (`agents.audit`) stores them, chained.
+        """
+        if event.family == "audit":
+            return []
         if personal_fields(type(event)):  # skip the copy for families without personal data
             event = pseudonymise(event, self._pseudonymise)
         bucket_kind, line = to_line(event)

@@ -135,6 +135,32 @@ class PrivacySettings(BaseModel):
     )
 
 
+class AuditSettings(BaseModel):
+    """The sovereignty audit chain: checkpoint signing and cadence.
+
+    `signing_key` is the Ed25519 private key (PEM text, or base64 of its 32 raw bytes) that signs
+    checkpoints; `sovwatch audit keygen --out DIR` writes a pair. Compliance officers keep the
+    public key and check checkpoints with it (`public_key_file`, for `sovwatch audit verify`).
+    """
+
+    signing_key: SecretStr | None = Field(
+        None, description="Ed25519 private key for checkpoints; never logged"
+    )
+    public_key_file: Path | None = Field(
+        None, description="PEM public key that verify and export check signatures with"
+    )
+    checkpoint_interval_s: float = Field(
+        300.0, gt=0, description="Sign a checkpoint per site this often (if it has new records)"
+    )
+    recent_event_ids: int = Field(
+        256, ge=0, description="Event ids remembered per site to drop producer duplicates"
+    )
+    worker_urls: list[str] = Field(
+        default_factory=list,
+        description="Workers `audit checkpoint` asks (default: this host's worker web port)",
+    )
+
+
 class StackSettings(BaseModel):
     """The native (no-container) dev/CI stack started by `sovwatch stack up`.
 
@@ -166,6 +192,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     worker: WorkerSettings = WorkerSettings()
     privacy: PrivacySettings = PrivacySettings()
+    audit: AuditSettings = AuditSettings()
     stack: StackSettings = StackSettings()
 
 

@@ -1,0 +1,267 @@
+"""Push sovwatch's teams, folders (with permissions), datasource and dashboards into Grafana.
+
+`plan()` reads the server and returns only the steps that would change something, each with a
+human-readable diff; `apply()` runs them. So a second run finds nothing to do, and `--dry-run`
+shows exactly what a real run would change. Nothing outside sovwatch's uids is touched.
+
+The datasource token is write-only in Grafana: it cannot be compared, so it is written when the
+datasource is created, and rewritten only when Grafana's own health check of the datasource
+fails (e.g. after the InfluxDB token was rotated).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from dashboards.api import Grafana
+from dashboards.boards import all_dashboards
+from dashboards.folders import (
+    FOLDERS,
+    PERMISSION_CODES,
+    TEAM_NAMES,
+    TEAM_PERMISSION,
+    Folder,
+    folder_titled,
+)
+from dashboards.model import DATASOURCE_UID, JSON, Dashboard
+from streams.errors import SovwatchError
+from streams.settings import InfluxSettings
+
+DATASOURCE_NAME = "sovwatch-influxdb"
+# Keys Grafana adds to a stored dashboard that the code does not own.
+SERVER_KEYS = frozenset({"id", "version"})
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change: what, to which object, the diff, and how to make it."""
+
+    kind: str
+    name: str
+    action: str
+    diff: str
+    run: Callable[[], None]
+
+    def summary(self) -> str:
+        return f"{self.action} {self.kind} {self.name}"
+
+
+def _diff(before: Any, after: Any, label: str) -> str:
+    old = json.dumps(before, indent=2, sort_keys=True).splitlines() if before is not None else []
+    new = json.dumps(after, indent=2, sort_keys=True).splitlines()
+    return "\n".join(
+        difflib.unified_diff(old, new, f"grafana:{label}", f"sovwatch:{label}", lineterm="", n=2)
+    )
+
+
+def datasource_body(influx: InfluxSettings, url: str) -> JSON:
+    """The datasource as the provisioning file declares it, without the (write-only) token."""
+    return {
+        "uid": DATASOURCE_UID,
+        "name": DATASOURCE_NAME,
+        "type": "influxdb",
+        "access": "proxy",
+        "url": url,
+        "isDefault": True,
+        "jsonData": {
+            "version": "Flux",
+            "organization": influx.org,
+            "defaultBucket": influx.buckets.telemetry,
+            "tlsSkipVerify": False,
+        },
+    }
+
+
+class Provisioner:
+    """Desired state from the code; current state from one Grafana org."""
+
+    def __init__(self, grafana: Grafana, influx: InfluxSettings, influx_url: str) -> None:
+        self.grafana = grafana
+        self.influx = influx
+        self.influx_url = influx_url
+        self._team_ids: dict[str, int] = {}
+
+    # ---- teams -------------------------------------------------------------------------
+    def _team_id(self, name: str) -> int | None:
+        if name not in self._team_ids:
+            found = self.grafana.get(f"/teams/search?name={name}") or {}
+            for team in found.get("teams", []):
+                if team.get("name") == name:
+                    self._team_ids[name] = int(team["id"])
+        return self._team_ids.get(name)
+
+    def _team_steps(self) -> Iterable[Step]:
+        for name in TEAM_NAMES.values():
+            if self._team_id(name) is None:
+
+                def create(name: str = name) -> None:
+                    answer = self.grafana.post("/teams", {"name": name})
+                    self._team_ids[name] = int(answer["teamId"])
+
+                yield Step("team", name, "create", f"+ team {name}", create)
+
+    # ---- folders -----------------------------------------------------------------------
+    def _folder_steps(self, folder: Folder) -> Iterable[Step]:
+        current = self.grafana.get(f"/folders/{folder.uid}")
+        wanted = {"uid": folder.uid, "title": folder.title}
+        if current is None:
+            yield Step(
+                "folder",
+                folder.title,
+                "create",
+                _diff(None, wanted, f"folders/{folder.uid}"),
+                lambda: self.grafana.post("/folders", wanted),
+            )
+        elif current.get("title") != folder.title:
+            yield Step(
+                "folder",
+                folder.title,
+                "update",
+                _diff({"title": current.get("title")}, {"title": folder.title}, folder.uid),
+                lambda: self.grafana.put(
+                    f"/folders/{folder.uid}", {"title": folder.title, "overwrite": True}
+                ),
+            )
+        yield from self._permission_steps(folder, exists=current is not None)
+
+    def _wanted_permissions(self, folder: Folder) -> list[tuple[str, str, str]]:
+        """(principal kind, principal, permission), sorted: roles and the folder's team."""
+        wanted = [("role", role, perm) for role, perm in folder.roles().items()]
+        wanted.append(("team", TEAM_NAMES[folder.team], TEAM_PERMISSION))
+        return sorted(wanted)
+
+    def _current_permissions(self, folder: Folder) -> list[tuple[str, str, str]]:
+        items = self.grafana.get(f"/folders/{folder.uid}/permissions") or []
+        current = []
+        for item in items:
+            if item.get("inherited"):
+                continue
+            permission = str(item.get("permissionName"))
+            if item.get("role"):
+                current.append(("role", str(item["role"]), permission))
+            elif item.get("teamId"):
+                current.append(("team", str(item.get("team")), permission))
+            elif item.get("userId"):
+                current.append(("user", str(item.get("userLogin")), permission))
+        return sorted(current)
+
+    def _permission_steps(self, folder: Folder, exists: bool) -> Iterable[Step]:
+        wanted = self._wanted_permissions(folder)
+        current = self._current_permissions(folder) if exists else []
+        if current == wanted:
+            return
+
+        def apply() -> None:
+            items: list[JSON] = []
+            for kind, principal, permission in wanted:
+                code = PERMISSION_CODES[permission]
+                if kind == "role":
+                    items.append({"role": principal, "permission": code})
+                else:
+                    team_id = self._team_id(principal)
+                    if team_id is None:
+                        raise SovwatchError(f"team {principal} vanished during provisioning")
+                    items.append({"teamId": team_id, "permission": code})
+            self.grafana.post(f"/folders/{folder.uid}/permissions", {"items": items})
+
+        yield Step(
+            "permissions",
+            folder.title,
+            "set",
+            _diff([list(p) for p in current] or None, [list(p) for p in wanted], folder.uid),
+            apply,
+        )
+
+    # ---- datasource --------------------------------------------------------------------
+    def _datasource_steps(self) -> Iterable[Step]:
+        wanted = datasource_body(self.influx, self.influx_url)
+        token = {"secureJsonData": {"token": self.influx.token.get_secret_value()}}
+        current = self.grafana.get(f"/datasources/uid/{DATASOURCE_UID}")
+        if current is None:
+            yield Step(
+                "datasource",
+                DATASOURCE_NAME,
+                "create",
+                _diff(None, wanted, "datasource") + "\n+ token (from SOVWATCH_INFLUXDB__TOKEN)",
+                lambda: self.grafana.post("/datasources", {**wanted, **token}),
+            )
+            return
+        have = {key: current.get(key) for key in wanted}
+        have["jsonData"] = {k: current.get("jsonData", {}).get(k) for k in wanted["jsonData"]}
+        if current.get("readOnly") and have != wanted:
+            raise SovwatchError(
+                f"datasource {DATASOURCE_NAME} differs but is provisioned from files (read-only)",
+                "edit dashboards/provisioning/datasources/influxdb.yaml on that Grafana instead",
+            )
+        if have != wanted:
+            yield Step(
+                "datasource",
+                DATASOURCE_NAME,
+                "update",
+                _diff(have, wanted, "datasource"),
+                lambda: self.grafana.put(f"/datasources/uid/{DATASOURCE_UID}", wanted),
+            )
+        elif not current.get("readOnly") and not self._datasource_healthy():
+            yield Step(
+                "datasource",
+                DATASOURCE_NAME,
+                "update",
+                "~ token (Grafana's health check of the datasource failed)",
+                lambda: self.grafana.put(f"/datasources/uid/{DATASOURCE_UID}", {**wanted, **token}),
+            )
+
+    def _datasource_healthy(self) -> bool:
+        try:
+            answer = self.grafana.get(f"/datasources/uid/{DATASOURCE_UID}/health")
+        except SovwatchError:
+            return False
+        return isinstance(answer, dict) and answer.get("status") == "OK"
+
+    # ---- dashboards --------------------------------------------------------------------
+    def _dashboard_steps(self, board: Dashboard) -> Iterable[Step]:
+        folder = folder_titled(board.folder)
+        wanted = board.to_json()
+        current = self.grafana.get(f"/dashboards/uid/{board.uid}")
+        if current is not None:
+            stored = {k: v for k, v in current["dashboard"].items() if k not in SERVER_KEYS}
+            same_folder = current.get("meta", {}).get("folderUid") == folder.uid
+            if stored == wanted and same_folder:
+                return
+            diff = _diff(stored, wanted, f"dashboards/{board.uid}")
+            if not same_folder:
+                diff += f"\n~ folder -> {folder.title}"
+        else:
+            diff = f"+ dashboard {board.uid} ({len(board.panels)} panels) in {folder.title}"
+
+        def save() -> None:
+            self.grafana.post(
+                "/dashboards/db",
+                {
+                    "dashboard": {**wanted, "id": None},
+                    "folderUid": folder.uid,
+                    "overwrite": True,
+                    "message": "sovwatch grafana provision",
+                },
+            )
+
+        yield Step("dashboard", board.uid, "create" if current is None else "update", diff, save)
+
+    # ---- all ---------------------------------------------------------------------------
+    def plan(self) -> list[Step]:
+        """What would change, in the order it must be applied."""
+        steps = list(self._team_steps())
+        for folder in FOLDERS:
+            steps.extend(self._folder_steps(folder))
+        steps.extend(self._datasource_steps())
+        for board in all_dashboards():
+            steps.extend(self._dashboard_steps(board))
+        return steps
+
+    @staticmethod
+    def apply(steps: Iterable[Step]) -> None:
+        for step in steps:
+            step.run()
