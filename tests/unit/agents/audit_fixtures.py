@@ -23,7 +23,7 @@ def audit_event(i: int, site: str = "fra-1", country: str = "DE", **over: Any) -
         "ts": START + timedelta(seconds=7 * i),
         "source": f"{site}-kms",
         "action": action,
-        "actor": Actor(id=f"p_operator{i % 5}", role="sre", nationality="DE"),
+        "actor": Actor(id=f"operator-{i % 5}", role="sre", nationality="DE"),
     }
     if action in ("data_transfer", "model_weights_export"):
         fields |= {
