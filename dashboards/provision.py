@@ -58,6 +58,10 @@ def _diff(before: Any, after: Any, label: str) -> str:
     )
 
 
+def _grants(permissions: list[tuple[str, str, str]]) -> list[str]:
+    return [f"{kind} {principal}: {permission}" for kind, principal, permission in permissions]
+
+
 def datasource_body(influx: InfluxSettings, url: str) -> JSON:
     """The datasource as the provisioning file declares it, without the (write-only) token."""
     return {
@@ -172,7 +176,7 @@ class Provisioner:
             "permissions",
             folder.title,
             "set",
-            _diff([list(p) for p in current] or None, [list(p) for p in wanted], folder.uid),
+            _diff(_grants(current) or None, _grants(wanted), f"{folder.uid}/permissions"),
             apply,
         )
 

@@ -21,7 +21,7 @@ from streams.settings import Settings
 from streams.stack import Stack
 from streams.stack.grafana import GrafanaNode
 from streams.stack.process import ManagedProcess
-from tests.integration.dashboards.seed import Fleet, new_fleet, write
+from tests.integration.dashboards.seed import Fleet, new_fleet, remove, write
 
 
 class Node(Protocol):
@@ -68,8 +68,8 @@ class Org:
 
 
 @pytest.fixture(scope="session")
-def org(grafana_node: GrafanaNode, settings: Settings) -> Org:
-    """A new org, provisioned once by `Provisioner` (the code under test)."""
+def org(grafana_node: GrafanaNode, settings: Settings) -> Iterator[Org]:
+    """A new org, provisioned once by `Provisioner` (the code under test); deleted after."""
     name = f"sovwatch-test-{uuid.uuid4().hex[:10]}"
     admin = grafana_node.admin()
     org_id = int(admin.post("/orgs", {"name": name})["orgId"])
@@ -80,13 +80,15 @@ def org(grafana_node: GrafanaNode, settings: Settings) -> Org:
     provisioner = Provisioner(api, settings.influxdb, settings.influxdb.url)
     plan = provisioner.plan()
     provisioner.apply(plan)
-    return Org(org_id, name, token, api, plan)
+    yield Org(org_id, name, token, api, plan)
+    admin.delete(f"/orgs/{org_id}")
 
 
 @pytest.fixture(scope="session")
-def fleet(settings: Settings, grafana_node: GrafanaNode) -> Fleet:
+def fleet(settings: Settings, grafana_node: GrafanaNode) -> Iterator[Fleet]:
     """Two sites of realistic points (own site ids) written to the telemetry/audit/alerts
-    buckets."""
+    buckets, deleted again afterwards (the audit bucket never expires)."""
     fleet = new_fleet(f"gt{uuid.uuid4().hex[:8]}")
     assert write(settings.influxdb, fleet) > 1000
-    return fleet
+    yield fleet
+    remove(settings.influxdb, fleet)

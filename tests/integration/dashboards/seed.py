@@ -279,6 +279,20 @@ def write(influx: InfluxSettings, fleet: Fleet) -> int:
     return written
 
 
+def remove(influx: InfluxSettings, fleet: Fleet) -> None:
+    """Delete the fleet's points from every bucket (delete predicates cannot OR: one per site)."""
+    start = fleet.start - timedelta(hours=1)
+    stop = datetime.now(UTC) + timedelta(hours=1)
+    buckets = (influx.buckets.telemetry, influx.buckets.audit, influx.buckets.alerts)
+    with InfluxDBClient(
+        url=influx.url, token=influx.token.get_secret_value(), org=influx.org
+    ) as client:
+        deleter = client.delete_api()
+        for site, _ in fleet.sites:
+            for bucket in buckets:
+                deleter.delete(start, stop, f'site="{site}"', bucket=bucket, org=influx.org)
+
+
 def new_fleet(prefix: str) -> Fleet:
     """A fleet whose last sample is a minute ago."""
     start = datetime.now(UTC).replace(microsecond=0) - STEPS * STEP - timedelta(minutes=1)
