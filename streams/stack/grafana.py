@@ -161,7 +161,18 @@ class GrafanaNode:
         """Ensure sovwatch's service account (Admin) and a working token in `token_file`."""
         if self.token_file.is_file() and self._token_works(self.token_file.read_text().strip()):
             return
-        admin = self.admin()
+        try:
+            token = self._new_token(self.admin())
+        except SovwatchError as exc:
+            raise StackError(
+                f"could not create sovwatch's Grafana token: {exc.message}",
+                f"this Grafana's data was set up with another admin password: remove "
+                f"{self.workdir} to start afresh",
+            ) from exc
+        _write_secret(self.token_file, token)
+
+    @staticmethod
+    def _new_token(admin: Grafana) -> str:
         found = admin.get(f"/serviceaccounts/search?query={SERVICE_ACCOUNT}") or {}
         accounts = [a for a in found.get("serviceAccounts", []) if a["name"] == SERVICE_ACCOUNT]
         if accounts:
@@ -173,7 +184,8 @@ class GrafanaNode:
             f"/serviceaccounts/{account_id}/tokens",
             {"name": f"sovwatch-{int(time.time() * 1000)}"},
         )
-        _write_secret(self.token_file, token["key"])
+        key: str = token["key"]
+        return key
 
     def _token_works(self, token: str) -> bool:
         try:
