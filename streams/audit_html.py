@@ -31,12 +31,16 @@ def record_time(record: Record) -> datetime:
 
 
 def bar_chart(
-    title: str, bars: Sequence[tuple[str, float]], colour: str = COLOURS[0], unit: str = ""
+    title: str,
+    bars: Sequence[tuple[str, float]],
+    colour: str = COLOURS[0],
+    unit: str = "",
+    label_w: int = 150,
 ) -> str:
     """Horizontal bars: one per label, value printed at the end."""
     if not bars:
         return f'<figure><figcaption>{_esc(title)}</figcaption><p class="none">none</p></figure>'
-    row, label_w, width = 24, 150, 420
+    row, width = 24, 420
     top = max(value for _, value in bars) or 1
     height = row * len(bars) + 8
     parts = [
@@ -64,7 +68,7 @@ def stacked_columns(
         return f'<figure><figcaption>{_esc(title)}</figcaption><p class="none">none</p></figure>'
     plot_w, plot_h, left, bottom = 640, 180, 40, 40
     n = len(buckets)
-    step = plot_w / n
+    step = min(48.0, plot_w / n)  # one lonely bucket stays a column, not a wall
     totals = [sum(values[i] for values in series.values()) for i in range(n)]
     top = max(totals) or 1
     parts = [
@@ -102,13 +106,18 @@ def stacked_columns(
     return f"<figure><figcaption>{_esc(title)}</figcaption>{''.join(parts)}</figure>"
 
 
-def _buckets(records: Sequence[Record]) -> tuple[list[str], str]:
-    """Time bucket labels covering the records: days, or hours for a short period."""
+def _bucket_format(records: Sequence[Record]) -> str:
+    """Days for long periods, hours for a few days, minutes for a few hours."""
     if not records:
-        return [], "%Y-%m-%d"
+        return "%Y-%m-%d"
     times = [record_time(r) for r in records]
-    fmt = "%Y-%m-%d" if (max(times) - min(times)).total_seconds() > 2 * 86400 else "%m-%d %H:00"
-    return sorted({t.strftime(fmt) for t in times}), fmt
+    span = (max(times) - min(times)).total_seconds()
+    return "%Y-%m-%d" if span > 2 * 86400 else "%m-%d %H:00" if span > 3 * 3600 else "%H:%M"
+
+
+def _buckets(records: Sequence[Record]) -> tuple[list[str], str]:
+    fmt = _bucket_format(records)
+    return sorted({record_time(r).strftime(fmt) for r in records}), fmt
 
 
 def violations(records: Iterable[Record]) -> Counter[str]:
@@ -186,7 +195,12 @@ def render(
         stacked_columns(
             "Privileged sessions and commands over time", buckets, over_time(PRIVILEGED)
         ),
-        bar_chart("Rule violations found in the records", violations(records).most_common(), red),
+        bar_chart(
+            "Rule violations found in the records",
+            violations(records).most_common(),
+            red,
+            label_w=300,
+        ),
     ]
     generated = datetime.now(UTC).isoformat(timespec="seconds")
     findings_html = (
