@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 rule_state_table = app.Table(
     "sovwatch-rule-state",
     key_type=str,
-    value_type=dict,
     partitions=settings.topics.partitions,
     help="Open windows and incidents of the compliance rules, per rule and group",
 )
@@ -107,7 +106,11 @@ async def time_driven_rules() -> None:
     if not _engine:
         return
     started = time.perf_counter()
-    alerts = _engine[0].tick(_clock.now())
+    try:
+        alerts = _engine[0].tick(_clock.now())
+    except Exception:  # a bad rule or state must not stop ingestion; the next tick retries
+        log.exception("time-driven rules failed")
+        return
     if alerts:
         await _alert_sink().emit(alerts)
     metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)

@@ -25,9 +25,12 @@ class TableState(MutableMapping[str, Any]):
 
     def __setitem__(self, key: str, value: Any) -> None:
         partition = self.partition
-        if partition is None:
-            previous = self._table.data.get(key)
-            partition = previous.get(PARTITION) if isinstance(previous, dict) else None
+        # A timer write: the key's own partition, else that of the state it belongs to
+        # ("rule|group|alert" belongs to "rule|group").
+        for known in (key, key.rsplit("|", 1)[0]):
+            if partition is None:
+                previous = self._table.data.get(known)
+                partition = previous.get(PARTITION) if isinstance(previous, dict) else None
         if partition is None:
             raise RuntimeError(f"no partition known for rule state {key!r}")
         value = {**value, PARTITION: partition}

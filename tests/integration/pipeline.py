@@ -91,11 +91,18 @@ class Isolated:
 
     def dead_letters(self, expected: int, timeout_s: float = 30) -> list[bytes]:
         """All records of this test's DLQ topic (waits until `expected` arrived or timeout)."""
+        return self.records([self.settings.topics.dlq], expected, timeout_s)
+
+    def records(self, topics: list[str], expected: int, timeout_s: float = 30) -> list[bytes]:
+        """All values on these topics (waits until `expected` arrived, or timeout_s passed)."""
         consumer = KafkaConsumer(consumer_timeout_ms=1000, **self.settings.kafka.client_config())
-        topic = self.settings.topics.dlq
         try:
             consumer.assign(
-                [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+                [
+                    TopicPartition(topic, p)
+                    for topic in topics
+                    for p in consumer.partitions_for_topic(topic) or ()
+                ]
             )
             consumer.seek_to_beginning()
             records: list[bytes] = []
@@ -105,6 +112,10 @@ class Isolated:
             return records
         finally:
             consumer.close()
+
+    def alert_topics(self) -> list[str]:
+        topics = self.settings.topics
+        return [topics.alerts_ops, topics.alerts_security, topics.alerts_compliance]
 
 
 class Worker:

@@ -1,0 +1,213 @@
+"""The compliance agent on real Kafka and InfluxDB: each pack's scripted scenario gives exactly
+the alert ids the rule engine computes in-process, on the alert topics and in InfluxDB; a worker
+killed mid-window still fires the windowed alert once; timer-driven rules fire from the worker."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from agents.ingest import Ingest
+from agents.rules.engine import RuleEngine
+from agents.rules.fixtures import build_event, load_fixtures
+from agents.rules.loader import load_packs
+from schemas.decode import Event
+from streams.connect import influx_client
+from streams.privacy import Pseudonymiser
+from streams.produce import produce
+from streams.settings import Settings
+from streams.stack import Stack
+from tests.integration.pipeline import Isolated
+
+TIMER_KINDS = {"absence", "two_person"}
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.5)
+    return check()
+
+
+def topic_of(settings: Settings, event: Event) -> str:
+    return str(getattr(settings.topics, event.family))
+
+
+def records(settings: Settings, events: list[Event]) -> list[tuple[str, bytes, bytes]]:
+    return [
+        (topic_of(settings, e), e.site_id.encode(), e.model_dump_json(exclude_none=True).encode())
+        for e in events
+    ]
+
+
+def alert_ids_on_topics(pipeline: Isolated, expected: int) -> dict[str, str]:
+    """alert id -> rule id, from the three alert topics."""
+    values = pipeline.records(pipeline.alert_topics(), expected, timeout_s=60)
+    return {json.loads(v)["id"]: json.loads(v)["rule_id"] for v in values}
+
+
+def alert_ids_in_influxdb(settings: Settings, site_prefix: str) -> dict[str, str]:
+    with influx_client(settings.influxdb) as client:
+        tables = client.query_api().query(
+            f'from(bucket: "{settings.influxdb.buckets.alerts}") |> range(start: 0) '
+            f'|> filter(fn: (r) => r._measurement == "alert" and r._field == "alert_id" '
+            f"and r.site =~ /^{site_prefix}/)"
+        )
+        return {rec.get_value(): rec.values["rule_id"] for table in tables for rec in table}
+
+
+def pack_scenario(pack_name: str, site_prefix: str) -> list[Event]:
+    """The positive and negative fixtures of a pack's event-driven rules, each on its own site."""
+    pack = yaml.safe_load((Path("agents/rules/packs") / f"{pack_name}.yaml").read_text())
+    fixtures = load_fixtures()
+    events: list[Event] = []
+    for index, rule in enumerate(pack["rules"]):
+        if rule.get("kind") in TIMER_KINDS or rule.get("mode") == "not_followed_by":
+            continue
+        for case in ("positive", "negative"):
+            site = f"{site_prefix}-{index}{case[0]}"
+            for i, spec in enumerate(fixtures[rule["id"]][case]["events"]):
+                events.append(build_event({**spec, "site_id": site}, f"{site}-{i}"))
+    return events
+
+
+def expected_alerts(settings: Settings, events: list[Event], rule_ids: set[str]) -> dict[str, str]:
+    """What the engine computes in-process, on events pseudonymised as the worker does."""
+    engine = RuleEngine(load_packs())
+    ingest = Ingest(settings, Pseudonymiser.from_settings(settings.privacy))
+    found: dict[str, str] = {}
+    for event in events:
+        for alert in engine.process(ingest.pseudonymised(event)):
+            if alert.rule_id in rule_ids:
+                found[alert.id] = alert.rule_id
+    return found
+
+
+def event_driven_rule_ids() -> set[str]:
+    return {
+        rule.id
+        for pack in load_packs()
+        for rule in pack.rules
+        if rule.kind not in TIMER_KINDS and rule.mode != "not_followed_by"
+    }
+
+
+def test_each_pack_scenario_gives_exactly_the_expected_alert_ids(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path)
+    rule_ids = event_driven_rule_ids()
+    scenario: list[Event] = []
+    for pack in ("ops", "security", "sovereignty"):
+        scenario += pack_scenario(pack, f"s{unique}{pack[:3]}")
+    expected = expected_alerts(pipeline.settings, scenario, rule_ids)
+    packs_with_alerts = {rule_id.split(".")[0] for rule_id in expected.values()}
+    assert packs_with_alerts == {"ops", "sec", "sov"}  # the scenario exercises every pack
+    with pipeline.worker():
+        produce(pipeline.settings.kafka, records(pipeline.settings, scenario))
+
+        def stored() -> dict[str, str]:
+            found = alert_ids_in_influxdb(pipeline.settings, f"s{unique}")
+            return {k: v for k, v in found.items() if v in rule_ids}
+
+        got = stored() if wait_for(lambda: stored() == expected, timeout_s=90) else stored()
+        missing = {v for k, v in expected.items() if k not in got}
+        extra = {v for k, v in got.items() if k not in expected}
+        assert got == expected, f"missing alerts of {missing}, unexpected alerts of {extra}"
+        on_topics = alert_ids_on_topics(pipeline, len(expected))
+    assert {k: v for k, v in on_topics.items() if v in rule_ids} == expected
+
+
+def test_a_worker_killed_mid_window_still_fires_the_windowed_alert_once(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path)
+    site = f"s{unique}"
+    denials = [
+        build_event(
+            {
+                "family": "physical",
+                "at": f"{10 * i}s",
+                "kind": "access_denied",
+                "badge_id": f"p_b{i}",
+                "site_id": site,
+            },
+            f"{site}-d{i}",
+        )
+        for i in range(5)
+    ]
+    worker = pipeline.worker("w1")
+    with worker:
+        produce(pipeline.settings.kafka, records(pipeline.settings, denials[:3]))
+        assert wait_for(lambda: _processed(worker.port) >= 3)
+        time.sleep(2)  # the changelog write of the window state is flushed
+        worker.stop(signal.SIGKILL)
+    assert alert_ids_in_influxdb(pipeline.settings, site) == {}
+    with pipeline.worker("w2"):
+        produce(pipeline.settings.kafka, records(pipeline.settings, denials[3:]))
+        assert wait_for(lambda: len(alert_ids_in_influxdb(pipeline.settings, site)) == 1)
+        time.sleep(3)
+    alerts = [json.loads(v) for v in pipeline.records(pipeline.alert_topics(), 1)]
+    assert {a["id"] for a in alerts} == set(alert_ids_in_influxdb(pipeline.settings, site))
+    assert {a["rule_id"] for a in alerts} == {"sec.denied_badge_burst"}
+    assert max(len(a["evidence_event_ids"]) for a in alerts) == 5
+
+
+def test_timer_driven_rules_fire_from_the_worker(stack: Stack, unique: str, tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "timers.yaml").write_text(
+        """
+rules:
+  - id: t.audit_silent
+    title: audit silent
+    desc: short window for the test
+    kind: absence
+    applies_to: audit
+    output: "no audit from {site_id} for {silent_s} s"
+    severity: high
+    team: compliance
+    group_by: [site_id]
+    window: 3s
+"""
+    )
+    pipeline = Isolated(
+        unique,
+        tmp_path,
+        SOVWATCH_ALERTS__RULES_DIR=str(rules),
+        SOVWATCH_ALERTS__TICK_INTERVAL_S="0.5",
+    )
+    site = f"s{unique}"
+    event = build_event(
+        {
+            "family": "audit",
+            "action": "key_use",
+            "key_id": "k1",
+            "key_custodian": "site-hsm",
+            "site_id": site,
+        },
+        f"{site}-a1",
+    )
+    with pipeline.worker():
+        produce(pipeline.settings.kafka, records(pipeline.settings, [event]))
+        assert wait_for(lambda: len(alert_ids_in_influxdb(pipeline.settings, site)) == 1, 60)
+    assert set(alert_ids_in_influxdb(pipeline.settings, site).values()) == {"t.audit_silent"}
+
+
+def _processed(port: int) -> float:
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("sovwatch_events_in_total{")
+    )

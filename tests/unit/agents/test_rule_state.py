@@ -1,0 +1,57 @@
+"""TableState: writes go to the table's data and changelog, on the right partition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from agents.rule_state import PARTITION, TableState
+
+
+class RecordingTable:
+    """The two things TableState uses of a Faust table: `data` and `send_changelog`."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.changelog: list[tuple[int, str, Any]] = []
+
+    def send_changelog(self, partition: int, key: str, value: Any, **_: Any) -> None:
+        self.changelog.append((partition, key, value))
+
+
+def test_event_writes_use_the_event_partition_and_remember_it() -> None:
+    table = RecordingTable()
+    state = TableState(table)
+    state.partition = 3
+    state["r|site-1"] = {"last": 1.0}
+    assert table.data["r|site-1"] == {"last": 1.0, PARTITION: 3}
+    assert table.changelog == [(3, "r|site-1", {"last": 1.0, PARTITION: 3})]
+
+
+def test_timer_writes_reuse_the_partition_of_the_key_or_of_its_state() -> None:
+    table = RecordingTable()
+    state = TableState(table)
+    state.partition = 2
+    state["r|site-1"] = {"last": 1.0}
+    state.partition = None  # the timer: no current event
+    state["r|site-1"] = {"last": 2.0}
+    state["r|site-1|alert"] = {"id": "a"}
+    assert [entry[0] for entry in table.changelog] == [2, 2, 2]
+
+
+def test_a_timer_write_for_an_unknown_group_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="no partition known"):
+        TableState(RecordingTable())["r|nowhere"] = {}
+
+
+def test_delete_sends_a_tombstone() -> None:
+    table = RecordingTable()
+    state = TableState(table)
+    state.partition = 1
+    state["k|g"] = {"x": 1}
+    state.partition = None
+    del state["k|g"]
+    assert "k|g" not in table.data
+    assert table.changelog[-1] == (1, "k|g", None)
+    assert list(state) == [] and len(state) == 0
