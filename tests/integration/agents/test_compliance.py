@@ -117,7 +117,8 @@ def test_each_pack_scenario_gives_exactly_the_expected_alert_ids(
             found = alert_ids_in_influxdb(pipeline.settings, f"s{unique}")
             return {k: v for k, v in found.items() if v in rule_ids}
 
-        got = stored() if wait_for(lambda: stored() == expected, timeout_s=90) else stored()
+        wait_for(lambda: stored() == expected, timeout_s=90)
+        got = stored()
         missing = {v for k, v in expected.items() if k not in got}
         extra = {v for k, v in got.items() if k not in expected}
         assert got == expected, f"missing alerts of {missing}, unexpected alerts of {extra}"
