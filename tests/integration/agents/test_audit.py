@@ -105,3 +105,28 @@ def _metric(port: int, name: str) -> float:
         for line in text.splitlines()
         if line.startswith((name + "{", name + " "))
     )
+
+
+def test_a_second_worker_takes_over_the_chains_of_a_stopped_one(
+    unique: str, tmp_path: Path
+) -> None:
+    private, public_file = keypair(tmp_path)
+    pipeline = Isolated(unique, tmp_path, SOVWATCH_AUDIT__SIGNING_KEY=private)
+    # Eight sites (= keys) spread over the four partitions, so both workers own some chains.
+    sites = {f"r{unique}-{i}": "FR" for i in range(8)}
+    first, second = audit_records(pipeline, sites, 40), audit_records(pipeline, sites, 40, 40)
+    with pipeline.worker("w1") as w1, pipeline.worker("w2") as w2:
+        produce(pipeline.settings.kafka, first)
+        assert wait_for(lambda: all(len(stored(pipeline, s)) == 40 for s in sites), 90)
+        assert _metric(w1.port, "sovwatch_audit_records_total") > 0
+        assert _metric(w2.port, "sovwatch_audit_records_total") > 0
+        w1.stop()  # w2 now recovers w1's chain heads from the changelog and continues them
+        produce(pipeline.settings.kafka, second)
+        assert wait_for(lambda: all(len(stored(pipeline, s)) == 80 for s in sites), 120)
+        checkpoint_now(w2.port)
+    public = load_public_key(public_file.read_bytes())
+    for site in sites:
+        chain = stored(pipeline, site)
+        assert [r[SEQ] for r in chain] == list(range(1, 81))
+        report = verify(chain, checkpoints(pipeline, site), public)
+        assert report.ok and not report.findings, report.text()
