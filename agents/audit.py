@@ -98,6 +98,13 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
     manual = stream.noack()
     pseudonymiser = Pseudonymiser.from_settings(settings.privacy)
     writer = InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s)
+    if signer is None:
+        log.warning(
+            "audit records are chained but NOT signed: set SOVWATCH_AUDIT__SIGNING_KEY "
+            "('sovwatch audit keygen') to publish checkpoints"
+        )
+    else:
+        log.info("audit checkpoints signed with key %s", signer.key_id)  # the id, never the key
 
     async def confirm(item: _Item) -> None:
         done = item.sequenced
