@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agents.rules.language import Compiled, Compiler
+from agents.rules.language import Compiled, Compiler, getter
 from agents.rules.model import Rule, placeholders
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
@@ -21,13 +21,25 @@ class CompiledRule:
     then: Compiled | None  # sequence: B
     trigger: Compiled | None  # two_person: events that need a second person
     fields: frozenset[str]  # every event field the rule reads
+    group_getters: tuple[Compiled, ...]
 
     @property
     def id(self) -> str:
         return self.rule.id
 
     def group(self, event: Any) -> str:
-        return "/".join(str(_get(event, path)) for path in self.rule.group_by)
+        return "/".join([str(get(event)) for get in self.group_getters])
+
+    def relevant(self, event: Any) -> bool:
+        """Whether the event can change this rule's state: cheap checks before any state access.
+        Sustained rules must see every sample (a false one ends a run)."""
+        kind = self.rule.kind
+        if kind == "sustained":
+            return True
+        if kind == "sequence":
+            assert self.first is not None and self.then is not None
+            return bool(self.first(event)) or bool(self.then(event))
+        return self.matches(event)
 
     def context(self, event: Any, **extra: Any) -> dict[str, str]:
         """The values the output template names, as strings (kept in state for timer alerts)."""
@@ -64,7 +76,8 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         trigger, trigger_fields = compiler.compile(rule.trigger)
         used |= trigger_fields
     used |= set(rule.group_by) | ({rule.actor} if rule.actor else set())
-    return CompiledRule(rule, matches, first, then, trigger, frozenset(used))
+    getters = tuple(getter(path) for path in rule.group_by)
+    return CompiledRule(rule, matches, first, then, trigger, frozenset(used), getters)
 
 
 def _and_not(check: Compiled, exceptions: list[Compiled]) -> Compiled:

@@ -55,15 +55,20 @@ class RuleEngine:
         if not rules:
             return alerts
         ts = _epoch(event.ts)
-        created = now or datetime.now(UTC)
+        state = self.state
         for rule in rules:
+            if not rule.relevant(event):
+                continue
             group = rule.group(event)
             key = f"{rule.id}|{group}"
-            before = self.state.get(key)
+            before = state.get(key)
             after, firings = KINDS[rule.rule.kind].on_event(rule, event, ts, before)
-            self._store(key, before, after)
-            meta = {"site_id": event.site_id, "country": event.country}
-            alerts.extend(self._alert(rule, group, f, meta, created) for f in firings)
+            if after is not before:
+                self._store(key, before, after)
+            if firings:
+                meta = {"site_id": event.site_id, "country": event.country}
+                created = now or datetime.now(UTC)
+                alerts.extend(self._alert(rule, group, f, meta, created) for f in firings)
         return alerts
 
     def tick(self, now: datetime) -> list[Alert]:

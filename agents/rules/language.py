@@ -198,12 +198,18 @@ class Compiler:
                 if any(part.startswith("_") for part in path.split(".")):
                     raise self._error(node, f"'{path}' is not allowed: no field starts with '_'")
                 fields.add(path)
-                return _getter(path)
+                return getter(path)
             case ast.BoolOp(op=ast.And(), values=values):
                 parts = [self._node(v, fields) for v in values]
+                if len(parts) == 2:  # the common case, without a generator per call
+                    first, second = parts
+                    return lambda event: bool(first(event)) and bool(second(event))
                 return lambda event: all(part(event) for part in parts)
             case ast.BoolOp(op=ast.Or(), values=values):
                 parts = [self._node(v, fields) for v in values]
+                if len(parts) == 2:
+                    first, second = parts
+                    return lambda event: bool(first(event)) or bool(second(event))
                 return lambda event: any(part(event) for part in parts)
             case ast.UnaryOp(op=ast.Not(), operand=operand):
                 inner = self._node(operand, fields)
@@ -255,13 +261,16 @@ class Compiler:
             fields.update(used)
             return inner
         fields.add(name)
-        return _getter(name)
+        return getter(name)
 
     def _compare(
         self, left: ast.expr, ops: list[ast.cmpop], rights: list[ast.expr], fields: set[str]
     ) -> Compiled:
         operands = [self._node(left, fields), *(self._node(r, fields) for r in rights)]
         steps = [(COMPARE[type(op)], i) for i, op in enumerate(ops)]
+        if len(steps) == 1:  # `a > b`: no list per call
+            test, (a, b) = steps[0][0], operands
+            return lambda event: test(a(event), b(event))
 
         def compare(event: Any) -> bool:
             values = [operand(event) for operand in operands]
@@ -287,7 +296,7 @@ def _is_literal(value: object) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _getter(path: str) -> Compiled:
+def getter(path: str) -> Compiled:
     parts = path.split(".")
     if len(parts) == 1:
         name = parts[0]
