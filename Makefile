@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	bench bench-schemas bench-pipeline
+	bench bench-schemas bench-pipeline bench-rules
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -37,13 +37,16 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Benchmarks: figures, never assertions. bench-pipeline needs (and starts) the native stack.
-bench: bench-schemas bench-pipeline
+bench: bench-schemas bench-rules bench-pipeline
 
 bench-schemas: $(VENV)/.installed
 	$(BIN)/python bench/bench_schemas.py
 
 bench-pipeline: stack
 	$(BIN)/python bench/bench_pipeline.py
+
+bench-rules: stack
+	$(BIN)/python bench/bench_rules.py
 
 # A local pseudonymisation key for the dev stack, generated once, kept in the git-ignored .env.
 dev-env: $(VENV)/.installed

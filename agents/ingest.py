@@ -45,6 +45,12 @@ class Ingest:
             )
         return decode(raw, topic, topics=self.topic_families)
 
+    def pseudonymised(self, event: Event) -> Event:
+        """The event with its personal identifiers replaced by keyed pseudonyms."""
+        if personal_fields(type(event)):  # skip the copy for families without personal data
+            return pseudonymise(event, self._pseudonymise)
+        return event
+
     def points(self, event: Event) -> Sequence[tuple[Destination, str]]:
         """The event's point, pseudonymised, bound for its country's InfluxDB.
 
@@ -52,9 +58,7 @@ class Ingest:
         """
         if event.family == "audit":
             return []
-        if personal_fields(type(event)):  # skip the copy for families without personal data
-            event = pseudonymise(event, self._pseudonymise)
-        bucket_kind, line = to_line(event)
+        bucket_kind, line = to_line(self.pseudonymised(event))
         destination = Destination(
             self._influx.target_for(event.country), self._buckets[bucket_kind]
         )

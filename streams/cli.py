@@ -11,6 +11,7 @@ from rich.table import Table
 from streams.buckets import ensure_buckets, wanted_buckets
 from streams.connect import influx_client, kafka_admin
 from streams.errors import SovwatchError
+from streams.grafana_cli import grafana_app
 from streams.rules_cli import alerts_app, rules_app
 from streams.schemas_cli import collect_app, schemas_app
 from streams.selfcheck import influx_round_trip, kafka_round_trip
@@ -30,6 +31,7 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(collect_app, name="collect")
 app.add_typer(rules_app, name="rules")
+app.add_typer(grafana_app, name="grafana")
 app.add_typer(alerts_app, name="alerts")
 
 console = Console(soft_wrap=True)

@@ -86,10 +86,21 @@ class InfluxSettings(InfluxTarget):
 
 
 class GrafanaSettings(BaseModel):
-    """How sovwatch reaches Grafana (service-account token, not the admin password)."""
+    """How sovwatch reaches Grafana (service-account token, not the admin password).
+
+    Without `token`, commands use the token the native stack created for its own Grafana
+    (`<stack run_dir>/grafana/sovwatch-token`).
+    """
 
     url: str = "http://127.0.0.1:3000"
-    token: SecretStr | None = None
+    token: SecretStr | None = Field(None, description="Service-account token (Admin role)")
+    timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of API calls")
+    influxdb_url: str | None = Field(
+        None, description="InfluxDB URL as Grafana reaches it (default: SOVWATCH_INFLUXDB__URL)"
+    )
+    native_version: str = Field(
+        "10.0.0-pre.81d85ce", description="Grafana build of the native stack (grafana.sh)"
+    )
 
 
 class TopicSettings(BaseModel):
@@ -133,6 +144,17 @@ class PrivacySettings(BaseModel):
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key; required by the worker, never logged"
     )
+
+
+class AlertSettings(BaseModel):
+    """The rule engine and where alerts go besides Kafka (alerts.<team>) and InfluxDB."""
+
+    rules_dir: Path | None = Field(None, description="Rule packs (*.yaml); default: built-in")
+    tick_interval_s: float = Field(5.0, gt=0, description="How often time-driven rules run")
+    webhook_url: str | None = Field(None, description="POST each alert as JSON here")
+    webhook_token: SecretStr | None = Field(None, description="Bearer token for the webhook")
+    syslog_address: str | None = Field(None, description="host:port of a SIEM (CEF over syslog)")
+    syslog_protocol: Literal["udp", "tcp"] = "udp"
 
 
 class AuditSettings(BaseModel):
@@ -192,6 +214,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     worker: WorkerSettings = WorkerSettings()
     privacy: PrivacySettings = PrivacySettings()
+    alerts: AlertSettings = AlertSettings()
     audit: AuditSettings = AuditSettings()
     stack: StackSettings = StackSettings()
 

@@ -8,7 +8,7 @@ from streams.errors import SovwatchError
 from streams.privacy import Pseudonymiser
 from streams.settings import get_settings
 
-AGENT_MODULES = ("agents.pipeline", "agents.audit")
+AGENT_MODULES = ("agents.pipeline", "agents.compliance", "agents.audit")
 
 
 def run_worker(loglevel: str = "info") -> None:
