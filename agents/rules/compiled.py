@@ -39,7 +39,7 @@ class CompiledRule:
         if kind == "sequence":
             assert self.first is not None and self.then is not None
             return bool(self.first(event)) or bool(self.then(event))
-        return self.matches(event)
+        return bool(self.matches(event))
 
     def context(self, event: Any, **extra: Any) -> dict[str, str]:
         """The values the output template names, as strings (kept in state for timer alerts)."""
