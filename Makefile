@@ -13,6 +13,7 @@ SOVWATCH := $(BIN)/sovwatch
 demo: setup dev-env
 	$(SOVWATCH) stack up
 	$(SOVWATCH) stack check
+	$(SOVWATCH) grafana provision
 	$(SOVWATCH) demo
 
 test: lint unit integration
