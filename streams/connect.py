@@ -10,6 +10,13 @@ from streams.errors import ServiceUnreachableError
 from streams.settings import InfluxSettings, KafkaSettings
 
 
+def kafka_unreachable(kafka: KafkaSettings) -> ServiceUnreachableError:
+    """The error for a cluster whose brokers did not answer within the connect timeout."""
+    return ServiceUnreachableError(
+        "Kafka", kafka.bootstrap_servers, f"no broker answered within {kafka.connect_timeout_s:g}s"
+    )
+
+
 def kafka_admin(kafka: KafkaSettings, client_id: str = "sovwatch-admin") -> KafkaAdminClient:
     """An admin client that has reached the cluster, or `ServiceUnreachableError`."""
     try:

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
-from streams.errors import ServiceUnreachableError, SovwatchError
+from streams.connect import kafka_unreachable
+from streams.errors import SovwatchError
 from streams.settings import KafkaSettings
 
 
@@ -22,11 +23,7 @@ def produce(kafka: KafkaSettings, records: Iterable[tuple[str, bytes, bytes]]) -
             **kafka.client_config(),
         )
     except KafkaTimeoutError as exc:
-        raise ServiceUnreachableError(
-            "Kafka",
-            kafka.bootstrap_servers,
-            f"no broker answered within {kafka.connect_timeout_s:g}s",
-        ) from exc
+        raise kafka_unreachable(kafka) from exc
     sent = 0
     try:
         futures = []

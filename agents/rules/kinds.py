@@ -178,13 +178,8 @@ class Sequence:
     def on_tick(
         self, rule: CompiledRule, now: float, state: State
     ) -> tuple[State | None, list[Firing]]:
-        window = rule.rule.window or 0.0
-        due = [p for p in state.get("pending", []) if now - p[0] >= window]
-        if not due:
-            return state, []
-        firings = [Firing(p[0], p[0] + window, (p[1],), p[2]) for p in due]
-        keep = [p for p in state["pending"] if now - p[0] < window]
-        return {**state, "pending": keep}, firings
+        # An A whose window passed without a B: the incident spans that window.
+        return _fire_due(state, now, rule.rule.window or 0.0, before=0.0)
 
 
 class TwoPerson:
@@ -212,19 +207,28 @@ class TwoPerson:
     def on_tick(
         self, rule: CompiledRule, now: float, state: State
     ) -> tuple[State | None, list[Firing]]:
+        # A trigger still alone once its window after passed: the incident spans both sides.
         window = rule.rule.window or 0.0
-        due = [p for p in state.get("pending", []) if now - p[0] >= window]
-        if not due:
-            return state, []
-        firings = [Firing(p[0] - window, p[0] + window, (p[1],), p[2]) for p in due]
-        keep = [p for p in state["pending"] if now - p[0] < window]
-        return {**state, "pending": keep}, firings
+        return _fire_due(state, now, window, before=window)
 
     @staticmethod
     def _satisfied(rule: CompiledRule, state: State, pending: list[Any]) -> bool:
         window = rule.rule.window or 0.0
         actors = {s[1] for s in state["seen"] if abs(s[0] - pending[0]) <= window and s[1]}
         return len(actors) >= rule.rule.people
+
+
+def _fire_due(
+    state: State, now: float, window: float, before: float
+) -> tuple[State | None, list[Firing]]:
+    """Fire the pending entries ([ts, event_id, context]) whose `window` after them has passed;
+    each incident spans from `before` seconds ahead of its entry to `window` after it."""
+    due = [p for p in state.get("pending", []) if now - p[0] >= window]
+    if not due:
+        return state, []
+    firings = [Firing(p[0] - before, p[0] + window, (p[1],), p[2]) for p in due]
+    keep = [p for p in state["pending"] if now - p[0] < window]
+    return {**state, "pending": keep}, firings
 
 
 def _actor(rule: CompiledRule, event: Any) -> str | None:

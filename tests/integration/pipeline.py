@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -31,6 +33,16 @@ TOPIC_FIELDS = (
     "alerts_compliance",
     "audit_checkpoints",
 )
+
+
+def wait_for(check: Callable[[], bool], timeout_s: float = 60, every_s: float = 0.5) -> bool:
+    """Poll `check` until it holds or timeout_s passed; returns its last answer."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(every_s)
+    return check()
 
 
 def free_port() -> int:
@@ -159,6 +171,17 @@ class Worker:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def metric(self, name: str) -> float:
+        """Sum of all samples of a metric on this worker's /metrics."""
+        url = f"http://127.0.0.1:{self.port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        return sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith((name + "{", name + " "))
+        )
 
     def rss_mib(self) -> float:
         assert self.process is not None

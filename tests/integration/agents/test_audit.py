@@ -15,17 +15,15 @@ from agents.audit_verify import verify
 from streams.produce import produce
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
     audit_records,
-    audit_workers,
     checkpoint_now,
     checkpoints,
     keypair,
     servers,
     stored,
 )
-from tests.integration.agents.test_pipeline import wait_for
-from tests.integration.pipeline import Isolated
+from tests.integration.pipeline import Isolated, wait_for
 
-pytestmark = pytest.mark.usefixtures("servers", "audit_workers")
+pytestmark = pytest.mark.usefixtures("servers")
 
 BAD = (b"{not json", b'{"family": "audit", "site_id": "x"}')
 

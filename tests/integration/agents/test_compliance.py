@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -22,18 +21,9 @@ from streams.privacy import Pseudonymiser
 from streams.produce import produce
 from streams.settings import Settings
 from streams.stack import Stack
-from tests.integration.pipeline import Isolated
+from tests.integration.pipeline import Isolated, wait_for
 
 TIMER_KINDS = {"absence", "two_person"}
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float = 60) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.5)
-    return check()
 
 
 def topic_of(settings: Settings, event: Event) -> str:
@@ -147,7 +137,7 @@ def test_a_worker_killed_mid_window_still_fires_the_windowed_alert_once(
     worker = pipeline.worker("w1")
     with worker:
         produce(pipeline.settings.kafka, records(pipeline.settings, denials[:3]))
-        assert wait_for(lambda: _processed(worker.port) >= 3)
+        assert wait_for(lambda: worker.metric("sovwatch_events_in_total") >= 3)
         time.sleep(2)  # the changelog write of the window state is flushed
         worker.stop(signal.SIGKILL)
     assert alert_ids_in_influxdb(pipeline.settings, site) == {}
@@ -200,15 +190,3 @@ rules:
         produce(pipeline.settings.kafka, records(pipeline.settings, [event]))
         assert wait_for(lambda: len(alert_ids_in_influxdb(pipeline.settings, site)) == 1, 60)
     assert set(alert_ids_in_influxdb(pipeline.settings, site).values()) == {"t.audit_silent"}
-
-
-def _processed(port: int) -> float:
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("sovwatch_events_in_total{")
-    )

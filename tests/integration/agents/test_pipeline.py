@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from schemas.decode import decode_as
@@ -16,8 +14,9 @@ from streams.connect import influx_client
 from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
 from streams.stack import Stack
-from tests.integration.pipeline import Isolated
+from tests.integration.pipeline import Isolated, wait_for
 
+STORED = "sovwatch_events_stored_total"
 FAMILY_OF_TOPIC = {"gpu": "gpu", "power": "power", "physical": "physical", "audit": "audit"}
 
 
@@ -28,15 +27,6 @@ def expected_points(pipeline: Isolated, records: list[tuple[str, bytes, bytes]])
         if value not in MALFORMED:
             counts[by_topic[topic]] += 1
     return counts
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float = 60, every_s: float = 1) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(every_s)
-    return check()
 
 
 def records_for(
@@ -143,18 +133,11 @@ def test_a_replay_from_the_beginning_rewrites_the_same_points(
         assert wait_for(lambda: pipeline.points_by_measurement(site_prefix) == expected)
     # A new consumer group starts from the earliest offset: every record is processed again.
     with pipeline.worker("replay", SOVWATCH_WORKER__APP_ID=f"test-{unique}-replay") as replay:
-        assert wait_for(lambda: _stored(replay.port) >= sum(expected.values()), timeout_s=60)
+        assert wait_for(
+            lambda: replay.metric(STORED) >= sum(expected.values()),
+            timeout_s=60,
+        )
     assert pipeline.points_by_measurement(site_prefix) == expected
-
-
-def _stored(port: int) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("sovwatch_events_stored_total{")
-    )
 
 
 def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_stops(
@@ -167,12 +150,15 @@ def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_stop
     expected = expected_points(pipeline, first_half) + expected_points(pipeline, second_half)
     with pipeline.worker("w1") as w1, pipeline.worker("w2") as w2:
         produce(pipeline.settings.kafka, first_half)
-        assert wait_for(lambda: _stored(w1.port) > 0 and _stored(w2.port) > 0, timeout_s=60)
+        assert wait_for(
+            lambda: w1.metric(STORED) > 0 and w2.metric(STORED) > 0,
+            timeout_s=60,
+        )
         w1.stop()  # w2 is left alone with all 4 partitions of every topic
-        stored_by_w2_before = _stored(w2.port)
+        stored_by_w2_before = w2.metric(STORED)
         produce(pipeline.settings.kafka, second_half)
         assert wait_for(lambda: pipeline.points_by_measurement(f"s{unique}") == expected, 90)
-        assert _stored(w2.port) - stored_by_w2_before >= sum(
+        assert w2.metric(STORED) - stored_by_w2_before >= sum(
             expected_points(pipeline, second_half).values()
         )
     assert pipeline.points_by_measurement(f"s{unique}") == expected
@@ -187,28 +173,15 @@ def test_an_influxdb_outage_pauses_the_pipeline_and_loses_nothing(
     half = len(records) // 2
     with pipeline.worker() as worker:
         produce(pipeline.settings.kafka, records[:half])
-        assert wait_for(lambda: _stored(worker.port) > 0)
+        assert wait_for(lambda: worker.metric(STORED) > 0)
         stack.influx.stop()
         try:
             produce(pipeline.settings.kafka, records[half:])
             time.sleep(20)
             rss_during = worker.rss_mib()
-            assert _metric(worker.port, "sovwatch_influx_write_failures_total") > 0
+            assert worker.metric("sovwatch_influx_write_failures_total") > 0
         finally:
             stack.influx.start()
             stack.influx.wait_ready(60)
         assert wait_for(lambda: pipeline.points_by_measurement(f"s{unique}") == expected, 90)
     assert rss_during < 400
-
-
-def _metric(port: int, name: str) -> float:
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in _metrics_text(port).splitlines()
-        if line.startswith(name + "{") or line.startswith(name + " ")
-    )
-
-
-def _metrics_text(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return str(response.read().decode())

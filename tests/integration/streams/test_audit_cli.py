@@ -25,16 +25,14 @@ from streams.produce import produce
 from streams.settings import InfluxSettings
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
     audit_records,
-    audit_workers,
     checkpoints,
     keypair,
     servers,
     stored,
 )
-from tests.integration.agents.test_pipeline import wait_for
-from tests.integration.pipeline import Isolated
+from tests.integration.pipeline import Isolated, wait_for
 
-pytestmark = pytest.mark.usefixtures("servers", "audit_workers")
+pytestmark = pytest.mark.usefixtures("servers")
 runner = CliRunner()
 EVENTS = 12
 
