@@ -538,6 +538,7 @@ def select(kinds: Iterable[str]) -> list[Injector]:
 class Placed:
     incident: Incident
     plan: Plan
+    at: datetime
 
 
 def plan_incidents(
@@ -585,7 +586,7 @@ def plan_incidents(
         incident = Incident(
             ident, injector.name, injector.rule, site.id, plan.group, plan.start, plan.end, plan.due
         )
-        placed.append(Placed(incident, plan))
+        placed.append(Placed(incident, plan, at))
     return placed, missed
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from streams.simulator.truth import Truth
@@ -76,11 +76,16 @@ class Report:
 
 
 def dedupe(alerts: Iterable[AlertSeen]) -> list[AlertSeen]:
+    """One alert per id: the latest window, the first creation time (when it was raised)."""
     latest: dict[str, AlertSeen] = {}
     for alert in alerts:
         seen = latest.get(alert.id)
-        if seen is None or alert.window_end >= seen.window_end:
+        if seen is None:
             latest[alert.id] = alert
+            continue
+        newer = alert if alert.window_end >= seen.window_end else seen
+        created = [c for c in (seen.created, alert.created) if c is not None]
+        latest[alert.id] = replace(newer, created=min(created) if created else None)
     return list(latest.values())
 
 
