@@ -35,6 +35,7 @@ from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
 from streams.settings import Settings
+from streams.stack.process import free_port
 from streams.topics import ensure_topics
 
 FAMILY_FIELDS = ("gpu", "power", "physical", "audit")
@@ -43,7 +44,7 @@ FAMILY_FIELDS = ("gpu", "power", "physical", "audit")
 def isolated_settings(run: str) -> tuple[Settings, dict[str, str]]:
     env = {
         "SOVWATCH_WORKER__APP_ID": f"bench-{run}",
-        "SOVWATCH_WORKER__WEB_PORT": "6199",
+        "SOVWATCH_WORKER__WEB_PORT": str(free_port()),
         "SOVWATCH_PRIVACY__PSEUDONYM_KEY": f"bench-key-{run}-0123456789",
         **{f"SOVWATCH_TOPICS__{f.upper()}": f"bench.{run}.{f}" for f in FAMILY_FIELDS},
         "SOVWATCH_TOPICS__DLQ": f"bench.{run}.dlq",
@@ -132,7 +133,8 @@ def worker_drain(env: dict[str, str], total: int, log: Path) -> tuple[float, flo
             if proc.poll() is not None:
                 raise SystemExit(f"worker exited: {log.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen("http://127.0.0.1:6199/health", timeout=5) as r:
+                health_url = f"http://127.0.0.1:{env['SOVWATCH_WORKER__WEB_PORT']}/health"
+                with urllib.request.urlopen(health_url, timeout=5) as r:
                     health = json.loads(r.read())
             except OSError:
                 time.sleep(0.2)

@@ -33,6 +33,7 @@ from schemas.physical import PhysicalEvent
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
 from streams.settings import Settings, TopicSettings
+from streams.stack.process import free_port
 from streams.topics import ensure_topics
 
 FAMILIES = ("gpu", "power", "physical", "audit")
@@ -61,7 +62,7 @@ def latency(seconds: int, rate: int) -> list[float]:
     run = uuid.uuid4().hex[:8]
     env = {
         "SOVWATCH_WORKER__APP_ID": f"bench-rules-{run}",
-        "SOVWATCH_WORKER__WEB_PORT": "6198",
+        "SOVWATCH_WORKER__WEB_PORT": str(free_port()),
         "SOVWATCH_PRIVACY__PSEUDONYM_KEY": f"bench-key-{run}-0123456789",
         **{f"SOVWATCH_TOPICS__{f.upper()}": f"bench.{run}.{f}" for f in FAMILIES},
         "SOVWATCH_TOPICS__DLQ": f"bench.{run}.dlq",
@@ -136,13 +137,21 @@ def latency(seconds: int, rate: int) -> list[float]:
                 sent += 1
             time.sleep(0.001)
         producer.flush()
-        time.sleep(5)
+        sent_all = time.time()
+        while produced_at and time.time() - sent_all < 60:  # let a backlog drain
+            time.sleep(1)
         stop.set()
         reader.join(timeout=5)
     finally:
         worker.terminate()
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
         consumer.close()
+    if produced_at:
+        print(f"{len(produced_at)} alerts never arrived (worker log: {log})", flush=True)
     return latencies
 
 

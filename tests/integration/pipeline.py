@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streams.connect import influx_client, kafka_admin
 from streams.settings import Settings
+from streams.stack.process import free_port
 from streams.topics import ensure_topics
 
 SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
@@ -43,13 +43,6 @@ def wait_for(check: Callable[[], bool], timeout_s: float = 60, every_s: float = 
             return True
         time.sleep(every_s)
     return check()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Isolated:
@@ -160,6 +153,7 @@ class Worker:
             if "[^Worker]: Ready" in self.log.read_text(errors="replace"):
                 return
             time.sleep(0.2)
+        self.stop(signal.SIGKILL)  # __exit__ never runs when __enter__ fails: no orphan
         raise AssertionError(f"worker not ready in {timeout_s}s: {self.log.read_text()[-3000:]}")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:

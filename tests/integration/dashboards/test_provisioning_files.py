@@ -4,7 +4,6 @@ every dashboard and a working datasource with no API call of ours."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,15 +15,9 @@ from dashboards.folders import FOLDERS, folder_titled
 from dashboards.model import DATASOURCE_UID
 from streams.settings import Settings
 from streams.stack.grafana import GrafanaNode
+from streams.stack.process import free_port
 
 PROVISIONING = Path(__file__).resolve().parents[3] / "dashboards" / "provisioning"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import stat
 from pathlib import Path
 
 from dashboards.api import Grafana
 from streams.settings import Settings
 from streams.stack.grafana import GrafanaNode
-from streams.stack.process import port_open
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from streams.stack.process import free_port, port_open
 
 
 def test_start_token_restart_and_stop(settings: Settings, tmp_path: Path) -> None:

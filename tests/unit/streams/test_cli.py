@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,15 +12,9 @@ import pytest
 from streams.connect import influx_client
 from streams.errors import ServiceUnreachableError
 from streams.settings import Settings
+from streams.stack.process import free_port
 
 SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
