@@ -14,8 +14,8 @@ from rich.table import Table
 
 from agents.rules.model import parse_duration
 from streams.errors import SovwatchError
-from streams.settings import get_settings
-from streams.simulator.fleet import load_fleet
+from streams.settings import TopicSettings, get_settings
+from streams.simulator.fleet import Fleet, load_fleet
 from streams.simulator.generator import Clock, simulate
 from streams.simulator.incidents import Injector, plan_incidents, select
 from streams.simulator.output import FileSink, KafkaSink, Progressbar, Sink, emit
@@ -106,48 +106,54 @@ def simulate_cmd(
             injectors, pinned = select(kinds), {}
     except ValueError as exc:
         raise SovwatchError(str(exc)) from None
-    placed, missed = plan_incidents(
-        injectors,
-        fleet,
-        clock.start,
-        clock.end,
-        seed=seed,
-        step=clock.step,
-        power_step=clock.power_step,
-        pinned=pinned,
-    )
-    if missed:
-        console.print(
-            f"[yellow]not injected (do not fit in this run):[/yellow] {', '.join(missed)}"
-        )
     sink: Sink = (
         FileSink(dry_run)
         if dry_run
         else KafkaSink(settings.kafka, None if compression == "none" else compression)
     )
-    incidents = [p.incident for p in placed]
-    with Progressbar(progress, clock.start, clock.end) as bar:
-        events = simulate(fleet, clock, placed, seed=seed)
-        sent, due_wall = emit(
-            events, sink, settings.topics, rate=rate, incidents=incidents, progress=bar
+    sent, record = run(
+        settings.topics, sink, fleet, clock, injectors, pinned=pinned, seed=seed, rate=rate,
+        progress=progress,
+    )  # fmt: skip
+    if record.missed:
+        console.print(
+            f"[yellow]not injected (do not fit in this run):[/yellow] {', '.join(record.missed)}"
         )
     if truth is not None:
-        record = Truth(
-            clock.start,
-            clock.end,
-            tuple(s.id for s in fleet.sites),
-            seed,
-            incidents,
-            {} if dry_run else due_wall,
-            missed,
-        )
+        if dry_run:
+            record.due_wall.clear()
         record.write(truth)
     where = str(dry_run) if dry_run else settings.kafka.bootstrap_servers
     console.print(
         f"{sent:,} events from {len(fleet.sites)} sites, {fleet.gpus:,} GPUs, "
-        f"{clock.start:%Y-%m-%d %H:%M}..{clock.end:%H:%M} UTC, {len(incidents)} incidents "
+        f"{clock.start:%Y-%m-%d %H:%M}..{clock.end:%H:%M} UTC, {len(record.incidents)} incidents "
         f"-> {where}"
     )
+
+
+def run(
+    topics: TopicSettings,
+    sink: Sink,
+    fleet: Fleet,
+    clock: Clock,
+    injectors: list[Injector],
+    *,
+    seed: int,
+    rate: float = 0,
+    pinned: dict[int, tuple[str | None, timedelta | None]] | None = None,
+    progress: bool = False,
+) -> tuple[int, Truth]:
+    """Plan the incidents, send the run's events to `sink`; returns the count and the truth."""
+    placed, missed = plan_incidents(
+        injectors, fleet, clock.start, clock.end, seed=seed, step=clock.step,
+        power_step=clock.power_step, pinned=pinned,
+    )  # fmt: skip
+    incidents = [p.incident for p in placed]
+    with Progressbar(progress, clock.start, clock.end) as bar:
+        events = simulate(fleet, clock, placed, seed=seed)
+        sent, due_wall = emit(events, sink, topics, rate=rate, incidents=incidents, progress=bar)
+    sites = tuple(s.id for s in fleet.sites)
+    return sent, Truth(clock.start, clock.end, sites, seed, incidents, due_wall, missed)
 
 
 def score_cmd(

@@ -52,7 +52,6 @@ class KafkaSink:
                 acks=1,
                 linger_ms=100,
                 batch_size=1024 * 1024,
-                buffer_memory=128 * 1024 * 1024,
                 max_request_size=8 * 1024 * 1024,
                 compression_type=compression,
                 **kafka.client_config(),
