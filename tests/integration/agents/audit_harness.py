@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from schemas.audit import AuditEvent
 from streams.audit_store import Filters, read_checkpoints, read_records
 from streams.connect import influx_client, kafka_admin
 from streams.settings import Settings
-from tests.integration import pipeline
 from tests.integration.pipeline import Isolated
 from tests.unit.agents.audit_fixtures import audit_event
 
@@ -26,27 +24,6 @@ def servers(settings: Settings) -> None:
     or stops a server: these tests share a running stack with other work."""
     kafka_admin(settings.kafka).close()
     influx_client(settings.influxdb).close()
-
-
-WORKER_AGENTS = ("agents.pipeline", "agents.audit")
-"""The agents the audit tests run: ingest (validation, DLQ) and audit. The compliance agent is
-left out: its table (value_type=dict) cannot be recovered from its changelog yet, so a restarted
-worker never gets ready, and the audit tests do not need it."""
-
-
-@pytest.fixture
-def audit_workers(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """`Isolated.worker()` starts `sovwatch worker` with only `WORKER_AGENTS` registered."""
-    script = tmp_path / "sovwatch-audit-worker"
-    script.write_text(
-        f"#!{sys.executable}\n"
-        "import streams.worker\n"
-        f"streams.worker.AGENT_MODULES = {WORKER_AGENTS!r}\n"
-        "from streams.cli import main\n"
-        "main()\n"
-    )
-    script.chmod(0o755)
-    monkeypatch.setattr(pipeline, "SOVWATCH", str(script))
 
 
 def keypair(directory: Path) -> tuple[str, Path]:

@@ -10,7 +10,8 @@ from agents.audit_sign import Checkpoint, Signer
 from agents.audit_state import AuditChain
 from schemas.audit import Actor, AuditEvent
 
-START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+# Recent, so the alerts the compliance agent raises on these events fit every bucket's retention.
+START = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
 ACTIONS = ("data_transfer", "model_weights_export", "admin_session_start", "privileged_command")
 
 
