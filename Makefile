@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	bench bench-schemas bench-pipeline bench-rules
+	bench bench-schemas bench-pipeline bench-rules bench-audit
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -38,7 +38,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Benchmarks: figures, never assertions. bench-pipeline needs (and starts) the native stack.
-bench: bench-schemas bench-rules bench-pipeline
+bench: bench-schemas bench-rules bench-audit bench-pipeline
 
 bench-schemas: $(VENV)/.installed
 	$(BIN)/python bench/bench_schemas.py
@@ -48,6 +48,9 @@ bench-pipeline: stack
 
 bench-rules: stack
 	$(BIN)/python bench/bench_rules.py
+
+bench-audit: $(VENV)/.installed
+	$(BIN)/python bench/bench_audit.py
 
 # A local pseudonymisation key for the dev stack, generated once, kept in the git-ignored .env.
 dev-env: $(VENV)/.installed

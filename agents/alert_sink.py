@@ -1,8 +1,10 @@
 """Where alerts go: Kafka `alerts.<team>` and the InfluxDB `alerts` bucket (both acknowledged
 before the triggering event is acked), plus the optional webhook and syslog (CEF) sinks.
 
-The optional sinks are notifications, not the record: they are retried a few times and a
-failure is logged and counted, never allowed to stall the pipeline.
+A point InfluxDB refuses for good (HTTP 400/422, e.g. older than the bucket's retention) is logged
+and counted, not retried: the alert is on Kafka already. The optional sinks are notifications:
+they are retried a few times and a failure is logged and counted, never allowed to stall the
+pipeline.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from agents.influx_writer import InfluxWriter
+from agents.influx_writer import InfluxWriter, WriteRejectedError
 from agents.points import alert_line
 from schemas.alert import Alert
 from streams import metrics
@@ -76,7 +78,13 @@ class AlertSink:
         for alert in batch:
             await self._publish(alert)
             target = self._influx.target_for(alert.country)
-            await self._writer.write(target, self._influx.buckets.alerts, [alert_line(alert)])
+            try:
+                await self._writer.write(target, self._influx.buckets.alerts, [alert_line(alert)])
+            except WriteRejectedError as exc:
+                # e.g. an alert about events older than the bucket's retention: the alert is on
+                # Kafka already; a refused point must not stop the pipeline.
+                log.warning("alert %s not stored in InfluxDB: %s", alert.id, exc)
+                metrics.SINK_FAILURES.labels(sink="influxdb").inc()
             metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
             if self._settings.webhook_url:
                 await self._retry("webhook", self._webhook, alert)

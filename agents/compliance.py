@@ -1,5 +1,9 @@
-"""The compliance agent: every telemetry event goes through the rule engine; alerts go to
+"""Compliance: every valid telemetry event goes through the rule engine; alerts go to
 alerts.<team> and InfluxDB before the event is acked.
+
+Rule evaluation runs inside the ingest agent's stream (`agents.pipeline` calls `evaluate`) rather
+than as a second agent on the same topics: Faust's per-event cost per agent dominates on small
+machines, and one stream decodes and pseudonymises each event once for both concerns.
 
 Rule state lives in a Faust table (changelog-backed), so a restart resumes every open window.
 Time-driven rules (absence, not-followed-by, two-person) are judged by a timer on a clock that
@@ -12,18 +16,15 @@ from __future__ import annotations
 import logging
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from agents.alert_sink import AlertSink, kafka_publisher
 from agents.influx_writer import InfluxWriter
-from agents.ingest import Ingest
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs, pack_files
-from schemas.errors import DecodeError
+from schemas.decode import Event
 from streams import metrics
-from streams.app import alert_topics, app, settings, telemetry_topics
-from streams.privacy import Pseudonymiser
+from streams.app import alert_topics, app, settings
 
 log = logging.getLogger(__name__)
 
@@ -77,28 +78,18 @@ def _alert_sink() -> AlertSink:
     return _sink[0]
 
 
-@app.agent(telemetry_topics, name="sovwatch.compliance")
-async def compliance_agent(stream: Any) -> None:
-    manual = stream.noack()
-    ingest = Ingest(settings, Pseudonymiser.from_settings(settings.privacy))
+async def evaluate(event: Event, partition: int) -> None:
+    """Run the rules on one validated, pseudonymised event from `partition`; returns once its
+    alerts (if any) are acknowledged by Kafka and InfluxDB."""
     engine = _rule_engine()
-    sink = _alert_sink()
-    async for event in manual.events():
-        message = event.message
-        try:
-            decoded = ingest.decode(message.value, message.topic)
-        except DecodeError:
-            await manual.ack(event)  # the ingest agent dead-letters it
-            continue
-        _state.partition = message.partition
-        try:
-            alerts = engine.process(ingest.pseudonymised(decoded), now=datetime.now(UTC))
-        finally:
-            _state.partition = None
-        _clock.observe(decoded.ts)
-        if alerts:
-            await sink.emit(alerts)
-        await manual.ack(event)
+    _state.partition = partition
+    try:
+        alerts = engine.process(event, now=datetime.now(UTC))
+    finally:
+        _state.partition = None
+    _clock.observe(event.ts)
+    if alerts:
+        await _alert_sink().emit(alerts)
 
 
 @app.timer(interval=settings.alerts.tick_interval_s)

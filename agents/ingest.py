@@ -52,13 +52,13 @@ class Ingest:
         return event
 
     def points(self, event: Event) -> Sequence[tuple[Destination, str]]:
-        """The event's point, pseudonymised, bound for its country's InfluxDB.
+        """The point of an already pseudonymised event, bound for its country's InfluxDB.
 
         Audit events get none here: the audit agent (`agents.audit`) stores them, chained.
         """
         if event.family == "audit":
             return []
-        bucket_kind, line = to_line(self.pseudonymised(event))
+        bucket_kind, line = to_line(event)
         destination = Destination(
             self._influx.target_for(event.country), self._buckets[bucket_kind]
         )

@@ -1,4 +1,5 @@
-"""The ingest agent: every telemetry record ends up in InfluxDB or in the dead-letter topic.
+"""The ingest agent: every telemetry record ends up in InfluxDB or in the dead-letter topic,
+and every valid one goes through the compliance rules (`agents.compliance`) on the way.
 
 Acks are manual (`noack`): a record's offset may be committed only after InfluxDB acknowledged
 its point, or the broker acknowledged its dead letter. A crash or restart replays the rest;
@@ -13,6 +14,7 @@ from typing import Any
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
+from agents import compliance
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest, dead_letter, reason_label, rejected_by_influxdb
 from agents.sink import PointSink
@@ -68,11 +70,12 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
             topic = event.message.topic
             metrics.events_in(topic).inc()
             try:
-                decoded = ingest.decode(event.message.value, topic)
+                decoded = ingest.pseudonymised(ingest.decode(event.message.value, topic))
             except DecodeError as error:
                 await _send_dead_letter(event, error)
                 await ack(event)
                 continue
+            await compliance.evaluate(decoded, event.message.partition)
             await sink.add(event, ingest.points(decoded))
     finally:
         _sinks.remove(sink)

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from streams.audit_cli import audit_app
 from streams.buckets import ensure_buckets, wanted_buckets
 from streams.connect import influx_client, kafka_admin
 from streams.errors import SovwatchError
@@ -32,6 +33,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(collect_app, name="collect")
 app.add_typer(rules_app, name="rules")
 app.add_typer(grafana_app, name="grafana")
+app.add_typer(audit_app, name="audit")
 app.add_typer(alerts_app, name="alerts")
 
 console = Console(soft_wrap=True)

@@ -10,6 +10,8 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v cc >/dev/null || need+=(gcc)
 # compose.yaml is validated by docker-compose's own schema (no container engine is needed for it).
 command -v docker-compose >/dev/null || need+=(docker-compose)
+# The audit export's HTML summary is rendered headless in a test.
+command -v chromium >/dev/null || need+=(chromium)
 
 if ((${#need[@]})); then
   echo "installing Debian packages: ${need[*]}"

@@ -85,8 +85,8 @@ class Isolated:
                 tables = client.query_api().query(
                     'import "strings" '
                     f'from(bucket: "{bucket}") |> range(start: -1d, stop: 1d) '
-                    f'|> filter(fn: (r) => strings.hasPrefix(v: r.site, prefix: "{site_prefix}") '
-                    'and r._field == "event_id") '
+                    '|> filter(fn: (r) => r._field == "event_id" and exists r.site) '
+                    f'|> filter(fn: (r) => strings.hasPrefix(v: r.site, prefix: "{site_prefix}")) '
                     '|> group(columns: ["_measurement"]) |> count()',
                 )
                 for table in tables:

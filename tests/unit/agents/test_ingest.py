@@ -22,8 +22,8 @@ def test_points_go_to_the_target_of_the_events_country() -> None:
     routed = ingest(residency={"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}})
     german = build_event({"family": "gpu", "gpu_util_pct": 50.0, "country": "DE"}, "g1")
     french = build_event({"family": "gpu", "gpu_util_pct": 50.0, "country": "FR"}, "g2")
-    [(de, _)] = routed.points(german)
-    [(fr, _)] = routed.points(french)
+    [(de, _)] = routed.points(routed.pseudonymised(german))
+    [(fr, _)] = routed.points(routed.pseudonymised(french))
     assert (de.target.url, de.target.org) == ("http://influx-de.invalid:8086", "de")
     assert fr.target.url == "http://127.0.0.1:8086"
     assert de.bucket == fr.bucket == "telemetry"
@@ -34,7 +34,8 @@ def test_personal_fields_are_pseudonymised_in_the_line() -> None:
         {"family": "physical", "kind": "access_granted", "badge_id": "B-1234", "holder": "Ann Lee"},
         "p1",
     )
-    [(_, line)] = ingest().points(event)
+    pipeline = ingest()
+    [(_, line)] = pipeline.points(pipeline.pseudonymised(event))
     pseudonymise = Pseudonymiser(KEY)
     assert "B-1234" not in line and "Ann Lee" not in line
     assert f'badge_id="{pseudonymise("B-1234")}"' in line
