@@ -16,8 +16,9 @@ from typing import Any
 
 import aiohttp
 
-from agents.influx_writer import InfluxWriter, WriteRejectedError
+from agents.influx_writer import WriteRejectedError
 from agents.points import alert_line
+from agents.sink import LineWriter
 from schemas.alert import Alert
 from streams import metrics
 from streams.settings import AlertSettings, InfluxSettings
@@ -64,7 +65,7 @@ class AlertSink:
         self,
         influx: InfluxSettings,
         alerts: AlertSettings,
-        writer: InfluxWriter,
+        writer: LineWriter,
         publish: Publish,
     ) -> None:
         self._influx = influx
