@@ -18,7 +18,7 @@ import aiohttp
 
 from agents.influx_writer import WriteRejectedError
 from agents.points import alert_line
-from agents.sink import LineWriter
+from agents.sink import Destination, LineWriter
 from schemas.alert import Alert
 from streams import metrics
 from streams.settings import AlertSettings, InfluxSettings
@@ -26,7 +26,9 @@ from streams.settings import AlertSettings, InfluxSettings
 log = logging.getLogger(__name__)
 
 CEF_SEVERITY = {"info": 1, "low": 3, "medium": 5, "high": 8, "critical": 10}
-Publish = Callable[[Alert], Awaitable[None]]
+Point = tuple[Destination, str]
+Publish = Callable[[Alert], Awaitable[Awaitable[Any]]]
+"""Hands an alert to Kafka; returns the delivery to await (send now, wait later)."""
 
 
 def cef(alert: Alert) -> str:
@@ -73,24 +75,48 @@ class AlertSink:
         self._writer = writer
         self._publish = publish
         self._http: aiohttp.ClientSession | None = None
+        self._notifications: set[asyncio.Future[None]] = set()
+
+    def point(self, alert: Alert) -> tuple[Destination, str]:
+        """The alert's line, bound for the alerts bucket of its country's InfluxDB."""
+        destination = Destination(
+            self._influx.target_for(alert.country), self._influx.buckets.alerts
+        )
+        return destination, alert_line(alert)
+
+    async def stage(self, batch: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[Point]]:
+        """Publish without waiting: the Kafka deliveries to await and the InfluxDB lines to write
+        before the triggering event may be acked (the ingest agent batches both)."""
+        deliveries = [await self._publish(alert) for alert in batch]
+        for alert in batch:
+            self._count_and_notify(alert)
+        return deliveries, [self.point(alert) for alert in batch]
 
     async def emit(self, batch: Sequence[Alert]) -> None:
-        """Returns once Kafka and InfluxDB acknowledged every alert of the batch."""
-        for alert in batch:
-            await self._publish(alert)
-            target = self._influx.target_for(alert.country)
+        """Returns once Kafka and InfluxDB acknowledged every alert of the batch (timer path)."""
+        deliveries, points = await self.stage(batch)
+        for delivery in deliveries:
+            await delivery
+        for destination, line in points:
             try:
-                await self._writer.write(target, self._influx.buckets.alerts, [alert_line(alert)])
+                await self._writer.write(destination.target, destination.bucket, [line])
             except WriteRejectedError as exc:
                 # e.g. an alert about events older than the bucket's retention: the alert is on
                 # Kafka already; a refused point must not stop the pipeline.
-                log.warning("alert %s not stored in InfluxDB: %s", alert.id, exc)
+                log.warning("alert point not stored in InfluxDB: %s", exc)
                 metrics.SINK_FAILURES.labels(sink="influxdb").inc()
-            metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
-            if self._settings.webhook_url:
-                await self._retry("webhook", self._webhook, alert)
-            if self._settings.syslog_address:
-                await self._retry("syslog", self._syslog, alert)
+
+    def _count_and_notify(self, alert: Alert) -> None:
+        metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
+        sends = []
+        if self._settings.webhook_url:
+            sends.append(self._retry("webhook", self._webhook, alert))
+        if self._settings.syslog_address:
+            sends.append(self._retry("syslog", self._syslog, alert))
+        for send in sends:  # notifications run beside the pipeline, never in its way
+            task = asyncio.ensure_future(send)
+            self._notifications.add(task)
+            task.add_done_callback(self._notifications.discard)
 
     async def _retry(
         self, sink: str, send: Callable[[Alert], Awaitable[None]], alert: Alert
@@ -152,10 +178,10 @@ class AlertSink:
 def kafka_publisher(topics: dict[str, Any]) -> Publish:
     """Publish to alerts.<team>, keyed by alert id (replays overwrite on a compacted topic)."""
 
-    async def publish(alert: Alert) -> None:
-        delivery = await topics[alert.team].send(
+    async def publish(alert: Alert) -> Awaitable[Any]:
+        delivery: Awaitable[Any] = await topics[alert.team].send(
             key=alert.id.encode(), value=alert.model_dump_json().encode()
         )
-        await delivery
+        return delivery
 
     return publish

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from agents.alert_sink import AlertSink, kafka_publisher
+from agents.alert_sink import AlertSink, Point, kafka_publisher
 from agents.influx_writer import InfluxWriter
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
@@ -78,9 +80,10 @@ def _alert_sink() -> AlertSink:
     return _sink[0]
 
 
-async def evaluate(event: Event, partition: int) -> None:
-    """Run the rules on one validated, pseudonymised event from `partition`; returns once its
-    alerts (if any) are acknowledged by Kafka and InfluxDB."""
+async def evaluate(event: Event, partition: int) -> tuple[list[Awaitable[Any]], list[Point]]:
+    """Run the rules on one validated, pseudonymised event from `partition`. Its alerts are
+    published at once; returns the Kafka deliveries to await and the InfluxDB points to write
+    before the event may be acked (the ingest agent batches them with the event's own point)."""
     engine = _rule_engine()
     _state.partition = partition
     try:
@@ -88,8 +91,9 @@ async def evaluate(event: Event, partition: int) -> None:
     finally:
         _state.partition = None
     _clock.observe(event.ts)
-    if alerts:
-        await _alert_sink().emit(alerts)
+    if not alerts:
+        return [], []
+    return await _alert_sink().stage(alerts)
 
 
 @app.timer(interval=settings.alerts.tick_interval_s)

@@ -75,8 +75,8 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
                 await _send_dead_letter(event, error)
                 await ack(event)
                 continue
-            await compliance.evaluate(decoded, event.message.partition)
-            await sink.add(event, ingest.points(decoded))
+            deliveries, alert_points = await compliance.evaluate(decoded, event.message.partition)
+            await sink.add(event, [*ingest.points(decoded), *alert_points], deliveries)
     finally:
         _sinks.remove(sink)
         await writer.close()

@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from agents.influx_writer import WriteRejectedError
 from streams import metrics
@@ -54,6 +54,8 @@ class _Batch(Generic[E]):
         default_factory=lambda: defaultdict(list)
     )
     events: list[E] = field(default_factory=list)
+    # Other acknowledgements the events wait for (Kafka deliveries of their alerts).
+    waits: list[Awaitable[Any]] = field(default_factory=list)
     points: int = 0
     opened: float = field(default_factory=time.monotonic)
 
@@ -82,9 +84,16 @@ class PointSink(Generic[E]):
         """Points buffered, not counting the batch being written."""
         return self._batch.points
 
-    async def add(self, event: E, points: Sequence[tuple[Destination, str]]) -> None:
-        """Buffer the points of one event (an event may have none: it is acked with the batch)."""
+    async def add(
+        self,
+        event: E,
+        points: Sequence[tuple[Destination, str]],
+        waits: Sequence[Awaitable[Any]] = (),
+    ) -> None:
+        """Buffer the points of one event (an event may have none: it is acked with the batch),
+        and anything else that must be acknowledged before it is acked (`waits`)."""
         batch = self._batch
+        batch.waits.extend(waits)
         if not batch.events:
             batch.opened = time.monotonic()
         for destination, line in points:
@@ -124,6 +133,8 @@ class PointSink(Generic[E]):
     async def _write_batch(self, batch: _Batch[E]) -> None:
         for key, lines in batch.lines.items():
             await self._write(batch.destinations[key], lines, batch.line_events[key])
+        for wait in batch.waits:
+            await wait
         for event in batch.events:
             await self._ack(event)
         metrics.PENDING_POINTS.set(self._batch.points)

@@ -111,7 +111,9 @@ def faust_floor(settings: Settings, total: int) -> float:
         timeout=1800,
         check=False,
     )
-    rates = [line.split()[-1] for line in result.stdout.splitlines() if "RATE" in line]
+    # Faust's worker may route print() through its logger: look at both streams.
+    output = result.stdout + result.stderr
+    rates = [line.split()[-1] for line in output.splitlines() if "RATE" in line]
     if not rates:
         raise SystemExit(f"faust floor failed: {result.stdout[-1000:]}{result.stderr[-1000:]}")
     return float(rates[0])

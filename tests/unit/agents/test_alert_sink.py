@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 
 from agents.alert_sink import AlertSink, cef
@@ -41,9 +41,14 @@ class Writer:
         self.writes.append((target.url, bucket, list(lines)))
 
 
+async def delivered() -> None:
+    return None
+
+
 def sink(writer: Writer, published: list[Alert]) -> AlertSink:
-    async def publish(item: Alert) -> None:
+    async def publish(item: Alert) -> Awaitable[None]:
         published.append(item)
+        return delivered()
 
     influx = InfluxSettings.model_validate(
         {"residency": {"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}}}
@@ -60,6 +65,21 @@ def test_alerts_are_published_and_stored_in_their_countrys_influxdb() -> None:
         ("http://127.0.0.1:8086", "alerts"),
     ]
     assert writer.writes[0][2][0].startswith("alert,country=DE,rule_id=sec.duress")
+
+
+def test_stage_publishes_at_once_and_hands_back_deliveries_and_points() -> None:
+    writer, published = Writer(), list[Alert]()
+    deliveries, points = asyncio.run(sink(writer, published).stage([alert("DE")]))
+    assert len(published) == 1 and len(deliveries) == 1
+    [(destination, line)] = points
+    assert line.startswith("alert,")
+    assert (destination.target.url, destination.bucket) == (
+        "http://influx-de.invalid:8086",
+        "alerts",
+    )
+    assert writer.writes == []  # the ingest agent writes them, batched with the event's point
+    for delivery in deliveries:
+        asyncio.run(delivery)  # type: ignore[arg-type]
 
 
 def test_a_point_influxdb_refuses_does_not_stop_the_sink() -> None:

@@ -141,3 +141,20 @@ async def test_an_event_without_points_is_still_acked_with_its_batch() -> None:
     await sink.flush()
     assert acked == ["empty"]
     assert writer.writes == []
+
+
+async def test_events_wait_for_their_other_acknowledgements_before_the_ack() -> None:
+    writer = RecordingWriter()
+    sink, acked, _ = make_sink(writer, max_points=10)
+    delivered = asyncio.Event()
+
+    async def delivery() -> None:
+        await delivered.wait()
+
+    await sink.add("e1", [(DEFAULT, "m v=1 1")], [delivery()])
+    flushing = asyncio.create_task(sink.flush())
+    await asyncio.sleep(0.05)
+    assert writer.writes and acked == []  # written, but the alert is not on Kafka yet
+    delivered.set()
+    await asyncio.wait_for(flushing, 1)
+    assert acked == ["e1"]
