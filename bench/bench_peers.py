@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import math
 import os
 import platform
 import signal
@@ -275,7 +276,6 @@ def summarise_profile(path: Path, top: int = 12) -> list[tuple[str, float]]:
         "line protocol": ("(agents/points.py", "(agents/lineprotocol.py"),
         "InfluxDB writer": ("(agents/influx_writer.py", "(agents/sink.py"),
         "audit agent + chain": ("(agents/audit",),
-        "Faust/mode machinery": ("(faust/", "(mode/"),
         "aiokafka": ("(aiokafka/",),
         "idle (event loop select)": ("select (selectors.py",),
     }
@@ -303,6 +303,7 @@ def summarise_profile(path: Path, top: int = 12) -> list[tuple[str, float]]:
 
 def chart(results: dict[str, Any], path: Path) -> None:
     import matplotlib
+    import matplotlib.patches
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -314,22 +315,32 @@ def chart(results: dict[str, Any], path: Path) -> None:
         "#9e9e9e" if n.startswith("raw") else "#1f77b4" if n.startswith("sovwatch") else "#ff7f0e"
         for n in names
     ]
-    fig, ax = plt.subplots(figsize=(10, 0.55 * len(names) + 1.6))
-    y = range(len(names))[::-1]
-    ax.barh(list(y), medians, color=colours)
+    fig, ax = plt.subplots(figsize=(10, 0.55 * len(names) + 1.8))
+    y = list(range(len(names)))[::-1]
+    left = 10 ** int(math.log10(min(medians)))  # bars start at a round power of ten
+    ax.barh(y, [m - left for m in medians], left=left, color=colours)
     for yi, n, m in zip(y, names, medians, strict=True):
         low, high = min(rows[n]["runs"]), max(rows[n]["runs"])
-        ax.plot([low, high], [yi, yi], color="black", linewidth=1)
-        ax.text(m, yi, f"  {m:,.0f}", va="center", fontsize=9)
-    ax.set_yticks(list(y), names, fontsize=9)
+        ax.plot([low, high], [yi, yi], color="black", linewidth=1.2)
+        ax.text(high * 1.08, yi, f"{m:,.0f}", va="center", fontsize=9)
+    ax.set_yticks(y, names, fontsize=9)
     ax.set_xscale("log")
-    ax.set_xlabel("events/s (log scale; median of runs, line = min..max)")
+    ax.set_xlim(left, max(max(r["runs"]) for r in rows.values()) * 3)
+    ax.set_xlabel("events/s, log scale (bar = median of runs, black line = min..max)")
     ax.set_title(
         f"Kafka -> InfluxDB, {results['events']:,} simulated events, 4 partitions, "
         f"{results['machine']}",
         fontsize=10,
     )
-    ax.set_xlim(right=max(max(r["runs"]) for r in rows.values()) * 4)
+    handles = [
+        matplotlib.patches.Patch(color=c, label=label)
+        for c, label in (
+            ("#9e9e9e", "raw limit"),
+            ("#1f77b4", "sovwatch"),
+            ("#ff7f0e", "peer, rules off"),
+        )
+    ]
+    ax.legend(handles=handles, loc="lower right", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
