@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	bench bench-schemas bench-pipeline bench-rules bench-audit
+	bench bench-schemas bench-pipeline bench-rules bench-audit bench-peers simulate
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -51,6 +51,18 @@ bench-rules: stack
 
 bench-audit: $(VENV)/.installed
 	$(BIN)/python bench/bench_audit.py
+
+# sovwatch against Telegraf, a plain kafka-python loop and Quix Streams: bench/results/<date>.*
+bench-peers: stack
+	docker/native/telegraf.sh
+	bench/peers/quix-venv.sh
+	$(BIN)/python bench/bench_peers.py
+
+# Ten simulated hours of a 2-site fleet with one injected incident per rule, and its ground truth.
+simulate: stack dev-env
+	$(SOVWATCH) setup
+	$(SOVWATCH) simulate --sites 2 --halls 1 --duration 10h --rate 2000 --truth sim-truth.jsonl
+	@echo "with a worker running: $(SOVWATCH) score --truth sim-truth.jsonl"
 
 # A local pseudonymisation key for the dev stack, generated once, kept in the git-ignored .env.
 dev-env: $(VENV)/.installed

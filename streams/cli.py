@@ -17,6 +17,7 @@ from streams.rules_cli import alerts_app, rules_app
 from streams.schemas_cli import collect_app, schemas_app
 from streams.selfcheck import influx_round_trip, kafka_round_trip
 from streams.settings import get_settings
+from streams.simulator.cli import register as register_simulator
 from streams.stack import Stack
 from streams.topics import ensure_topics, partition_counts
 
@@ -34,6 +35,7 @@ app.add_typer(collect_app, name="collect")
 app.add_typer(rules_app, name="rules")
 app.add_typer(grafana_app, name="grafana")
 app.add_typer(audit_app, name="audit")
+register_simulator(app)
 app.add_typer(alerts_app, name="alerts")
 
 console = Console(soft_wrap=True)

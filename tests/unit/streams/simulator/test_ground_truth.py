@@ -16,10 +16,6 @@ from streams.simulator.score import Report, score
 from streams.simulator.truth import Truth
 from tests.unit.streams.simulator.conftest import Run
 
-# Sustained rules grouped by site only: any rack/hall reading of the site (condition false)
-# resets the run, so with realistic telemetry they never fire. Grouping by scope too fixes them.
-SCOPE_BUG = {"ops.site_power_over_budget", "ops.pue_above_target"}
-
 
 def events(run: Run) -> list[Event]:
     return [decode(json.dumps(r["value"]).encode(), r["topic"]) for r in run.records]
@@ -28,22 +24,6 @@ def events(run: Run) -> list[Event]:
 def scored(run: Run, packs: list[RulePack]) -> Report:
     truth = Truth.read(run.truth)
     return score(truth, replay(events(run), packs, until=truth.end))
-
-
-def grouped_by_scope(packs: list[RulePack]) -> list[RulePack]:
-    return [
-        pack.model_copy(
-            update={
-                "rules": [
-                    r.model_copy(update={"group_by": [*r.group_by, "scope"]})
-                    if r.id in SCOPE_BUG
-                    else r
-                    for r in pack.rules
-                ]
-            }
-        )
-        for pack in packs
-    ]
 
 
 def test_every_rule_of_the_packs_is_injected_once() -> None:
@@ -61,19 +41,10 @@ def test_truth_holds_every_incident(run: Run) -> None:
 
 
 def test_incidents_fire_their_rules_and_nothing_else_fires(run: Run) -> None:
-    report = scored(run, grouped_by_scope(load_packs()))
+    report = scored(run, load_packs())
     summary = {
         r.rule: (r.precision, r.recall, r.missed, r.false_alerts) for r in report.rules.values()
     }
     assert all(p == 1.0 and rc == 1.0 for p, rc, _, _ in summary.values()), summary
     assert len(report.rules) == 31
     assert report.out_of_scope == 0
-
-
-def test_shipped_packs_miss_only_the_site_scope_sustained_rules(run: Run) -> None:
-    """Fails once agents/rules/packs/ops.yaml groups those two rules by scope: then drop
-    SCOPE_BUG and grouped_by_scope, the test above covers the shipped packs."""
-    report = scored(run, load_packs())
-    missed = {r.rule for r in report.rules.values() if r.recall != 1.0}
-    assert missed == SCOPE_BUG
-    assert all(r.precision in (1.0, None) for r in report.rules.values())
