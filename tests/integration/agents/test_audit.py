@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import signal
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -82,7 +81,7 @@ def test_a_worker_killed_mid_stream_and_restarted_leaves_no_gap_and_no_duplicate
         produce(pipeline.settings.kafka, third)
         assert wait_for(lambda: all(len(stored(pipeline, s)) >= total for s in sites), 90)
         checkpoint_now(w2.port)
-        replayed = _metric(w2.port, "sovwatch_audit_skipped_total")
+        replayed = w2.metric("sovwatch_audit_skipped_total")
     public = load_public_key(public_file.read_bytes())
     for site in sites:
         chain = stored(pipeline, site)
@@ -93,16 +92,6 @@ def test_a_worker_killed_mid_stream_and_restarted_leaves_no_gap_and_no_duplicate
         report = verify(chain, checkpoints(pipeline, site), public)
         assert report.ok and not report.findings, report.text()
     assert replayed > 0  # the restart did replay records that were already chained
-
-
-def _metric(port: int, name: str) -> float:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith((name + "{", name + " "))
-    )
 
 
 def test_a_second_worker_takes_over_the_chains_of_a_stopped_one(
@@ -116,8 +105,8 @@ def test_a_second_worker_takes_over_the_chains_of_a_stopped_one(
     with pipeline.worker("w1") as w1, pipeline.worker("w2") as w2:
         produce(pipeline.settings.kafka, first)
         assert wait_for(lambda: all(len(stored(pipeline, s)) == 40 for s in sites), 90)
-        assert _metric(w1.port, "sovwatch_audit_records_total") > 0
-        assert _metric(w2.port, "sovwatch_audit_records_total") > 0
+        assert w1.metric("sovwatch_audit_records_total") > 0
+        assert w2.metric("sovwatch_audit_records_total") > 0
         w1.stop()  # w2 now recovers w1's chain heads from the changelog and continues them
         produce(pipeline.settings.kafka, second)
         assert wait_for(lambda: all(len(stored(pipeline, s)) == 80 for s in sites), 120)
