@@ -29,7 +29,7 @@ from agents.audit_sign import Checkpoint, Signer, checkpoint_line
 from agents.audit_state import AuditChain, Sequenced
 from agents.influx_writer import InfluxWriter
 from agents.ingest import dead_letter, rejected_by_influxdb
-from agents.sink import Destination, PointSink
+from agents.sink import OPEN_SINKS, Destination, PointSink
 from schemas.audit import AuditEvent
 from schemas.decode import decode_as
 from schemas.errors import DecodeError
@@ -78,7 +78,6 @@ class _Item:
     country: str
 
 
-_sinks: list[PointSink[_Item]] = []
 _checkpoint_lock = asyncio.Lock()
 
 
@@ -130,7 +129,7 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
         await (await dlq_topic.send(key=message.key, value=record.model_dump_json().encode()))
 
     sink: PointSink[_Item] = PointSink(writer, settings.worker, confirm, reject)
-    _sinks.append(sink)
+    OPEN_SINKS.append(sink)  # partial batches: flushed by agents.pipeline's timer
     try:
         async for event in manual.events():
             message = event.message
@@ -148,14 +147,8 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
             item = _Item(event, placed, stored.country)
             await sink.add(item, [(_destination(stored.country), record_line(placed.record))])
     finally:
-        _sinks.remove(sink)
+        OPEN_SINKS.remove(sink)
         await writer.close()
-
-
-@app.timer(interval=settings.worker.batch_max_age_s / 4)
-async def flush_audit_batches() -> None:
-    for sink in list(_sinks):
-        await sink.flush_if_due()
 
 
 async def checkpoint_now() -> list[Checkpoint]:

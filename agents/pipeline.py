@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from agents import compliance
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest, dead_letter, reason_label, rejected_by_influxdb
-from agents.sink import PointSink
+from agents.sink import OPEN_SINKS, PointSink, flush_due
 from schemas.errors import DecodeError
 from streams import metrics
 from streams.app import app, dlq_topic, settings, telemetry_topics
@@ -25,7 +25,6 @@ from streams.privacy import Pseudonymiser
 
 log = logging.getLogger(__name__)
 
-_sinks: list[PointSink[faust.types.EventT]] = []
 _next_offset: dict[tuple[str, int], int] = {}
 
 
@@ -64,7 +63,7 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
         await _send_dead_letter(event, rejected_by_influxdb(reason))
 
     sink: PointSink[faust.types.EventT] = PointSink(writer, settings.worker, stored, reject)
-    _sinks.append(sink)
+    OPEN_SINKS.append(sink)
     try:
         async for event in manual.events():
             topic = event.message.topic
@@ -78,14 +77,13 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
             deliveries, alert_points = await compliance.evaluate(decoded, event.message.partition)
             await sink.add(event, [*ingest.points(decoded), *alert_points], deliveries)
     finally:
-        _sinks.remove(sink)
+        OPEN_SINKS.remove(sink)
         await writer.close()
 
 
 @app.timer(interval=settings.worker.batch_max_age_s / 4)
 async def flush_partial_batches() -> None:
-    for sink in list(_sinks):
-        await sink.flush_if_due()
+    await flush_due()  # the ingest and audit agents' sinks alike
 
 
 @app.timer(interval=5.0)
@@ -108,11 +106,11 @@ async def metrics_page(web: Any, request: Any) -> Any:
 
 @app.page("/health")
 async def health_page(web: Any, request: Any) -> Any:
-    pending = sum(sink.pending_points for sink in _sinks)
+    pending = sum(sink.pending_points for sink in OPEN_SINKS)
     return web.json(
         {
             "status": "ok",
-            "agents": len(_sinks),
+            "agents": len(OPEN_SINKS),
             "pending_points": pending,
             "stored": _total(metrics.EVENTS_STORED),
             "dead_letters": _total(metrics.DEAD_LETTERS),

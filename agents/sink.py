@@ -60,6 +60,16 @@ class _Batch(Generic[E]):
     opened: float = field(default_factory=time.monotonic)
 
 
+OPEN_SINKS: list[PointSink[Any]] = []
+"""Every sink an agent has open: one timer flushes their partial batches (`flush_due`)."""
+
+
+async def flush_due() -> None:
+    """Flush the partial batches of every open sink that have waited long enough."""
+    for sink in list(OPEN_SINKS):
+        await sink.flush_if_due()
+
+
 class PointSink(Generic[E]):
     """Buffer -> acknowledged write -> ack. `E` is the Kafka event type (opaque here)."""
 

@@ -24,20 +24,9 @@ fi
 
 command -v go >/dev/null || { echo "error: 'go' is required to build Grafana $VERSION" >&2; exit 1; }
 
-mkdir -p "$PREFIX"
-exec > >(tee "$PREFIX/build.log") 2>&1
-start=$(date +%s)
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
-module="github.com/grafana/grafana@$MODULE_VERSION"
-echo "== downloading $module"
-moddir=$(cd "$PREFIX" && go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-[[ -d "$moddir" ]] || { echo "error: go mod download $module gave no directory" >&2; exit 1; }
-
-src="$PREFIX/src"
-rm -rf "$src"
-cp -r "$moddir" "$src"
-chmod -R u+w "$src"
-cd "$src"
+# shellcheck source=docker/native/go-module.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-module.sh"
+go_module_source "github.com/grafana/grafana@$MODULE_VERSION"
 
 if [[ ! -f pkg/server/wire_gen.go ]]; then
   # Grafana's Makefile: `wire gen -tags oss ./pkg/server`. The wire pinned in this Grafana's

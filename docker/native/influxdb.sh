@@ -18,20 +18,9 @@ for tool in go cargo; do
   command -v "$tool" >/dev/null || { echo "error: '$tool' is required to build InfluxDB $VERSION" >&2; exit 1; }
 done
 
-mkdir -p "$PREFIX"
-exec > >(tee "$PREFIX/build.log") 2>&1
-start=$(date +%s)
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
-module="github.com/influxdata/influxdb/v2@v$VERSION"
-echo "== downloading $module"
-moddir=$(cd "$PREFIX" && go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-[[ -d "$moddir" ]] || { echo "error: go mod download $module gave no directory" >&2; exit 1; }
-
-src="$PREFIX/src"
-rm -rf "$src"
-cp -r "$moddir" "$src"
-chmod -R u+w "$src"
-cd "$src"
+# shellcheck source=docker/native/go-module.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-module.sh"
+go_module_source "github.com/influxdata/influxdb/v2@v$VERSION"
 
 echo "== building InfluxData's pkg-config wrapper (it builds libflux with cargo)"
 mkdir -p "$PREFIX/tools"

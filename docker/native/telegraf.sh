@@ -16,20 +16,9 @@ if [[ -x "$BIN" ]]; then
 fi
 command -v go >/dev/null || { echo "error: 'go' is required to build Telegraf $VERSION" >&2; exit 1; }
 
-mkdir -p "$PREFIX"
-exec > >(tee "$PREFIX/build.log") 2>&1
-start=$(date +%s)
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
-module="github.com/influxdata/telegraf@v$VERSION"
-echo "== downloading $module"
-moddir=$(cd "$PREFIX" && go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-[[ -d "$moddir" ]] || { echo "error: go mod download $module gave no directory" >&2; exit 1; }
-
-src="$PREFIX/src"
-rm -rf "$src"
-cp -r "$moddir" "$src"
-chmod -R u+w "$src"
-cd "$src"
+# shellcheck source=docker/native/go-module.sh
+source "$(dirname "${BASH_SOURCE[0]}")/go-module.sh"
+go_module_source "github.com/influxdata/telegraf@v$VERSION"
 
 tags="custom,inputs.kafka_consumer,outputs.influxdb_v2,parsers.json,parsers.json_v2"
 echo "== building telegraf (tags $tags)"
