@@ -24,10 +24,6 @@ def create_app(settings: Settings) -> faust.App:
         topic_replication_factor=settings.topics.replication_factor,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=worker.commit_interval_s,
-        # A rebalance must not wait for in-flight events to be acked: a batch held up behind
-        # InfluxDB or the producer would stall it for good. Unacked offsets are not committed,
-        # so the new owner replays those events, and every effect here is idempotent.
-        stream_wait_empty=False,
         producer_acks=-1,
         web_host=worker.web_host,
         web_bind=worker.web_host,
