@@ -23,6 +23,8 @@ def create_app(settings: Settings) -> faust.App:
         topic_partitions=settings.topics.partitions,
         topic_replication_factor=settings.topics.replication_factor,
         consumer_auto_offset_reset="earliest",
+        # A topic created after the worker joined is picked up within this (default: 5 min).
+        consumer_metadata_max_age_ms=30_000,
         broker_commit_interval=worker.commit_interval_s,
         producer_acks=-1,
         web_host=worker.web_host,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -29,15 +30,44 @@ def topic_specs(topics: TopicSettings) -> list[NewTopic]:
     ]
 
 
-def ensure_topics(admin: KafkaAdminClient, topics: TopicSettings) -> list[str]:
-    """Create the topics that do not exist yet; returns the names created."""
+def ensure_topics(
+    admin: KafkaAdminClient, topics: TopicSettings, visible_within_s: float = 30.0
+) -> list[str]:
+    """Create the topics that do not exist yet and wait until the broker serves them; returns
+    the names created.
+
+    A consumer group that joins before its topics show up in the broker's metadata is assigned
+    nothing and only notices them at its next metadata refresh (minutes later): so this returns
+    only once every partition of every created topic has a leader.
+    """
     existing = set(admin.list_topics())
     missing = [spec for spec in topic_specs(topics) if spec.name not in existing]
     if missing:
         # Another worker may win the race: the topic is there, which is all we need.
         with contextlib.suppress(TopicAlreadyExistsError):
             admin.create_topics(missing, validate_only=False)
+        created = {spec.name: spec.num_partitions for spec in missing}
+        wait_until_led(admin, created, visible_within_s)
     return [spec.name for spec in missing]
+
+
+def wait_until_led(admin: KafkaAdminClient, partitions: dict[str, int], timeout_s: float) -> None:
+    """Poll the broker until each topic has its partitions, each with a leader."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        led = {
+            meta["name"]
+            for meta in admin.describe_topics(list(partitions))
+            if not meta.get("error_code")
+            and len(meta["partitions"]) == partitions[meta["name"]]
+            and all(not p["error_code"] and p["leader_id"] >= 0 for p in meta["partitions"])
+        }
+        waiting = sorted(set(partitions) - led)
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topics not served by the broker after {timeout_s:g}s: {waiting}")
+        time.sleep(0.2)
 
 
 def partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:

@@ -12,18 +12,15 @@ from agents.audit_chain import Record
 from agents.audit_sign import Checkpoint, generate_keypair
 from schemas.audit import AuditEvent
 from streams.audit_store import Filters, read_checkpoints, read_records
-from streams.connect import influx_client, kafka_admin
-from streams.settings import Settings
+from streams.connect import influx_client
+from streams.stack import Stack
 from tests.integration.pipeline import Isolated
 from tests.unit.agents.audit_fixtures import audit_event
 
 
 @pytest.fixture
-def servers(settings: Settings) -> None:
-    """The shared Kafka and InfluxDB must be up. Unlike the `stack` fixture this never starts
-    or stops a server: these tests share a running stack with other work."""
-    kafka_admin(settings.kafka).close()
-    influx_client(settings.influxdb).close()
+def servers(stack: Stack) -> None:
+    """The shared Kafka and InfluxDB, up (started by the session's `stack` fixture if need be)."""
 
 
 def keypair(directory: Path) -> tuple[str, Path]:
