@@ -19,13 +19,16 @@ def ingest(**influx: object) -> Ingest:
 
 
 def test_points_go_to_the_target_of_the_events_country() -> None:
-    routed = ingest(residency={"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}})
+    routed = ingest(
+        url="http://influx-default.invalid:8086",
+        residency={"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}},
+    )
     german = build_event({"family": "gpu", "gpu_util_pct": 50.0, "country": "DE"}, "g1")
     french = build_event({"family": "gpu", "gpu_util_pct": 50.0, "country": "FR"}, "g2")
     [(de, _)] = routed.points(routed.pseudonymised(german))
     [(fr, _)] = routed.points(routed.pseudonymised(french))
     assert (de.target.url, de.target.org) == ("http://influx-de.invalid:8086", "de")
-    assert fr.target.url == "http://127.0.0.1:8086"
+    assert fr.target.url == "http://influx-default.invalid:8086"
     assert de.bucket == fr.bucket == "telemetry"
 
 
