@@ -4,18 +4,23 @@
 human-readable diff; `apply()` runs them. So a second run finds nothing to do, and `--dry-run`
 shows exactly what a real run would change. Nothing outside sovwatch's uids is touched.
 
-The datasource token is write-only in Grafana: it cannot be compared, so it is written when the
-datasource is created, and rewritten only when Grafana's own health check of the datasource
-fails (e.g. after the InfluxDB token was rotated).
+The datasource token (a read-only InfluxDB token) is write-only in Grafana: it cannot be read
+back, so the datasource carries a fingerprint of it (`jsonData.sovwatchTokenFingerprint`, 16 hex
+digits of its SHA-256). The token is written when the datasource is created, when the
+fingerprint differs (another token configured, e.g. the read-only one replacing the operator
+token) and when Grafana's own health check of the datasource fails.
 """
 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from pydantic import SecretStr
 
 from dashboards.api import Grafana
 from dashboards.boards import all_dashboards
@@ -32,6 +37,7 @@ from streams.errors import SovwatchError
 from streams.settings import InfluxSettings
 
 DATASOURCE_NAME = "sovwatch-influxdb"
+FINGERPRINT = "sovwatchTokenFingerprint"
 # Keys Grafana adds to a stored dashboard that the code does not own.
 SERVER_KEYS = frozenset({"id", "version"})
 
@@ -62,6 +68,11 @@ def _grants(permissions: list[tuple[str, str, str]]) -> list[str]:
     return [f"{kind} {principal}: {permission}" for kind, principal, permission in permissions]
 
 
+def token_fingerprint(token: SecretStr) -> str:
+    """Names a token without revealing it: 16 hex digits of its SHA-256."""
+    return hashlib.sha256(token.get_secret_value().encode()).hexdigest()[:16]
+
+
 def datasource_body(influx: InfluxSettings, url: str) -> JSON:
     """The datasource as the provisioning file declares it, without the (write-only) token."""
     return {
@@ -83,10 +94,19 @@ def datasource_body(influx: InfluxSettings, url: str) -> JSON:
 class Provisioner:
     """Desired state from the code; current state from one Grafana org."""
 
-    def __init__(self, grafana: Grafana, influx: InfluxSettings, influx_url: str) -> None:
+    def __init__(
+        self,
+        grafana: Grafana,
+        influx: InfluxSettings,
+        influx_url: str,
+        datasource_token: SecretStr | None = None,
+    ) -> None:
+        """`datasource_token`: what Grafana queries InfluxDB with; read-only in production
+        (`streams.influx_tokens.grafana_datasource_token`); default `influx.token`."""
         self.grafana = grafana
         self.influx = influx
         self.influx_url = influx_url
+        self.datasource_token = datasource_token or influx.token
         self._team_ids: dict[str, int] = {}
 
     # ---- teams -------------------------------------------------------------------------
@@ -183,39 +203,57 @@ class Provisioner:
     # ---- datasource --------------------------------------------------------------------
     def _datasource_steps(self) -> Iterable[Step]:
         wanted = datasource_body(self.influx, self.influx_url)
-        token = {"secureJsonData": {"token": self.influx.token.get_secret_value()}}
+        fingerprint = token_fingerprint(self.datasource_token)
+        with_token = {
+            **wanted,
+            "jsonData": {**wanted["jsonData"], FINGERPRINT: fingerprint},
+            "secureJsonData": {"token": self.datasource_token.get_secret_value()},
+        }
         current = self.grafana.get(f"/datasources/uid/{DATASOURCE_UID}")
         if current is None:
             yield Step(
                 "datasource",
                 DATASOURCE_NAME,
                 "create",
-                _diff(None, wanted, "datasource") + "\n+ token (from SOVWATCH_INFLUXDB__TOKEN)",
-                lambda: self.grafana.post("/datasources", {**wanted, **token}),
+                _diff(None, wanted, "datasource") + f"\n+ token (fingerprint {fingerprint})",
+                lambda: self.grafana.post("/datasources", with_token),
             )
             return
         have = {key: current.get(key) for key in wanted}
         have["jsonData"] = {k: current.get("jsonData", {}).get(k) for k in wanted["jsonData"]}
-        if current.get("readOnly") and have != wanted:
-            raise SovwatchError(
-                f"datasource {DATASOURCE_NAME} differs but is provisioned from files (read-only)",
-                "edit dashboards/provisioning/datasources/influxdb.yaml on that Grafana instead",
-            )
+        if current.get("readOnly"):
+            if have != wanted:
+                raise SovwatchError(
+                    f"datasource {DATASOURCE_NAME} differs but is provisioned from files "
+                    "(read-only)",
+                    "edit dashboards/provisioning/datasources/influxdb.yaml on that Grafana "
+                    "instead",
+                )
+            return  # its token comes from the provisioning file's environment
         if have != wanted:
             yield Step(
                 "datasource",
                 DATASOURCE_NAME,
                 "update",
                 _diff(have, wanted, "datasource"),
-                lambda: self.grafana.put(f"/datasources/uid/{DATASOURCE_UID}", wanted),
+                lambda: self.grafana.put(f"/datasources/uid/{DATASOURCE_UID}", with_token),
             )
-        elif not current.get("readOnly") and not self._datasource_healthy():
+        elif current.get("jsonData", {}).get(FINGERPRINT) != fingerprint:
+            yield Step(
+                "datasource",
+                DATASOURCE_NAME,
+                "update",
+                f"~ token (fingerprint {current.get('jsonData', {}).get(FINGERPRINT)} -> "
+                f"{fingerprint})",
+                lambda: self.grafana.put(f"/datasources/uid/{DATASOURCE_UID}", with_token),
+            )
+        elif not self._datasource_healthy():
             yield Step(
                 "datasource",
                 DATASOURCE_NAME,
                 "update",
                 "~ token (Grafana's health check of the datasource failed)",
-                lambda: self.grafana.put(f"/datasources/uid/{DATASOURCE_UID}", {**wanted, **token}),
+                lambda: self.grafana.put(f"/datasources/uid/{DATASOURCE_UID}", with_token),
             )
 
     def _datasource_healthy(self) -> bool:

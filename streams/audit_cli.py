@@ -14,6 +14,7 @@ import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from influxdb_client import InfluxDBClient
+from influxdb_client.rest import ApiException
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -30,11 +32,13 @@ from rich.table import Table
 from agents.audit_chain import Record, canonical_json
 from agents.audit_sign import Checkpoint, generate_keypair, key_id, load_public_key
 from agents.audit_verify import Report, verify
+from streams import web_auth
 from streams.audit_export import csv_columns, csv_row, read_bundle, write_bundle
 from streams.audit_html import record_time
 from streams.audit_store import Filters, count_records, read_checkpoints, read_page
 from streams.connect import influx_client
 from streams.errors import SovwatchError
+from streams.influx_tokens import audit_reader
 from streams.privacy import PREFIX, Pseudonymiser
 from streams.settings import Settings, get_settings
 
@@ -124,24 +128,30 @@ def checkpoint(
     if not urls:
         urls = [f"http://{settings.worker.web_host}:{settings.worker.web_port}"]
     table = Table("worker", "site", "seq", "merkle root", "key id")
+    headers = web_auth.client_headers(settings.worker)
     for url in urls:
-        for cp in _request_checkpoints(url.rstrip("/")):
+        for cp in _request_checkpoints(url.rstrip("/"), headers):
             table.add_row(
                 url, cp.site, f"{cp.first_seq}..{cp.last_seq}", cp.merkle_root[:16], cp.key_id
             )
     console.print(table if table.rows else "no site had new records: nothing to sign")
 
 
-def _request_checkpoints(url: str) -> list[Checkpoint]:
+def _request_checkpoints(url: str, headers: dict[str, str]) -> list[Checkpoint]:
     if not url.startswith(("http://", "https://")):
         raise SovwatchError(f"--worker {url!r} is not an http(s) URL", "e.g. http://127.0.0.1:6066")
     request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
-        f"{url}/audit/checkpoint", method="POST", data=b""
+        f"{url}/audit/checkpoint", method="POST", data=b"", headers=headers
     )
     try:
         with urllib.request.urlopen(request, timeout=120) as response:  # noqa: S310
             body = json.loads(response.read())
     except urllib.error.HTTPError as exc:
+        if exc.code == 401:
+            raise SovwatchError(
+                f"the worker at {url} refused the request (HTTP 401)",
+                "set SOVWATCH_WORKER__WEB_TOKEN to the worker's web token",
+            ) from None
         if exc.code == 409:
             raise SovwatchError(
                 f"the worker at {url} has no signing key",
@@ -193,6 +203,29 @@ class _Source:
                 offset += page_size
 
 
+@contextmanager
+def _reading(settings: Settings) -> Iterator[InfluxDBClient]:
+    """A client with the audit reader's token; InfluxDB's refusals become one-line errors."""
+    influx = audit_reader(settings)
+    with influx_client(influx) as client:
+        try:
+            yield client
+        except ApiException as exc:
+            raise SovwatchError(
+                f"InfluxDB at {influx.url} refused to read bucket '{influx.buckets.audit}' "
+                f"(HTTP {exc.status}): {_influx_message(exc)}",
+                "the token needs read access to it: set SOVWATCH_INFLUXDB__AUDIT_READ_TOKEN "
+                "('sovwatch stack up' creates one for the native InfluxDB)",
+            ) from None
+
+
+def _influx_message(exc: ApiException) -> str:
+    try:
+        return str(json.loads(exc.body or "{}").get("message", exc.reason))
+    except (ValueError, AttributeError):
+        return str(exc.reason)
+
+
 def _source(client: InfluxDBClient, settings: Settings) -> _Source:
     return _Source(client, settings.influxdb.org, settings.influxdb.buckets.audit)
 
@@ -234,7 +267,7 @@ def query(
         destination=destination.upper() if destination else None,
         approval=approval,
     )
-    with influx_client(settings.influxdb) as client:
+    with _reading(settings) as client:
         source = _source(client, settings)
         if fmt == "table":
             _show_page(source, filters, page, page_size)
@@ -375,7 +408,7 @@ def verify_cmd(
         report = verify(records, checkpoints, key, from_genesis=False)
     else:
         key, _ = _public_key(public_key, settings)
-        with influx_client(settings.influxdb) as client:
+        with _reading(settings) as client:
             records, checkpoints, full = collect(
                 _source(client, settings), site, parse_when(since), parse_when(until)
             )
@@ -410,7 +443,7 @@ def export(
     settings = get_settings()
     key, pem = _public_key(public_key, settings)
     start, stop = parse_when(since), parse_when(until)
-    with influx_client(settings.influxdb) as client:
+    with _reading(settings) as client:
         records, checkpoints, full = collect(_source(client, settings), site, start, stop)
     report = verify(
         records,

@@ -13,6 +13,7 @@ from streams.buckets import ensure_buckets, wanted_buckets
 from streams.connect import influx_client, kafka_admin
 from streams.errors import SovwatchError
 from streams.grafana_cli import grafana_app
+from streams.influx_tokens import worker_env
 from streams.rules_cli import alerts_app, rules_app
 from streams.schemas_cli import collect_app, schemas_app
 from streams.selfcheck import influx_round_trip, kafka_round_trip
@@ -132,7 +133,6 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
     """The whole pipeline once: stack, topics, buckets, a background worker, demo data."""
     import json
     import time
-    import urllib.request
 
     from streams.demo import MALFORMED, demo_records
     from streams.produce import produce
@@ -141,14 +141,14 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
     stack = Stack(settings)
     stack.up()
     setup()
-    stack.worker.start(timeout_s=settings.stack.start_timeout_s)
+    # The worker writes with the stack's write-only token, not the operator token.
+    stack.worker.start(timeout_s=settings.stack.start_timeout_s, env=worker_env(settings))
     console.print(
         f"worker running (pid {stack.worker.process.pid()}), log {stack.worker.process.log_file}"
     )
 
     def health() -> dict[str, float]:
-        with urllib.request.urlopen(stack.worker.url + "/health", timeout=5) as response:  # noqa: S310
-            return dict(json.loads(response.read()))
+        return dict(json.loads(stack.worker.get("/health")))
 
     before = health()
     count = produce(settings.kafka, demo_records(settings.topics, minutes=minutes))
@@ -161,13 +161,18 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
             break
         time.sleep(0.5)
     now = health()
+    auth = (
+        '-H "Authorization: Bearer $SOVWATCH_WORKER__WEB_TOKEN" '
+        if settings.worker.web_token
+        else ""
+    )
     console.print(
         f"stored {now['stored'] - before['stored']:.0f} events in InfluxDB, "
         f"{now['dead_letters'] - before['dead_letters']:.0f} dead letters on {settings.topics.dlq}"
     )
     console.print(
         "\nSee the data:\n"
-        f"  metrics: curl {stack.worker.url}/metrics\n"
+        f"  metrics: curl {auth}{stack.worker.url}/metrics\n"
         f"  alerts:  .venv/bin/sovwatch alerts tail --from-beginning\n"
         f"  Grafana: {settings.grafana.url}/api/search (API only natively: no frontend build)\n"
         f"  Flux:    curl -s {settings.influxdb.url}/api/v2/query?org={settings.influxdb.org} "

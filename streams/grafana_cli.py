@@ -13,6 +13,7 @@ from rich.console import Console
 from dashboards import build as dashboard_build
 from dashboards.api import Grafana
 from dashboards.provision import Provisioner
+from streams.influx_tokens import grafana_datasource_token
 from streams.settings import get_settings
 from streams.stack.grafana import native_token_file, resolve_token
 
@@ -67,12 +68,15 @@ def provision(
     settings = get_settings()
     secret = token or resolve_token(settings.grafana, native_token_file(settings))
     grafana = Grafana(url or settings.grafana.url, secret, settings.grafana.timeout_s)
+    datasource_token, token_source = grafana_datasource_token(settings)
     provisioner = Provisioner(
         grafana,
         settings.influxdb,
         influx_url or settings.grafana.influxdb_url or settings.influxdb.url,
+        datasource_token,
     )
     steps = provisioner.plan()
+    console.print(f"datasource token: {token_source}")
     if not steps:
         console.print(f"Grafana at {grafana.url} is up to date: nothing to change")
         return

@@ -78,6 +78,11 @@ class InfluxSettings(InfluxTarget):
 
     buckets: InfluxBuckets = InfluxBuckets()
     timeout_s: float = Field(10.0, gt=0)
+    audit_read_token: SecretStr | None = Field(
+        None,
+        description="Token `sovwatch audit` reads the audit bucket with (default: the native "
+        "stack's audit-reader token, else `token`)",
+    )
     residency: dict[str, InfluxTarget] = Field(default_factory=dict)
 
     def target_for(self, country: str) -> InfluxTarget:
@@ -94,6 +99,11 @@ class GrafanaSettings(BaseModel):
 
     url: str = "http://127.0.0.1:3000"
     token: SecretStr | None = Field(None, description="Service-account token (Admin role)")
+    influxdb_token: SecretStr | None = Field(
+        None,
+        description="Read-only InfluxDB token for the provisioned datasource (default: the "
+        "native stack's grafana token, else SOVWATCH_INFLUXDB__TOKEN)",
+    )
     timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of API calls")
     influxdb_url: str | None = Field(
         None, description="InfluxDB URL as Grafana reaches it (default: SOVWATCH_INFLUXDB__URL)"
@@ -130,6 +140,9 @@ class WorkerSettings(BaseModel):
     app_id: str = Field("sovwatch", description="Faust app id = Kafka consumer group")
     web_host: str = "127.0.0.1"
     web_port: int = Field(6066, description="/metrics and /health")
+    web_token: SecretStr | None = Field(
+        None, description="If set, every web page requires `Authorization: Bearer <token>`"
+    )
     store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://")
     batch_max_points: int = Field(5000, ge=1, description="InfluxDB recommends ~5,000 lines")
     batch_max_age_s: float = Field(1.0, gt=0, description="Flush a partial batch this old")

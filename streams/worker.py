@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 
+from streams import web_auth
 from streams.errors import SovwatchError
 from streams.privacy import Pseudonymiser
 from streams.settings import get_settings
@@ -22,6 +23,7 @@ def run_worker(loglevel: str = "info") -> None:
 
     from streams.app import app
 
+    web_auth.protect(app, settings.worker.web_token)
     worker = faust.Worker(app, loglevel=loglevel)
     try:
         worker.execute_from_commandline()

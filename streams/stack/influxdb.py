@@ -14,7 +14,9 @@ from influxdb_client import InfluxDBClient
 
 from streams.buckets import DAY_S, ensure_buckets
 from streams.errors import SovwatchError, StackError
+from streams.influx_tokens import tokens_dir
 from streams.settings import InfluxSettings, StackSettings
+from streams.stack.influx_auth import ScopedTokens
 from streams.stack.process import ManagedProcess, port_open
 from streams.stack.recipes import run_recipe
 
@@ -102,7 +104,8 @@ class InfluxNode:
         )
 
     def initialise(self) -> None:
-        """First start: create org, operator token and buckets. Later starts: ensure buckets."""
+        """First start: create org, operator token and buckets. Every start: ensure buckets and
+        the scoped tokens."""
         if self._request("GET", "/api/v2/setup").get("allowed"):
             password_file = self.workdir / "admin-password"
             password = secrets.token_urlsafe(18)
@@ -131,6 +134,14 @@ class InfluxNode:
                     f"this InfluxDB was set up with other credentials: set them, or remove "
                     f"{self.workdir} to start afresh",
                 ) from exc
+        self.scoped_tokens().ensure()
+
+    def scoped_tokens(self) -> ScopedTokens:
+        """The least-privilege tokens of this InfluxDB (worker, audit reader, Grafana)."""
+        influx = self.influx
+        return ScopedTokens(
+            self.url, influx.token, influx.org, influx.buckets, tokens_dir(self.stack)
+        )
 
     def is_up(self) -> bool:
         return port_open(HOST, self.port)

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from streams import web_auth
 from streams.errors import StackError
 from streams.settings import StackSettings, WorkerSettings
 from streams.stack.process import ManagedProcess, port_open
@@ -19,17 +20,26 @@ class WorkerNode:
         self.process = ManagedProcess("worker", self.workdir)
         self.host = worker.web_host
         self.port = worker.web_port
+        self.headers = web_auth.client_headers(worker)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    def start(self, timeout_s: float) -> None:
-        """Start the worker (if not running) and wait until its /health answers."""
+    def get(self, path: str, timeout_s: float = 5.0) -> bytes:
+        """GET one of the worker's pages (with its web token, if one is set)."""
+        request = urllib.request.Request(self.url + path, headers=self.headers)  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            body: bytes = response.read()
+            return body
+
+    def start(self, timeout_s: float, env: dict[str, str] | None = None) -> None:
+        """Start the worker (if not running) and wait until its /health answers. `env`: extra
+        environment, e.g. the stack's scoped InfluxDB token (`influx_tokens.worker_env`)."""
         if self.process.pid() is None:
             sovwatch = Path(sys.executable).with_name("sovwatch")
             # The caller's directory, so the worker reads the same `.env` as the caller.
-            self.process.start([str(sovwatch), "worker"], cwd=Path.cwd())
+            self.process.start([str(sovwatch), "worker"], env=env, cwd=Path.cwd())
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.pid() is None:
@@ -38,8 +48,8 @@ class WorkerNode:
                     f"full log: {self.process.log_file}",
                 )
             try:
-                with urllib.request.urlopen(self.url + "/health", timeout=2):  # noqa: S310
-                    return
+                self.get("/health", timeout_s=2)
+                return
             except (urllib.error.URLError, OSError):
                 time.sleep(0.5)
         raise StackError(

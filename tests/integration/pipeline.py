@@ -17,6 +17,7 @@ from types import TracebackType
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.connect import influx_client, kafka_admin
+from streams.influx_tokens import worker_env
 from streams.settings import Settings
 from streams.stack.process import free_port
 from streams.topics import ensure_topics
@@ -74,7 +75,9 @@ class Isolated:
             admin.close()
 
     def worker(self, name: str = "w1", **env: str) -> Worker:
-        return Worker(self, name, {**self.env, **env})
+        """A worker writing with the stack's write-only InfluxDB token, as `sovwatch demo` runs
+        it (`env` may override anything, that token included)."""
+        return Worker(self, name, {**self.env, **worker_env(self.settings), **env})
 
     def points_by_measurement(self, site_prefix: str) -> Counter[str]:
         """Distinct points (one per series+timestamp) per measurement for sites of this test."""
@@ -167,14 +170,21 @@ class Worker:
 
     def metric(self, name: str) -> float:
         """Sum of all samples of a metric on this worker's /metrics."""
-        url = f"http://127.0.0.1:{self.port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
-            text = response.read().decode()
+        text = self.page("/metrics").decode()
         return sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
             if line.startswith((name + "{", name + " "))
         )
+
+    def page(self, path: str, token: str | None = None) -> bytes:
+        """GET a page of this worker, with its web token (or `token`) if one is set."""
+        token = token or self.env.get("SOVWATCH_WORKER__WEB_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=headers)
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - http://127.0.0.1
+            body: bytes = response.read()
+            return body
 
     def rss_mib(self) -> float:
         assert self.process is not None

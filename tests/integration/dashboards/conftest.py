@@ -17,6 +17,7 @@ import pytest
 
 from dashboards.api import Grafana
 from dashboards.provision import Provisioner, Step
+from streams.influx_tokens import GRAFANA, stack_token
 from streams.settings import Settings
 from streams.stack import Stack
 from streams.stack.grafana import GrafanaNode
@@ -77,7 +78,9 @@ def org(grafana_node: GrafanaNode, settings: Settings) -> Iterator[Org]:
     account = in_org.post("/serviceaccounts", {"name": name, "role": "Admin"})
     token = in_org.post(f"/serviceaccounts/{account['id']}/tokens", {"name": "tests"})["key"]
     api = Grafana(grafana_node.url, token, settings.grafana.timeout_s)
-    provisioner = Provisioner(api, settings.influxdb, settings.influxdb.url)
+    readonly = stack_token(settings, GRAFANA)  # what `sovwatch grafana provision` uses
+    assert readonly is not None, "the stack's InfluxDB has a read-only Grafana token"
+    provisioner = Provisioner(api, settings.influxdb, settings.influxdb.url, readonly)
     plan = provisioner.plan()
     provisioner.apply(plan)
     yield Org(org_id, name, token, api, plan)

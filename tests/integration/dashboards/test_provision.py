@@ -3,6 +3,7 @@ permissions, the InfluxDB datasource and every dashboard; a second run changes n
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 from dashboards.boards import all_dashboards
 from dashboards.folders import FOLDERS, TEAM_NAMES, folder_titled
 from dashboards.model import DATASOURCE_UID
-from dashboards.provision import Provisioner
+from dashboards.provision import DATASOURCE_NAME, Provisioner
+from streams.influx_tokens import GRAFANA, stack_token
 from streams.settings import Settings
 from streams.stack.grafana import GrafanaNode
 from tests.integration.dashboards.conftest import Org
@@ -58,7 +60,8 @@ def test_grafana_accepted_every_dashboard_as_generated(org: Org) -> None:
 
 
 def test_second_run_is_a_no_op(org: Org, settings: Settings) -> None:
-    again = Provisioner(org.api, settings.influxdb, settings.influxdb.url).plan()
+    readonly = stack_token(settings, GRAFANA)
+    again = Provisioner(org.api, settings.influxdb, settings.influxdb.url, readonly).plan()
     assert again == []
 
 
@@ -138,3 +141,39 @@ def test_an_unreachable_grafana_is_one_line(org: Org) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("error: Grafana is not reachable at http://127.0.0.1:9")
     assert org.token not in result.stderr
+
+
+def test_provision_needs_only_the_service_account_token_never_the_admin_password(
+    org: Org, grafana_node: GrafanaNode, settings: Settings, tmp_path: Path
+) -> None:
+    """A run dir without Grafana's admin-password file: the CLI cannot have used it."""
+    readonly = stack_token(settings, GRAFANA)
+    assert readonly is not None
+    env = {
+        **os.environ,
+        "SOVWATCH_STACK__RUN_DIR": str(tmp_path),
+        "SOVWATCH_GRAFANA__INFLUXDB_TOKEN": readonly.get_secret_value(),
+    }
+    result = subprocess.run(
+        [SOVWATCH, "grafana", "provision", "--url", grafana_node.url, "--token", org.token],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "nothing to change" in result.stdout
+    assert "datasource token: SOVWATCH_GRAFANA__INFLUXDB_TOKEN" in result.stdout
+    assert not list(tmp_path.rglob("admin-password"))
+    assert readonly.get_secret_value() not in result.stdout + result.stderr
+
+
+def test_another_datasource_token_is_detected_by_its_fingerprint(
+    org: Org, settings: Settings
+) -> None:
+    """The operator token instead of the read-only one: one token update, nothing else."""
+    plan = Provisioner(org.api, settings.influxdb, settings.influxdb.url).plan()
+    assert [step.summary() for step in plan] == [f"update datasource {DATASOURCE_NAME}"]
+    assert "~ token (fingerprint" in plan[0].diff
+    assert settings.influxdb.token.get_secret_value() not in plan[0].diff

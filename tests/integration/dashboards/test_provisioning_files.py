@@ -13,6 +13,7 @@ from dashboards.boards import all_dashboards
 from dashboards.build import JSON_DIR
 from dashboards.folders import FOLDERS, folder_titled
 from dashboards.model import DATASOURCE_UID
+from streams.influx_tokens import GRAFANA, stack_token
 from streams.settings import Settings
 from streams.stack.grafana import GrafanaNode
 from streams.stack.process import free_port
@@ -26,6 +27,8 @@ def file_grafana(
 ) -> Iterator[GrafanaNode]:
     stack = settings.stack.model_copy(update={"run_dir": tmp_path_factory.mktemp("run")})
     influx = settings.influxdb
+    readonly = stack_token(settings, GRAFANA)
+    assert readonly is not None, "the stack's InfluxDB has a read-only Grafana token"
     node = GrafanaNode(
         stack,
         settings.grafana,
@@ -36,7 +39,8 @@ def file_grafana(
             "SOVWATCH_DASHBOARDS_DIR": str(JSON_DIR),
             "SOVWATCH_INFLUXDB__URL": influx.url,
             "SOVWATCH_INFLUXDB__ORG": influx.org,
-            "SOVWATCH_INFLUXDB__TOKEN": influx.token.get_secret_value(),
+            # The read-only token, as in docker/compose.yaml.
+            "SOVWATCH_GRAFANA__INFLUXDB_TOKEN": readonly.get_secret_value(),
         },
     )
     node.start()
