@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	bench bench-schemas bench-pipeline bench-rules bench-audit bench-peers simulate
+	test-fuzz bench bench-schemas bench-pipeline bench-rules bench-audit bench-peers simulate
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -16,7 +16,7 @@ demo: setup dev-env
 	$(SOVWATCH) grafana provision
 	$(SOVWATCH) demo
 
-test: lint unit integration
+test: lint unit test-fuzz integration
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -25,6 +25,10 @@ lint: $(VENV)/.installed
 
 unit: $(VENV)/.installed system-deps
 	$(BIN)/pytest -q tests/unit
+
+# 100k+ generated bad inputs through the ingest path (no servers; about a minute).
+test-fuzz: $(VENV)/.installed
+	$(BIN)/pytest -q tests/fuzz
 
 # The integration fixtures start the stack if it is not running (and stop it again after).
 integration: $(VENV)/.installed system-deps native

@@ -35,14 +35,18 @@ class Ingest:
             "audit": settings.influxdb.buckets.audit,
         }
         self._pseudonymise = pseudonymiser
+        self.max_record_bytes = topics.max_record_bytes
 
     def decode(self, raw: bytes | None, topic: str) -> Event:
-        """The validated event; `DecodeError` for anything else (including a null value)."""
+        """The validated event; `DecodeError` for anything else (a null value, a record over
+        `max_record_bytes`: it is rejected before any parsing)."""
         if raw is None:
             raise DecodeError(
                 "record has no value (tombstone)",
                 (FieldIssue(field="", constraint="missing", value=None, message="no value"),),
             )
+        if len(raw) > self.max_record_bytes:
+            raise record_too_large(len(raw), self.max_record_bytes)
         return decode(raw, topic, topics=self.topic_families)
 
     def pseudonymised(self, event: Event) -> Event:
@@ -82,6 +86,17 @@ def dead_letter(
         value=value or b"",
         error=error,
         received_ts=datetime.now(UTC),
+    )
+
+
+def record_too_large(size: int, limit: int) -> DecodeError:
+    """The DecodeError of a record value over the size limit (SOVWATCH_TOPICS__MAX_RECORD_BYTES)."""
+    message = f"record value is {size} bytes, over the {limit}-byte limit"
+    issue = FieldIssue(
+        field="", constraint=f"record_too_large le={limit}", value=None, message=message
+    )
+    return DecodeError(
+        f"{message} (SOVWATCH_TOPICS__MAX_RECORD_BYTES); it was not parsed", (issue,)
     )
 
 

@@ -3,12 +3,17 @@
 The raw bytes are kept verbatim (base64) so a record can be fixed and replayed. They may hold
 personal data that was never pseudonymised, so the DLQ topic must be as restricted as the
 security topics. Offending values in `errors` are truncated, and withheld for personal fields.
+
+Values over `MAX_RAW_BYTES` are cut to that size so the dead letter itself stays well under
+Kafka's default 1 MB message limit (base64 adds a third, `errors` up to ~0.5 MB); `raw_size` and
+`raw_sha256` always describe the whole original value, so a cut is never silent.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -17,7 +22,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from schemas.envelope import SCHEMA_VERSION, WIRE_CONFIG, SchemaVersion, UtcDatetime
 from schemas.errors import DecodeError, FieldIssue
 
-MAX_RAW_BYTES = 1 << 20
+MAX_RAW_BYTES = 256 * 1024
+"""Raw values are kept up to this many bytes (the ingest default record limit)."""
+MAX_KEY_BYTES = 1024
+"""Keys are site ids (at most 128 characters); longer ones are kept up to this many bytes."""
 
 
 def _check_base64(text: str) -> str:
@@ -28,9 +36,15 @@ def _check_base64(text: str) -> str:
     return text
 
 
+_BASE64 = "Standard base64 (RFC 4648 §4)"
 Base64Text = Annotated[
     str,
-    Field(max_length=(MAX_RAW_BYTES // 3 + 1) * 4, description="Standard base64 (RFC 4648 §4)"),
+    Field(max_length=(MAX_RAW_BYTES // 3 + 1) * 4, description=_BASE64),
+    AfterValidator(_check_base64),
+]
+Base64Key = Annotated[
+    str,
+    Field(max_length=(MAX_KEY_BYTES // 3 + 1) * 4, description=_BASE64),
     AfterValidator(_check_base64),
 ]
 
@@ -45,8 +59,16 @@ class DeadLetter(BaseModel):
     topic: str = Field(min_length=1, max_length=249, description="Topic the record came from")
     partition: int = Field(ge=0, description="Partition of the record")
     offset: int = Field(ge=0, description="Offset of the record in its partition")
-    key_b64: Base64Text | None = Field(None, description="Record key, base64")
-    raw_b64: Base64Text = Field(description="Record value, base64, verbatim")
+    key_b64: Base64Key | None = Field(
+        None, description="Record key, base64; its first MAX_KEY_BYTES if longer"
+    )
+    raw_b64: Base64Text = Field(
+        description="Record value, base64, verbatim; its first MAX_RAW_BYTES if larger"
+    )
+    raw_size: int | None = Field(None, ge=0, description="Size of the whole original value")
+    raw_sha256: str | None = Field(
+        None, pattern="^[0-9a-f]{64}$", description="SHA-256 (hex) of the whole original value"
+    )
     errors: list[FieldIssue] = Field(
         max_length=100, description="Each violated constraint: field, constraint, value"
     )
@@ -72,20 +94,25 @@ class DeadLetter(BaseModel):
     ) -> DeadLetter:
         """Build a record from a Kafka record and the `DecodeError` it raised.
 
-        Values over 1 MiB (beyond Kafka's default message size) are truncated, and say so.
+        Values over `MAX_RAW_BYTES` are truncated, and say so (size and hash of the whole).
         """
-        reason = error.reason
+        note = ""
         if len(value) > MAX_RAW_BYTES:
-            reason = f"{reason} [raw value truncated from {len(value)} bytes]"
+            note = f" [raw value truncated to {MAX_RAW_BYTES} of {len(value)} bytes]"
+        if key is not None and len(key) > MAX_KEY_BYTES:
+            note += f" [key truncated to {MAX_KEY_BYTES} of {len(key)} bytes]"
+        reason = error.reason[: 1024 - len(note)] + note
         return cls.model_validate(
             {
                 "topic": topic,
                 "partition": partition,
                 "offset": offset,
-                "key_b64": base64.b64encode(key).decode() if key is not None else None,
+                "key_b64": None if key is None else base64.b64encode(key[:MAX_KEY_BYTES]).decode(),
                 "raw_b64": base64.b64encode(value[:MAX_RAW_BYTES]).decode(),
+                "raw_size": len(value),
+                "raw_sha256": hashlib.sha256(value).hexdigest(),
                 "errors": list(error.issues[:100]),
-                "reason": reason[:1024],
+                "reason": reason,
                 "received_ts": received_ts,
             }
         )

@@ -16,6 +16,9 @@ from pydantic_core import PydanticCustomError
 from schemas.country import CountryCode
 
 _ZERO = timedelta(0)
+TS_MIN = datetime(1678, 1, 1, tzinfo=UTC)
+TS_MAX = datetime(2262, 1, 1, tzinfo=UTC)
+"""Timestamps must fall in [TS_MIN, TS_MAX): InfluxDB stores int64 nanoseconds since 1970."""
 SCHEMA_MAJOR = 1
 SCHEMA_VERSION = "1.0"
 """The version this build writes. It reads any `1` or `1.<minor>`."""
@@ -35,14 +38,20 @@ def _check_version(version: str) -> str:
 
 def _to_utc(ts: datetime) -> datetime:
     # Most producers already send UTC ("Z"): skip the conversion, it costs ~8% of a decode.
-    if ts.utcoffset() == _ZERO:
-        return ts
-    try:
-        return ts.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min in UTC
+    if ts.utcoffset() != _ZERO:
+        try:
+            ts = ts.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before datetime.min in UTC
+            raise PydanticCustomError(
+                "datetime_utc_range", "timestamp is out of range once converted to UTC"
+            ) from None
+    if not TS_MIN <= ts < TS_MAX:
         raise PydanticCustomError(
-            "datetime_utc_range", "timestamp is out of range once converted to UTC"
-        ) from None
+            "datetime_storable_range",
+            "timestamp must be from {min} to before {max} (what InfluxDB can store)",
+            {"min": TS_MIN.date().isoformat(), "max": TS_MAX.date().isoformat()},
+        )
+    return ts
 
 
 SchemaVersion = Annotated[

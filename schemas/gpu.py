@@ -56,7 +56,8 @@ from pydantic import ConfigDict, Field
 from schemas.envelope import Envelope, Identifier, Name
 
 Percent = Annotated[float, Field(ge=0, le=100)]
-Counter = Annotated[int, Field(ge=0)]
+Counter = Annotated[int, Field(ge=0, le=(1 << 63) - 1)]
+"""A DCGM counter: InfluxDB stores it as a signed 64-bit integer."""
 Celsius = Annotated[float, Field(ge=-50, le=200)]
 Mhz = Annotated[int, Field(ge=0, le=100_000)]
 Mib = Annotated[int, Field(ge=0, le=1 << 40)]

@@ -1,11 +1,12 @@
 import base64
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 
 from schemas import DeadLetter, DecodeError, decode, decode_as
-from schemas.deadletter import MAX_RAW_BYTES
+from schemas.deadletter import MAX_KEY_BYTES, MAX_RAW_BYTES
 from tests.strategies.schemas import dead_letters
 from tests.unit.schemas.helpers import encode, gpu
 
@@ -83,3 +84,19 @@ def test_constraints(field: str, value: object) -> None:
     with pytest.raises(DecodeError) as caught:
         decode_as(encode(doc), DeadLetter)
     assert [i.field for i in caught.value.issues] == [field]
+
+
+def test_a_cut_value_keeps_its_size_and_hash_and_a_long_key_is_cut_too() -> None:
+    raw = b"y" * (MAX_RAW_BYTES * 4)
+    record = DeadLetter.for_record(
+        topic="t",
+        partition=0,
+        offset=0,
+        key=b"k" * 5000,
+        value=raw,
+        error=_error_for(raw),
+        received_ts=NOW,
+    )
+    assert (record.raw_size, record.raw_sha256) == (len(raw), hashlib.sha256(raw).hexdigest())
+    assert len(base64.b64decode(record.key_b64 or "")) == MAX_KEY_BYTES
+    assert "key truncated" in record.reason and len(record.model_dump_json()) < 1_000_000

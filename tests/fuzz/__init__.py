@@ -1,0 +1,1 @@
+"""Fuzz tests: 100k+ generated inputs, no servers (`make test-fuzz`)."""
