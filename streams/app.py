@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import faust
 
+from streams.kafka_auth import faust_credentials
 from streams.settings import Settings, get_settings
 
 
@@ -17,6 +18,7 @@ def create_app(settings: Settings) -> faust.App:
     return faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
+        broker_credentials=faust_credentials(settings.kafka),
         store=worker.store,
         key_serializer="raw",
         value_serializer="raw",

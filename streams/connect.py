@@ -12,9 +12,18 @@ from streams.settings import InfluxSettings, KafkaSettings
 
 def kafka_unreachable(kafka: KafkaSettings) -> ServiceUnreachableError:
     """The error for a cluster whose brokers did not answer within the connect timeout."""
-    return ServiceUnreachableError(
-        "Kafka", kafka.bootstrap_servers, f"no broker answered within {kafka.connect_timeout_s:g}s"
-    )
+    return ServiceUnreachableError("Kafka", kafka.bootstrap_servers, _no_answer(kafka))
+
+
+def _no_answer(kafka: KafkaSettings) -> str:
+    # A refused TLS handshake or SCRAM login looks like silence to kafka-python's bootstrap.
+    detail = f"no broker answered within {kafka.connect_timeout_s:g}s"
+    if kafka.security_protocol != "PLAINTEXT":
+        detail += (
+            f" over {kafka.security_protocol} (or it refused the handshake: check "
+            "SOVWATCH_KAFKA__SSL_CAFILE and SOVWATCH_KAFKA__SASL_USERNAME/_PASSWORD)"
+        )
+    return detail
 
 
 def kafka_admin(kafka: KafkaSettings, client_id: str = "sovwatch-admin") -> KafkaAdminClient:
@@ -22,11 +31,7 @@ def kafka_admin(kafka: KafkaSettings, client_id: str = "sovwatch-admin") -> Kafk
     try:
         return KafkaAdminClient(client_id=client_id, **kafka.client_config())
     except KafkaTimeoutError as exc:
-        raise ServiceUnreachableError(
-            "Kafka",
-            kafka.bootstrap_servers,
-            f"no broker answered within {kafka.connect_timeout_s:g}s",
-        ) from exc
+        raise kafka_unreachable(kafka) from exc
     except KafkaError as exc:
         raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, type(exc).__name__) from exc
 

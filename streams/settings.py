@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CACHE = Path.home() / ".cache" / "sovwatch"
@@ -29,6 +29,26 @@ class KafkaSettings(BaseModel):
     request_timeout_s: float = Field(10.0, gt=0, description="Admin/produce request timeout")
     connect_timeout_s: float = Field(10.0, gt=0, description="How long to wait for a first broker")
 
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_"):
+            missing = [
+                name
+                for name, value in (
+                    ("sasl_mechanism", self.sasl_mechanism),
+                    ("sasl_username", self.sasl_username),
+                    ("sasl_password", self.sasl_password),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"security_protocol {self.security_protocol} needs {missing}")
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.security_protocol in ("SSL", "SASL_SSL")
+
     def client_config(self) -> dict[str, object]:
         """Connection keyword arguments shared by kafka-python clients."""
         config: dict[str, object] = {
@@ -37,14 +57,14 @@ class KafkaSettings(BaseModel):
             "request_timeout_ms": int(self.request_timeout_s * 1000),
             "bootstrap_timeout_ms": int(self.connect_timeout_s * 1000),
         }
-        if self.sasl_mechanism:
+        if self.security_protocol.startswith("SASL_"):
             config["sasl_mechanism"] = self.sasl_mechanism
             config["sasl_plain_username"] = self.sasl_username
             config["sasl_plain_password"] = (
                 self.sasl_password.get_secret_value() if self.sasl_password else None
             )
-        if self.ssl_cafile:
-            config["ssl_cafile"] = str(self.ssl_cafile)
+        if self.uses_tls and self.ssl_cafile:
+            config["ssl_cafile"] = str(self.ssl_cafile.expanduser())
         return config
 
 
@@ -210,6 +230,11 @@ class StackSettings(BaseModel):
     cache_dir: Path = DEFAULT_CACHE
     run_dir: Path = DEFAULT_CACHE / "run"
     kafka_heap_mb: int = Field(512, ge=128, le=512)
+    kafka_security: Literal["plaintext", "sasl_ssl"] = Field(
+        "plaintext",
+        description="sasl_ssl: TLS + SCRAM-SHA-512 client listener, certificates in "
+        "<run_dir>/kafka/tls; clients need the matching SOVWATCH_KAFKA__* settings",
+    )
     influxdb_version: str = "2.9.1"
     start_timeout_s: float = Field(90.0, gt=0)
 

@@ -46,7 +46,7 @@ class Stack:
         bootstrap = settings.kafka.bootstrap_servers.split(",")[0]
         kafka_port = _local_port(bootstrap, "Kafka", "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS")
         influx_port = _local_port(settings.influxdb.url, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
-        self.kafka = KafkaNode(settings.stack, kafka_port)
+        self.kafka = KafkaNode(settings.stack, settings.kafka, kafka_port)
         self.influx = InfluxNode(settings.stack, settings.influxdb, influx_port)
         grafana_port = _local_port(settings.grafana.url, "Grafana", "SOVWATCH_GRAFANA__URL")
         self.grafana = GrafanaNode(settings.stack, settings.grafana, grafana_port)

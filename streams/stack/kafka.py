@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import subprocess
 import time
 import uuid
@@ -13,11 +14,16 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from streams.errors import StackError
-from streams.settings import StackSettings
+from streams.settings import KafkaSettings, StackSettings
+from streams.stack.kafka_security import BrokerSecurity
 from streams.stack.process import ManagedProcess, port_open
 from streams.stack.recipes import RECIPES, run_recipe
+from streams.stack.tls import write_private
 
 HOST = "127.0.0.1"
+# Selector's INFO line, e.g. "Failed authentication with /127.0.0.1 (channelId=...) (SSL
+# handshake failed) (org.apache.kafka.common.network.Selector)".
+REFUSAL = re.compile(r"Failed authentication with \S+ \([^)]*\) \((.*)\) \([\w.]+\)$", re.M)
 
 
 def kafka_version() -> str:
@@ -38,11 +44,13 @@ def new_cluster_id() -> str:
 class KafkaNode:
     """Install, configure, format, start and stop the dev broker."""
 
-    def __init__(self, stack: StackSettings, port: int) -> None:
+    def __init__(self, stack: StackSettings, kafka: KafkaSettings, port: int) -> None:
         self.stack = stack
+        self.kafka = kafka
         self.port = port
         self.controller_port = port + 1
         self.workdir = stack.run_dir / "kafka"
+        self.security = BrokerSecurity(stack, kafka, self.workdir)
         self.process = ManagedProcess("kafka", self.workdir)
         self.version = kafka_version()
         self.libs = stack.cache_dir / f"kafka-{self.version}" / "libs"
@@ -78,13 +86,7 @@ class KafkaNode:
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
-            "listeners": (
-                f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}"
-            ),
-            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
-            "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            **self.security.listener_properties(HOST, self.port, self.controller_port),
             "log.dirs": str(data),
             "num.partitions": "4",
             "offsets.topic.replication.factor": "1",
@@ -99,7 +101,8 @@ class KafkaNode:
             "log.segment.bytes": str(64 * 1024 * 1024),
         }
         server = self.workdir / "server.properties"
-        server.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        # Private: in sasl_ssl mode it holds the broker's own SCRAM password.
+        write_private(server, "".join(f"{k}={v}\n" for k, v in props.items()).encode())
         (self.workdir / "log4j2.properties").write_text(
             "status = warn\n"
             "appender.out.type = Console\n"
@@ -117,16 +120,36 @@ class KafkaNode:
 
     def format_storage(self, server: Path) -> None:
         """Format a fresh log.dirs once (KRaft refuses to start on an unformatted one)."""
-        if (self.workdir / "data" / "meta.properties").is_file():
+        formatted = (self.workdir / "data" / "meta.properties").is_file()
+        self.security.check_storage(formatted)
+        if formatted:
             return
         cluster_id = new_cluster_id()
-        result = subprocess.run(
-            self._java("kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(server)),
-            capture_output=True,
-            text=True,
-            check=False,
+        command = self._java(
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id,
+            "-c",
+            str(server),
+            *self.security.format_arguments(),
         )
-        if result.returncode != 0:
+        # Through a private argument file (java @file): credentials never show up in /proc.
+        main = command.index("kafka.tools.StorageTool")
+        argfile = self.workdir / "format.args"
+        write_private(argfile, "\n".join(command[main:]).encode())
+        try:
+            result = subprocess.run(
+                [*command[:main], f"@{argfile}"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        finally:
+            argfile.unlink(missing_ok=True)
+        if result.returncode == 0:
+            self.security.formatted()
+        else:
             raise StackError(
                 f"formatting Kafka storage failed: {result.stdout[-500:]}{result.stderr[-500:]}",
                 f"remove {self.workdir} and run 'sovwatch stack up' again",
@@ -142,7 +165,9 @@ class KafkaNode:
                     "stop it, or point SOVWATCH_KAFKA__BOOTSTRAP_SERVERS at a free port "
                     "(the controller takes the next one)",
                 )
+        self.security.check_clients()
         self.install()
+        self.security.prepare()
         server = self.configure()
         self.format_storage(server)
         self.process.start(self._java("kafka.Kafka", str(server)))
@@ -151,6 +176,7 @@ class KafkaNode:
         """Ready means the broker answers an admin metadata call, not that the port is open."""
         deadline = time.monotonic() + timeout_s
         last_error = "no answer yet"
+        log_offset = self._log_size()
         while time.monotonic() < deadline:
             if self.process.pid() is None:
                 raise StackError(
@@ -159,10 +185,13 @@ class KafkaNode:
                 )
             try:
                 admin = KafkaAdminClient(
-                    bootstrap_servers=[self.bootstrap],
-                    client_id="sovwatch-stack",
-                    request_timeout_ms=3000,
-                    bootstrap_timeout_ms=3000,
+                    **{
+                        **self.kafka.client_config(),
+                        "bootstrap_servers": [self.bootstrap],
+                        "client_id": "sovwatch-stack",
+                        "request_timeout_ms": 3000,
+                        "bootstrap_timeout_ms": 3000,
+                    }
                 )
                 try:
                     admin.describe_cluster()
@@ -172,12 +201,41 @@ class KafkaNode:
                     admin.close()
             except KafkaError as exc:
                 last_error = type(exc).__name__
+                refusal = self.refusal_since(log_offset)
+                if refusal:
+                    raise StackError(
+                        f"Kafka at {self.bootstrap} refused sovwatch's client: {refusal}",
+                        "check SOVWATCH_KAFKA__SASL_USERNAME/_PASSWORD: SCRAM users are created "
+                        "when the storage is formatted; to re-create them stop the stack and "
+                        f"remove {self.workdir}",
+                    ) from exc
             time.sleep(0.5)
         raise StackError(
             f"Kafka did not become ready at {self.bootstrap} within {timeout_s:.0f}s "
             f"({last_error})",
             f"see {self.process.log_file}",
         )
+
+    def _log_size(self) -> int:
+        try:
+            return self.process.log_file.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def refusal_since(self, offset: int) -> str | None:
+        """The broker's reason for the last failed client authentication logged after offset.
+
+        Clients only see a dropped connection; the broker says why (SSL handshake failed,
+        invalid SCRAM credentials).
+        """
+        try:
+            with self.process.log_file.open("rb") as log:
+                log.seek(offset)
+                text = log.read().decode(errors="replace")
+        except FileNotFoundError:
+            return None
+        reasons = REFUSAL.findall(text)
+        return str(reasons[-1]) if reasons else None
 
     def is_up(self) -> bool:
         return port_open(HOST, self.port)

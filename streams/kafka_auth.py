@@ -1,0 +1,38 @@
+"""The Faust (aiokafka) side of `KafkaSettings`: TLS context and SASL credentials.
+
+kafka-python clients take `KafkaSettings.client_config()`; Faust wants a credentials object
+instead, built here from the same settings so both kinds of client always agree.
+"""
+
+from __future__ import annotations
+
+import ssl
+
+import faust
+from faust.types.auth import CredentialsT
+
+from streams.settings import KafkaSettings
+
+
+def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:
+    """A verifying client context (hostname and chain) trusting ssl_cafile, or the system CAs."""
+    if not kafka.uses_tls:
+        return None
+    cafile = str(kafka.ssl_cafile.expanduser()) if kafka.ssl_cafile else None
+    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+
+
+def faust_credentials(kafka: KafkaSettings) -> CredentialsT | None:
+    """`broker_credentials` for faust.App (None for PLAINTEXT)."""
+    context = ssl_context(kafka)
+    if kafka.security_protocol.startswith("SASL_"):
+        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=password,
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None

@@ -1,0 +1,274 @@
+"""A private native broker with TLS + SASL/SCRAM-SHA-512 (SOVWATCH_STACK__KAFKA_SECURITY=sasl_ssl).
+
+Only Kafka runs privately (own run directory and ports); the worker test stores into the shared
+InfluxDB. The shared plaintext broker is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer  # type: ignore[import-untyped]
+from aiokafka.errors import KafkaConnectionError as AIOKafkaConnectionError  # type: ignore[import-untyped]
+from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaTimeoutError
+from pydantic import SecretStr
+
+from streams.connect import kafka_admin
+from streams.demo import MALFORMED, demo_records
+from streams.kafka_auth import faust_credentials
+from streams.produce import produce
+from streams.settings import Settings
+from streams.stack import Stack
+from streams.stack.kafka import KafkaNode
+from streams.stack.process import free_port, port_open
+from streams.topics import partition_counts
+from tests.integration.pipeline import Isolated, wait_for
+from tests.integration.streams.test_stack_lifecycle import processes_mentioning
+
+
+@dataclass(frozen=True)
+class SecureBroker:
+    node: KafkaNode
+    env: dict[str, str]
+    password: str
+
+    @property
+    def cafile(self) -> str:
+        return self.env["SOVWATCH_KAFKA__SSL_CAFILE"]
+
+
+def free_port_pair() -> int:
+    """A port whose successor is free too (the controller listens on port + 1)."""
+    while True:
+        port = free_port()
+        if port < 65535 and not port_open("127.0.0.1", port + 1):
+            return port
+
+
+def settings_from(env: dict[str, str]) -> Settings:
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
+    run_dir = tmp_path_factory.mktemp("secure-stack") / "run"
+    password = secrets.token_urlsafe(18) + ',="]'  # the storage tool's separators, too
+    env = {
+        "SOVWATCH_STACK__RUN_DIR": str(run_dir),
+        "SOVWATCH_STACK__KAFKA_SECURITY": "sasl_ssl",
+        "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port_pair()}",
+        "SOVWATCH_KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
+        "SOVWATCH_KAFKA__SASL_MECHANISM": "SCRAM-SHA-512",
+        "SOVWATCH_KAFKA__SASL_USERNAME": "sovwatch-client",
+        "SOVWATCH_KAFKA__SASL_PASSWORD": password,
+        "SOVWATCH_KAFKA__SSL_CAFILE": str(run_dir / "kafka" / "tls" / "ca.pem"),
+    }
+    settings = settings_from(env)
+    node = Stack(settings).kafka  # Kafka only: InfluxDB and Grafana of this stack never start
+    try:
+        node.start()
+        node.wait_ready(settings.stack.start_timeout_s)
+        yield SecureBroker(node, env, password)
+    finally:
+        node.stop()
+    assert processes_mentioning(str(run_dir)) == []
+
+
+def test_the_broker_serves_only_sasl_ssl_and_keeps_secrets_out_of_files_and_logs(
+    secure_broker: SecureBroker,
+) -> None:
+    node = secure_broker.node
+    server = (node.workdir / "server.properties").read_text()
+    assert f"listeners=SASL_SSL://{node.bootstrap},CONTROLLER://" in server
+    assert "PLAINTEXT://" not in server.replace("CONTROLLER:PLAINTEXT", "")
+    log = node.process.log_file.read_text()
+    admin_password = node.security.admin_password_file.read_text()
+    assert admin_password not in log
+    assert secure_broker.password not in log + server
+    assert "sasl.enabled.mechanisms = [SCRAM-SHA-512]" in log
+
+
+def test_topics_are_created_by_the_admin_client_over_sasl_ssl(
+    secure_broker: SecureBroker, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path, **secure_broker.env)  # runs ensure_topics
+    assert pipeline.settings.kafka.security_protocol == "SASL_SSL"
+    names = pipeline.settings.topics.all_names()
+    admin = kafka_admin(pipeline.settings.kafka)
+    try:
+        assert partition_counts(admin, names) == dict.fromkeys(names, 4)
+    finally:
+        admin.close()
+
+
+def test_a_worker_consumes_over_sasl_ssl_and_stores_in_influxdb(
+    stack: Stack, secure_broker: SecureBroker, unique: str, tmp_path: Path
+) -> None:
+    pipeline = Isolated(unique, tmp_path, **secure_broker.env)
+    site = f"s{unique}"
+    records = [
+        record
+        for record in demo_records(pipeline.settings.topics, minutes=1, sites=((site, "DE"),))
+        if record[2] not in MALFORMED
+    ]
+    by_topic = {
+        getattr(pipeline.settings.topics, family): family
+        for family in ("gpu", "power", "physical", "audit")
+    }
+    expected = Counter(by_topic[topic] for topic, _, _ in records)
+    with pipeline.worker() as worker:
+        assert produce(pipeline.settings.kafka, records) == len(records)
+        assert wait_for(lambda: pipeline.points_by_measurement(site) == expected, timeout_s=90), (
+            pipeline.points_by_measurement(site),
+            expected,
+        )
+        assert worker.metric("sovwatch_events_stored_total") == len(records)
+    worker_log = worker.log.read_text()
+    assert secure_broker.password not in worker_log
+
+
+def refused(broker: SecureBroker, caplog: pytest.LogCaptureFixture, **config: object) -> str:
+    """Try an admin client with this config, which must fail; returns the client's error log."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="kafka"), pytest.raises(KafkaTimeoutError):
+        KafkaAdminClient(
+            bootstrap_servers=[broker.node.bootstrap],
+            request_timeout_ms=2000,
+            bootstrap_timeout_ms=2000,
+            **config,
+        )
+    client_log = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Unable to bootstrap" in client_log
+    return client_log
+
+
+def broker_log_since(broker: SecureBroker, offset: int, says: str) -> bool:
+    """Whether the broker logged `says` after offset (it logs right after closing the socket)."""
+    log = broker.node.process.log_file
+    return wait_for(
+        lambda: says in log.read_bytes()[offset:].decode(errors="replace"),
+        timeout_s=5,
+        every_s=0.1,
+    )
+
+
+def log_size(broker: SecureBroker) -> int:
+    return broker.node.process.log_file.stat().st_size
+
+
+def test_a_client_with_a_wrong_password_is_refused(
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    offset = log_size(secure_broker)
+    client = refused(
+        secure_broker,
+        caplog,
+        security_protocol="SASL_SSL",
+        ssl_cafile=secure_broker.cafile,
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username="sovwatch-client",
+        sasl_plain_password=secure_broker.password + "x",
+    )
+    # The client sees the broker's error response or, racing it, just the closed connection.
+    assert "SaslAuthenticationFailedError" in client or "socket disconnected" in client
+    reason = "invalid credentials with SASL mechanism SCRAM-SHA-512"
+    assert broker_log_since(secure_broker, offset, reason)
+    assert reason in (secure_broker.node.refusal_since(offset) or "")
+
+
+def test_an_unknown_user_is_refused(
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    offset = log_size(secure_broker)
+    client = refused(
+        secure_broker,
+        caplog,
+        security_protocol="SASL_SSL",
+        ssl_cafile=secure_broker.cafile,
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username="mallory",
+        sasl_plain_password=secure_broker.password,
+    )
+    # For a user it does not know, the broker closes the connection without an error response.
+    assert "socket disconnected" in client
+    assert broker_log_since(secure_broker, offset, "invalid credentials with SASL mechanism")
+
+
+def test_a_tls_client_without_credentials_gets_nothing_but_the_handshake(
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    offset = log_size(secure_broker)
+    client = refused(
+        secure_broker, caplog, security_protocol="SSL", ssl_cafile=secure_broker.cafile
+    )
+    assert "socket disconnected" in client
+    assert broker_log_since(
+        secure_broker, offset, "Unexpected Kafka request of type METADATA during SASL handshake"
+    )
+
+
+def test_a_plaintext_client_cannot_talk_to_the_tls_listener(
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    offset = log_size(secure_broker)
+    client = refused(secure_broker, caplog)  # kafka-python's default: PLAINTEXT
+    assert "socket disconnected" in client
+    assert broker_log_since(secure_broker, offset, "(SSL handshake failed)")
+    assert secure_broker.node.refusal_since(offset) == "SSL handshake failed"
+
+
+def test_a_client_that_does_not_trust_the_ca_refuses_the_broker(
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = refused(
+        secure_broker,
+        caplog,
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username="sovwatch-client",
+        sasl_plain_password=secure_broker.password,
+    )
+    assert "CERTIFICATE_VERIFY_FAILED" in client
+
+
+def test_faust_credentials_with_a_wrong_password_are_refused_by_the_broker(
+    secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The worker's client library (aiokafka) with what `create_app` gives Faust."""
+    settings = settings_from(secure_broker.env)
+
+    async def start_producer(password: str) -> None:
+        kafka = settings.kafka.model_copy(update={"sasl_password": SecretStr(password)})
+        producer = AIOKafkaProducer(
+            bootstrap_servers=kafka.bootstrap_servers,
+            request_timeout_ms=3000,
+            **credentials_to_aiokafka_auth(faust_credentials(kafka)),
+        )
+        try:
+            await asyncio.wait_for(producer.start(), 15)
+        finally:
+            await producer.stop()
+
+    asyncio.run(start_producer(secure_broker.password))
+    with (
+        caplog.at_level(logging.ERROR, logger="aiokafka"),
+        pytest.raises(AIOKafkaConnectionError, match="Unable to bootstrap"),
+    ):
+        asyncio.run(start_producer("wrong-" + secure_broker.password))
+    assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in caplog.text
