@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import secrets
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from pydantic import SecretStr
 
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
+from streams.errors import StackError
 from streams.kafka_auth import faust_credentials
 from streams.produce import produce
 from streams.settings import Settings
@@ -272,3 +274,19 @@ def test_faust_credentials_with_a_wrong_password_are_refused_by_the_broker(
     ):
         asyncio.run(start_producer("wrong-" + secure_broker.password))
     assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in caplog.text
+
+
+def test_stack_readiness_fails_fast_with_the_brokers_reason_for_a_wrong_password(
+    secure_broker: SecureBroker,
+) -> None:
+    settings = settings_from(
+        {**secure_broker.env, "SOVWATCH_KAFKA__SASL_PASSWORD": "not-" + secure_broker.password}
+    )
+    node = Stack(settings).kafka  # the same running broker, seen by a misconfigured client
+    started = time.monotonic()
+    with pytest.raises(StackError) as err:
+        node.wait_ready(timeout_s=60)
+    assert time.monotonic() - started < 20
+    assert "invalid credentials with SASL mechanism SCRAM-SHA-512" in str(err.value)
+    assert "SOVWATCH_KAFKA__SASL_USERNAME/_PASSWORD" in str(err.value)
+    assert secure_broker.password not in str(err.value)
