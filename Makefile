@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	test-fuzz bench bench-schemas bench-pipeline bench-rules bench-audit bench-peers simulate
+	test-fuzz bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers simulate
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -42,10 +42,14 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Benchmarks: figures, never assertions. bench-pipeline needs (and starts) the native stack.
-bench: bench-schemas bench-rules bench-audit bench-pipeline
+bench: bench-schemas bench-bad-input bench-rules bench-audit bench-pipeline
 
 bench-schemas: $(VENV)/.installed
 	$(BIN)/python bench/bench_schemas.py
+
+# Valid events alone vs. mixed 1:1 with the fuzz tests' garbage (no servers).
+bench-bad-input: $(VENV)/.installed
+	$(BIN)/python bench/bench_bad_input.py
 
 bench-pipeline: stack
 	$(BIN)/python bench/bench_pipeline.py
