@@ -97,7 +97,12 @@ def keygen(
     force: bool = typer.Option(False, help="Replace an existing key pair"),
 ) -> None:
     """Generate an Ed25519 key pair for signing checkpoints (private key files mode 0600)."""
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SovwatchError(
+            f"cannot create {out}: {exc.strerror}", "pass a writable --out DIR"
+        ) from None
     private_pem, public_pem = generate_keypair()
     key = serialization.load_pem_private_key(private_pem, password=None)
     raw = key.private_bytes(

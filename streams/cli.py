@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import sys
+from typing import NoReturn
 
 import typer
+from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.table import Table
+
+# Typer 0.29 vendors click: its usage errors are only importable from here.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from streams.audit_cli import audit_app
 from streams.buckets import ensure_buckets, wanted_buckets
 from streams.connect import influx_client, kafka_admin
-from streams.errors import SovwatchError
+from streams.errors import SovwatchError, one_line, settings_error
 from streams.grafana_cli import grafana_app
 from streams.influx_tokens import worker_env
 from streams.rules_cli import alerts_app, rules_app
@@ -186,9 +192,27 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
 
 
 def main() -> None:
-    """Entry point: user-facing errors become one line on stderr and exit code 2."""
+    """Entry point: user errors (bad flags, files, settings, servers) become one line on stderr
+    and exit code 2, never a traceback."""
     try:
-        app()
-    except SovwatchError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        code = app(standalone_mode=False)
+    except NoArgsIsHelpError as exc:
+        exc.show()  # the help text
         sys.exit(2)
+    except UsageError as exc:  # unknown command or option, bad or missing value
+        command = exc.ctx.command_path if exc.ctx else "sovwatch"
+        _fail(SovwatchError(exc.format_message().rstrip("."), f"see '{command} --help'"), 2)
+    except typer.TyperException as exc:
+        _fail(SovwatchError(exc.format_message()), exc.exit_code)
+    except typer.Abort:
+        _fail(SovwatchError("aborted"), 130)
+    except (ValidationError, SettingsError) as exc:
+        _fail(settings_error(exc), 2)
+    except SovwatchError as exc:
+        _fail(exc, 2)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(error: SovwatchError, code: int) -> NoReturn:
+    print(f"error: {one_line(str(error))}", file=sys.stderr)
+    sys.exit(code)

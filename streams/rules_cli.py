@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+import yaml
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from rich.console import Console
@@ -63,7 +64,13 @@ def test(
         packs = load_packs(pack_files(_packs_dir(rules)))
     except RuleLoadError as exc:
         raise SovwatchError(f"rule packs do not load:\n{exc}", "run 'sovwatch rules lint'") from exc
-    results = list(run_fixtures(packs, load_fixtures(fixtures)))
+    if not fixtures.is_dir():
+        raise SovwatchError(f"fixture directory {fixtures} does not exist", "pass --fixtures DIR")
+    try:
+        cases = load_fixtures(fixtures)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, ValueError) as exc:
+        raise SovwatchError(f"fixtures in {fixtures} do not load: {exc}") from None
+    results = list(run_fixtures(packs, cases))
     failed = [r for r in results if not r.passed]
     for result in failed:
         why = result.error or f"expected {result.expected} alert(s), got {len(result.alert_ids)}"

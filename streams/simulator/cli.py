@@ -25,6 +25,9 @@ from streams.simulator.truth import Truth
 console = Console(soft_wrap=True, stderr=True)
 
 
+SCENARIO_HINT = "see streams/simulator/scenarios/*.yaml for the format"
+
+
 def _duration(text: str, option: str) -> timedelta:
     try:
         return timedelta(seconds=parse_duration(text))
@@ -35,7 +38,12 @@ def _duration(text: str, option: str) -> timedelta:
 def _scenario(
     path: Path,
 ) -> tuple[list[Injector], dict[int, tuple[str | None, timedelta | None]]]:
-    data: dict[str, Any] = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SovwatchError(f"cannot read the scenario {path}: {exc}", SCENARIO_HINT) from None
+    if not isinstance(data, dict):
+        raise SovwatchError(f"the scenario {path} is not a YAML mapping", SCENARIO_HINT)
     injectors: list[Injector] = []
     pinned: dict[int, tuple[str | None, timedelta | None]] = {}
     for i, spec in enumerate(data.get("incidents") or []):
@@ -168,7 +176,13 @@ def score_cmd(
     from streams.simulator.sources import alerts_from_influxdb, alerts_from_kafka
 
     settings = get_settings()
-    known = Truth.read(truth)
+    try:
+        known = Truth.read(truth)
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise SovwatchError(
+            f"--truth {truth} is not a ground-truth file ({type(exc).__name__}: {exc})",
+            "pass the file 'sovwatch simulate --truth FILE' wrote",
+        ) from None
     if source == "kafka":
         alerts = alerts_from_kafka(settings)
     elif source == "influxdb":
