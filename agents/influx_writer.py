@@ -47,10 +47,11 @@ class InfluxWriter:
         self._worker = worker
         self._timeout_ms = int(timeout_s * 1000)
         self._sleep = sleep
-        self._clients: dict[tuple[str, str], InfluxDBClientAsync] = {}
+        self._clients: dict[tuple[str, str, str], InfluxDBClientAsync] = {}
 
     def _client(self, target: InfluxTarget) -> InfluxDBClientAsync:
-        key = (target.url, target.org)
+        # The token is part of the key: two targets on one server may hold different tokens.
+        key = (target.url, target.org, target.token.get_secret_value())
         if key not in self._clients:
             self._clients[key] = InfluxDBClientAsync(
                 url=target.url,
