@@ -12,9 +12,13 @@ import yaml
 
 COMPOSE = Path(__file__).resolve().parents[3] / "docker" / "compose.yaml"
 SECRETS = {
-    "SOVWATCH_INFLUXDB__TOKEN": "t",
-    "INFLUXDB_ADMIN_PASSWORD": "p",
-    "GRAFANA_ADMIN_PASSWORD": "g",
+    "SOVWATCH_INFLUXDB__TOKEN": "operator-token-t",
+    "INFLUXDB_ADMIN_PASSWORD": "influx-password-p",
+    "GRAFANA_ADMIN_PASSWORD": "grafana-password-g",
+    "SOVWATCH_WORKER_INFLUXDB_TOKEN": "worker-token-w",
+    "SOVWATCH_GRAFANA_INFLUXDB_TOKEN": "grafana-readonly-token-r",
+    "SOVWATCH_PRIVACY__PSEUDONYM_KEY": "pseudonym-key-k",
+    "SOVWATCH_WORKER__WEB_TOKEN": "web-token-x",
 }
 
 
@@ -39,10 +43,57 @@ def test_compose_file_passes_compose_schema_validation() -> None:
     assert set(resolved()["services"]) == {"kafka", "influxdb", "grafana", "setup", "worker"}
 
 
-def test_secrets_have_no_defaults_and_are_required() -> None:
-    result = compose_config()
-    assert result.returncode != 0
-    assert "set " in result.stderr
+def without(name: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS}
+    return {**env, **{k: v for k, v in SECRETS.items() if k != name}}
+
+
+def test_every_secret_is_required_and_has_no_default() -> None:
+    for name in SECRETS:
+        result = subprocess.run(
+            ["docker-compose", "-f", str(COMPOSE), "config"],
+            env=without(name),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode != 0, name
+        assert f"set {name}" in result.stderr, (name, result.stderr)
+    text = COMPOSE.read_text()
+    for name in SECRETS:
+        assert f"${{{name}:-" not in text and f"${{{name}-" not in text, name
+
+
+def env_of(service: str) -> dict[str, str]:
+    return dict(resolved()["services"][service]["environment"])
+
+
+def test_each_process_gets_only_its_own_influxdb_token() -> None:
+    assert env_of("worker")["SOVWATCH_INFLUXDB__TOKEN"] == SECRETS["SOVWATCH_WORKER_INFLUXDB_TOKEN"]
+    assert env_of("setup")["SOVWATCH_INFLUXDB__TOKEN"] == SECRETS["SOVWATCH_INFLUXDB__TOKEN"]
+    grafana = env_of("grafana")
+    assert grafana["SOVWATCH_GRAFANA__INFLUXDB_TOKEN"] == SECRETS["SOVWATCH_GRAFANA_INFLUXDB_TOKEN"]
+    assert SECRETS["SOVWATCH_INFLUXDB__TOKEN"] not in grafana.values()
+    assert env_of("worker")["SOVWATCH_WORKER__WEB_TOKEN"] == SECRETS["SOVWATCH_WORKER__WEB_TOKEN"]
+    datasource = COMPOSE.parent.parent / "dashboards" / "provisioning" / "datasources"
+    assert "$SOVWATCH_GRAFANA__INFLUXDB_TOKEN" in (datasource / "influxdb.yaml").read_text()
+
+
+def test_only_grafana_is_reachable_from_outside_and_only_on_loopback() -> None:
+    config = resolved()
+    assert config["networks"]["default"] == {"internal": True}
+    assert config["networks"]["edge"].get("internal") is not True
+    for name, service in config["services"].items():
+        networks = set(service.get("networks") or {"default": None})
+        if name == "grafana":
+            assert networks == {"default", "edge"}
+            assert service["ports"] == ["127.0.0.1:3000:3000/tcp"]
+        else:
+            assert networks == {"default"}, name  # internal only: unreachable from the host
+    # Nothing but Grafana publishes a port (Kafka's block is owned by its TLS setup: its host
+    # listener is on the internal network only, so it cannot be reached either).
+    published = {n for n, svc in config["services"].items() if svc.get("ports")}
+    assert published - {"kafka"} == {"grafana"}
 
 
 def test_every_long_running_server_has_a_healthcheck_and_binds_to_loopback() -> None:
