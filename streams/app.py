@@ -28,6 +28,9 @@ def create_app(settings: Settings) -> faust.App:
         # A topic created after the worker joined is picked up within this (default: 5 min).
         consumer_metadata_max_age_ms=30_000,
         broker_commit_interval=worker.commit_interval_s,
+        # Faust's default is 60 s: a crashed worker's partitions would sit idle that long.
+        broker_session_timeout=worker.session_timeout_s,
+        broker_heartbeat_interval=worker.session_timeout_s / 5,
         producer_acks=-1,
         web_host=worker.web_host,
         web_bind=worker.web_host,

@@ -172,6 +172,11 @@ class WorkerSettings(BaseModel):
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(30.0, gt=0)
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit")
+    session_timeout_s: float = Field(
+        15.0,
+        ge=6,
+        description="A worker silent this long (crashed) leaves the group: others take over",
+    )
 
 
 class PrivacySettings(BaseModel):

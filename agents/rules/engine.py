@@ -20,6 +20,11 @@ from agents.rules.model import RulePack
 from schemas.alert import Alert, alert_id
 
 StateStore = MutableMapping[str, Any]
+EARLIER = "earlier"
+KEEP_EARLIER = 3
+"""Incidents a group remembers besides its current one. Events replayed after a crash meet
+state that has already moved on; a firing inside an earlier incident joins it instead of opening
+a new one, so a replay re-emits the same alert id."""
 
 
 def _epoch(ts: datetime) -> float:
@@ -103,15 +108,19 @@ class RuleEngine:
         self, rule: CompiledRule, group: str, firing: Firing, meta: dict[str, str], now: datetime
     ) -> Alert:
         key = f"{rule.id}|{group}|alert"
-        incident = self.state.get(key)
-        if incident is not None and incident["start"] <= firing.start < incident["until"]:
-            known = set(incident["ids"])
-            ids = [*incident["ids"], *(i for i in firing.evidence if i not in known)]
+        current = self.state.get(key)
+        known = [] if current is None else [current, *current.get(EARLIER, [])]
+        match = next((i for i in known if i["start"] <= firing.start < i["until"]), None)
+        if match is not None:
+            seen = set(match["ids"])
+            ids = [*match["ids"], *(i for i in firing.evidence if i not in seen)]
             incident = {
-                **incident,
-                "end": max(incident["end"], firing.end),
+                **_plain(match),
+                "end": max(match["end"], firing.end),
                 "ids": ids[:MAX_EVENTS],
             }
+            earlier = [_plain(i) if i is not match else incident for i in known[1:]]
+            head = incident if match is current else _plain(known[0])
         else:
             incident = {
                 "id": alert_id(rule.id, group, _utc(firing.start)),
@@ -120,7 +129,9 @@ class RuleEngine:
                 "until": firing.start + rule.rule.suppress,
                 "ids": list(dict.fromkeys(firing.evidence))[:MAX_EVENTS],
             }
-        self.state[key] = incident
+            earlier = [_plain(i) for i in known][:KEEP_EARLIER]
+            head = incident
+        self.state[key] = {**head, EARLIER: earlier}
         return Alert(
             id=incident["id"],
             rule_id=rule.id,
@@ -142,6 +153,11 @@ class RuleEngine:
         for key in stale:
             del self.state[key]
         return len(stale)
+
+
+def _plain(incident: State) -> State:
+    """An incident without its list of earlier ones."""
+    return {k: v for k, v in incident.items() if k != EARLIER}
 
 
 def _last_activity(state: State) -> float:

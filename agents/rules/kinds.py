@@ -18,6 +18,7 @@ from agents.rules.compiled import CompiledRule
 
 State = dict[str, Any]
 MAX_EVENTS = 1000  # per group and rule: bounds memory whatever the input rate
+LATE_GRACE_S = 60.0  # how long a B from another topic waits for an earlier A to be processed
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,11 @@ class Absence:
 
 class Sequence:
     """A (first) and B (then) in one group: B without A before it (`preceded_by`), A followed
-    by B (`followed_by`), or A not followed by B within `window` (`not_followed_by`)."""
+    by B (`followed_by`), or A not followed by B within `window` (`not_followed_by`).
+
+    When A and B come from different topics (`Rule.across_streams`), a B without an A before it
+    is held as `late` and fires on the timer once `LATE_GRACE_S` of event time passed without an
+    A of its window arriving: otherwise the order in which two topics are fetched decides."""
 
     def on_event(
         self, rule: CompiledRule, event: Any, ts: float, state: State | None
@@ -158,7 +163,11 @@ class Sequence:
         is_b = family == then.applies_to and rule.then(event)
         if is_b:
             recent_a = [a for a in state["a"] if ts - window <= a[0] <= ts]
-            if mode == "preceded_by" and not recent_a:
+            if mode == "preceded_by" and not recent_a and rule.rule.across_streams:
+                late = [b for b in state.get("late", []) if b[1] != event.event_id]
+                held = [ts, event.event_id, rule.context(event)]
+                state["late"] = [*late[-MAX_EVENTS + 1 :], held]
+            elif mode == "preceded_by" and not recent_a:
                 firings.append(Firing(ts - window, ts, (event.event_id,), rule.context(event)))
             elif mode == "followed_by" and recent_a:
                 a = recent_a[-1]
@@ -168,6 +177,8 @@ class Sequence:
         if is_a and not any(a[1] == event.event_id for a in state["a"]):
             state["a"] = [a for a in state["a"] if a[0] > ts - 2 * window][-MAX_EVENTS + 1 :]
             state["a"].append([ts, event.event_id])
+            if state.get("late"):  # a late A clears the B's of its window
+                state["late"] = [b for b in state["late"] if not (b[0] - window <= ts <= b[0])]
             if mode == "not_followed_by":
                 state["pending"] = [
                     *state["pending"][-MAX_EVENTS + 1 :],
@@ -178,8 +189,15 @@ class Sequence:
     def on_tick(
         self, rule: CompiledRule, now: float, state: State
     ) -> tuple[State | None, list[Firing]]:
+        window = rule.rule.window or 0.0
+        # A B held for a late A, still without one: the incident is the window before it.
+        due = [b for b in state.get("late", []) if now - b[0] >= LATE_GRACE_S]
+        if due:
+            state = {**state, "late": [b for b in state["late"] if now - b[0] < LATE_GRACE_S]}
+        late = [Firing(b[0] - window, b[0], (b[1],), b[2]) for b in due]
         # An A whose window passed without a B: the incident spans that window.
-        return _fire_due(state, now, rule.rule.window or 0.0, before=0.0)
+        after, firings = _fire_due(state, now, window, before=0.0)
+        return after, [*late, *firings]
 
 
 class TwoPerson:

@@ -128,6 +128,22 @@ class Rule(BaseModel):
         assert self.applies_to is not None
         return (self.applies_to,)
 
+    @property
+    def across_streams(self) -> bool:
+        """A `preceded_by` sequence whose A and B come from different topics: Kafka orders
+        events within a partition only, so B may be processed before an A that happened earlier.
+        The engine judges such a B on its timer, once a grace period for late A's has passed."""
+        return self.kind == "sequence" and self.mode == "preceded_by" and len(self.families) == 2
+
+    @property
+    def judged_on_timer(self) -> bool:
+        """True when the rule's alerts come from the engine's tick, not from an event."""
+        return (
+            self.kind in ("absence", "two_person")
+            or self.mode == "not_followed_by"
+            or self.across_streams
+        )
+
     @model_validator(mode="after")
     def _output_names_fields_only(self) -> Rule:
         for name in placeholders(self.output):

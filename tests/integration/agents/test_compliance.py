@@ -23,7 +23,7 @@ from streams.settings import Settings
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for
 
-TIMER_KINDS = {"absence", "two_person"}
+TIMER_RULES = {rule.id for pack in load_packs() for rule in pack.rules if rule.judged_on_timer}
 
 
 def topic_of(settings: Settings, event: Event) -> str:
@@ -59,7 +59,7 @@ def pack_scenario(pack_name: str, site_prefix: str) -> list[Event]:
     fixtures = load_fixtures()
     events: list[Event] = []
     for index, rule in enumerate(pack["rules"]):
-        if rule.get("kind") in TIMER_KINDS or rule.get("mode") == "not_followed_by":
+        if rule["id"] in TIMER_RULES:
             continue
         for case in ("positive", "negative"):
             site = f"{site_prefix}-{index}{case[0]}"
@@ -81,12 +81,7 @@ def expected_alerts(settings: Settings, events: list[Event], rule_ids: set[str])
 
 
 def event_driven_rule_ids() -> set[str]:
-    return {
-        rule.id
-        for pack in load_packs()
-        for rule in pack.rules
-        if rule.kind not in TIMER_KINDS and rule.mode != "not_followed_by"
-    }
+    return {rule.id for pack in load_packs() for rule in pack.rules if not rule.judged_on_timer}
 
 
 def test_each_pack_scenario_gives_exactly_the_expected_alert_ids(

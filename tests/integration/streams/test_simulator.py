@@ -1,9 +1,10 @@
 """The simulator against a real worker: a small fleet with every event-driven incident is produced
 to isolated topics at a modest pace; `score` reading the alert topics finds every incident.
 
-Timer-driven rules (absence, two-person, not-followed-by) are judged by the worker on its own
-event clock every tick; a run compressed ~500x into seconds is not their test (the in-process
-ground-truth test covers them), so only recall of the event-driven rules is asserted here.
+Timer-driven rules (absence, two-person, not-followed-by, preceded-by across topics) are judged by
+the worker on its own event clock every tick; a run compressed ~500x into seconds is not their
+test (the in-process ground-truth test covers them), so only recall of the event-driven rules is
+asserted here.
 """
 
 from __future__ import annotations
@@ -23,16 +24,12 @@ from streams.simulator.sources import alerts_from_kafka
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated
 
-TIMER_KINDS = {"absence", "two_person"}
 SCOPE_BUG = {"ops.site_power_over_budget", "ops.pue_above_target"}  # see the ground-truth test
 
 
 def event_driven_rules() -> set[str]:
     return {
-        rule.id
-        for pack in load_packs()
-        for rule in pack.rules
-        if rule.kind not in TIMER_KINDS and rule.mode != "not_followed_by"
+        rule.id for pack in load_packs() for rule in pack.rules if not rule.judged_on_timer
     } - SCOPE_BUG
 
 
@@ -50,7 +47,7 @@ def test_score_from_kafka_finds_every_event_driven_incident(
     with pipeline.worker():
         sink = KafkaSink(pipeline.settings.kafka)
         sent, truth = run(pipeline.settings.topics, sink, fleet, clock, injectors, seed=5, rate=400)
-        assert truth.missed == [] and len(truth.incidents) == len(rules) == 24
+        assert truth.missed == [] and len(truth.incidents) == len(rules) == 23
 
         def report() -> Report:
             return score(truth, alerts_from_kafka(pipeline.settings))

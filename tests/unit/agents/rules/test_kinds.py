@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from agents.rules.engine import RuleEngine
+from agents.rules.kinds import LATE_GRACE_S
 from schemas.decode import Event
 from tests.unit.agents.rules.helpers import at, engine, event, feed
 
@@ -185,6 +186,43 @@ def test_not_followed_by_fires_from_the_timer_unless_b_came() -> None:
     rules = engine(SEQUENCE.replace("MODE", "not_followed_by"))
     feed(rules, audit(0, "approval_granted"), audit(100, "model_weights_export"))
     assert rules.tick(at(3600)) == []
+
+
+ACROSS_TOPICS = """
+- id: t.badge_first
+  title: admin session without badge-in
+  desc: test
+  kind: sequence
+  output: "session at {site_id}"
+  severity: medium
+  team: compliance
+  group_by: [site_id]
+  window: 2h
+  first: {applies_to: physical, condition: kind == "access_granted"}
+  then: {applies_to: audit, condition: action == "admin_session_start"}
+  mode: preceded_by
+"""
+
+
+def session(seconds: float) -> Event:
+    return event("audit", seconds, action="admin_session_start", session_id="s1")
+
+
+def badge_in(seconds: float) -> Event:
+    return event("physical", seconds, kind="access_granted", badge_id="p_b")
+
+
+def test_preceded_by_across_topics_waits_a_grace_for_a_late_a() -> None:
+    rules = engine(ACROSS_TOPICS)
+    assert feed(rules, session(7200)) == []  # not judged yet: its badge-in may still come
+    assert rules.tick(at(7200 + LATE_GRACE_S - 0.001)) == []
+    assert len(rules.tick(at(7200 + LATE_GRACE_S))) == 1
+
+
+def test_preceded_by_across_topics_is_cleared_by_an_a_processed_after_b() -> None:
+    rules = engine(ACROSS_TOPICS)
+    assert feed(rules, session(7200), badge_in(3600)) == []  # the badge topic was fetched later
+    assert rules.tick(at(7200 + 10 * LATE_GRACE_S)) == []
 
 
 TWO_PERSON = """

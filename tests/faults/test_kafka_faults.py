@@ -1,0 +1,105 @@
+"""A Kafka broker restart under a running worker, and a rebalance storm (workers joining and
+leaving every few seconds): the worker reconnects by itself and nothing is lost or doubled."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from pathlib import Path
+
+from tests.faults.harness import (
+    FaultStack,
+    LagProbe,
+    Producer,
+    Sampler,
+    Scenario,
+    TruthBuilder,
+    check,
+    demo_traffic,
+    incident_traffic,
+    read_outcome,
+    wait_until_stored,
+)
+from tests.integration.pipeline import Worker, wait_for
+
+STORED = "sovwatch_events_stored_total"
+RESUME_GOAL_S = 30  # the goal, reported; the test only requires that it resumes by itself
+
+
+def test_a_broker_restart_is_survived_and_consumption_resumes(
+    fault_stack: FaultStack, unique: str, tmp_path: Path, report: list[Scenario]
+) -> None:
+    pipeline = fault_stack.pipeline(unique, tmp_path)
+    builder = TruthBuilder(pipeline)
+    records = [builder.add(r) for r in incident_traffic(pipeline)]
+    records += [builder.add(r) for r in demo_traffic(pipeline, sites=8, minutes=10)]
+    truth = builder.truth
+    half = len(records) // 2
+    kafka = fault_stack.stack.kafka
+    with pipeline.worker() as worker:
+        Producer(pipeline, records[:half]).start().join()
+        assert wait_for(lambda: worker.metric(STORED) > 0, 120)
+        kafka.stop()
+        kafka.start()
+        kafka.wait_ready(120)
+        back = time.monotonic()
+        before = worker.metric(STORED)
+        Producer(pipeline, records[half:]).start().join()
+        resumed = wait_for(lambda: worker.metric(STORED) > before, 120, every_s=0.2)
+        resumed_s = time.monotonic() - back
+        assert resumed, "the worker did not resume consuming after the broker restart"
+        assert worker.process is not None and worker.process.poll() is None
+        probe = LagProbe(pipeline)
+        with Sampler(probe) as lag:
+            wait_until_stored(pipeline, truth, timeout_s=300)
+        probe.close()
+        outcome = read_outcome(pipeline, truth)
+    scenario = Scenario("Kafka broker restart", produced=truth.produced, max_lag=int(lag.maximum))
+    scenario.recovery_s = resumed_s
+    scenario.notes = f"recovery = broker ready -> worker stores again (goal {RESUME_GOAL_S} s)"
+    report.append(scenario)
+    check(outcome, truth, scenario)
+
+
+def test_a_rebalance_storm_duplicates_nothing_downstream(
+    fault_stack: FaultStack, unique: str, tmp_path: Path, report: list[Scenario]
+) -> None:
+    pipeline = fault_stack.pipeline(unique, tmp_path)
+    builder = TruthBuilder(pipeline)
+    records = [builder.add(r) for r in incident_traffic(pipeline)]
+    records += [builder.add(r) for r in demo_traffic(pipeline, sites=16, minutes=20)]
+    truth = builder.truth
+    rng = random.Random(unique)
+    joined = 0
+    with pipeline.worker("steady") as steady:
+        extra: list[Worker] = []
+        probe = LagProbe(pipeline)
+        with Sampler(probe) as lag:
+            producer = Producer(pipeline, records, rate=1_000).start()
+            storm_ends = time.monotonic() + 60
+            while time.monotonic() < storm_ends:
+                if extra and (len(extra) == 2 or rng.random() < 0.5):
+                    leaving = extra.pop(rng.randrange(len(extra)))
+                    leaving.stop(rng.choice([signal.SIGTERM, signal.SIGKILL]))
+                else:
+                    joined += 1
+                    newcomer = Worker(pipeline, f"storm{joined}", pipeline.env)
+                    newcomer.start()
+                    extra.append(newcomer)
+                time.sleep(rng.uniform(2.0, 5.0))
+            for worker in extra:
+                worker.stop()
+            calm = time.monotonic()
+            producer.join()
+            waited = wait_until_stored(pipeline, truth, timeout_s=300)
+            done = time.monotonic()
+            time.sleep(3)  # alerts of the last batch
+            outcome = read_outcome(pipeline, truth)
+        probe.close()
+        assert steady.process is not None and steady.process.poll() is None
+    scenario = Scenario("rebalance storm", produced=truth.produced, max_lag=int(lag.maximum))
+    scenario.recovery_s = None if waited is None else done - calm
+    scenario.notes = f"{joined} workers joined and left (SIGTERM or SIGKILL) in 60 s"
+    report.append(scenario)
+    check(outcome, truth, scenario)
