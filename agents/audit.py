@@ -28,9 +28,10 @@ from agents.audit_chain import canonical_json, record_line
 from agents.audit_sign import Checkpoint, Signer, checkpoint_line
 from agents.audit_state import AuditChain, Sequenced
 from agents.influx_writer import InfluxWriter
-from agents.ingest import dead_letter, rejected_by_influxdb
+from agents.ingest import dead_letter, record_too_large, rejected_by_influxdb
 from agents.sink import OPEN_SINKS, Destination, PointSink
 from schemas.audit import AuditEvent
+from schemas.deadletter import capped_key
 from schemas.decode import decode_as
 from schemas.errors import DecodeError
 from schemas.personal import pseudonymise
@@ -126,7 +127,8 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
             value=message.value,
             error=rejected_by_influxdb(reason),
         )
-        await (await dlq_topic.send(key=message.key, value=record.model_dump_json().encode()))
+        key = capped_key(message.key) if message.key else message.key
+        await (await dlq_topic.send(key=key, value=record.model_dump_json().encode()))
 
     sink: PointSink[_Item] = PointSink(writer, settings.worker, confirm, reject)
     OPEN_SINKS.append(sink)  # partial batches: flushed by agents.pipeline's timer
@@ -134,7 +136,10 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in manual.events():
             message = event.message
             try:
-                decoded = decode_as(message.value or b"", AuditEvent)
+                raw = message.value or b""
+                if len(raw) > settings.topics.max_record_bytes:  # ingest dead-letters it
+                    raise record_too_large(len(raw), settings.topics.max_record_bytes)
+                decoded = decode_as(raw, AuditEvent)
             except DecodeError:
                 await manual.ack(event)  # the ingest agent dead-letters it
                 continue

@@ -18,6 +18,7 @@ from agents import compliance
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest, dead_letter, reason_label, rejected_by_influxdb
 from agents.sink import OPEN_SINKS, PointSink, flush_due
+from schemas.deadletter import capped_key
 from schemas.errors import DecodeError
 from streams import metrics
 from streams.app import app, dlq_topic, settings, telemetry_topics
@@ -38,7 +39,8 @@ async def _send_dead_letter(event: faust.types.EventT, error: DecodeError) -> No
         value=message.value,
         error=error,
     )
-    delivery = await dlq_topic.send(key=message.key, value=record.model_dump_json().encode())
+    key = capped_key(message.key) if message.key else message.key
+    delivery = await dlq_topic.send(key=key, value=record.model_dump_json().encode())
     await delivery  # the broker has it: only now may the source offset be committed
     metrics.DEAD_LETTERS.labels(topic=message.topic, reason=reason_label(error)).inc()
     log.info("dead letter %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)

@@ -107,7 +107,7 @@ class DeadLetter(BaseModel):
                 "topic": topic,
                 "partition": partition,
                 "offset": offset,
-                "key_b64": None if key is None else base64.b64encode(key[:MAX_KEY_BYTES]).decode(),
+                "key_b64": None if key is None else base64.b64encode(capped_key(key)).decode(),
                 "raw_b64": base64.b64encode(value[:MAX_RAW_BYTES]).decode(),
                 "raw_size": len(value),
                 "raw_sha256": hashlib.sha256(value).hexdigest(),
@@ -116,3 +116,9 @@ class DeadLetter(BaseModel):
                 "received_ts": received_ts,
             }
         )
+
+
+def capped_key(key: bytes) -> bytes:
+    """A record key cut to `MAX_KEY_BYTES`: what a dead letter keeps of it, in the record and as
+    the DLQ message's own key (which must fit the broker's message limit too)."""
+    return key[:MAX_KEY_BYTES]
