@@ -90,10 +90,8 @@ def test_only_grafana_is_reachable_from_outside_and_only_on_loopback() -> None:
             assert service["ports"] == ["127.0.0.1:3000:3000/tcp"]
         else:
             assert networks == {"default"}, name  # internal only: unreachable from the host
-    # Nothing but Grafana publishes a port (Kafka's block is owned by its TLS setup: its host
-    # listener is on the internal network only, so it cannot be reached either).
     published = {n for n, svc in config["services"].items() if svc.get("ports")}
-    assert published - {"kafka"} == {"grafana"}
+    assert published == {"grafana"}
 
 
 def test_every_long_running_server_has_a_healthcheck_and_binds_to_loopback() -> None:
