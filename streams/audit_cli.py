@@ -171,8 +171,9 @@ def _request_checkpoints(url: str, headers: dict[str, str]) -> list[Checkpoint]:
     return [Checkpoint.from_dict(item) for item in body.get("checkpoints", [])]
 
 
-def _actor(value: str | None, settings: Settings) -> str | None:
-    """A pseudonym as is; a real id pseudonymised with the key (only its holders can)."""
+def _actor(value: str | None, settings: Settings) -> str | tuple[str, ...] | None:
+    """A pseudonym as is; a real id pseudonymised with the current and every previous key (only
+    their holders can), so records from before a key rotation are found too."""
     if value is None or value.startswith(PREFIX):
         return value
     if settings.privacy.pseudonym_key is None:
@@ -181,7 +182,7 @@ def _actor(value: str | None, settings: Settings) -> str | None:
             f"pass the pseudonym ({PREFIX}...) shown in query results, or set "
             "SOVWATCH_PRIVACY__PSEUDONYM_KEY to search by the real id",
         )
-    return Pseudonymiser.from_settings(settings.privacy)(value)
+    return tuple(dict.fromkeys(key(value) for key in Pseudonymiser.every_key(settings.privacy)))
 
 
 @dataclass

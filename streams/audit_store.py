@@ -30,7 +30,7 @@ class Filters:
     country: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    actor: str | None = None  # a pseudonym (p_...)
+    actor: str | tuple[str, ...] | None = None  # a pseudonym (p_...), or any of several
     action: str | None = None
     dataset: str | None = None
     model: str | None = None
@@ -61,6 +61,13 @@ def flux_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("${", "\\${") + '"'
 
 
+def _any_of(column: str, value: object) -> str:
+    """`r.column == value`, or an `or` of them for a tuple of values."""
+    values = value if isinstance(value, tuple) else (value,)
+    either = " or ".join(f"r.{column} == {flux_string(str(v))}" for v in values)
+    return f"({either})" if len(values) > 1 else either
+
+
 def _time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -76,7 +83,7 @@ def records_flux(
         if getattr(filters, name) is not None
     ]
     field_conds = [
-        f"r.{column} == {flux_string(str(getattr(filters, name)))}"
+        _any_of(column, getattr(filters, name))
         for name, column in _FIELD_FILTERS.items()
         if getattr(filters, name) is not None
     ]

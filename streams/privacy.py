@@ -1,13 +1,16 @@
 """Pseudonymisation of personal identifiers before they are stored or alerted on.
 
 Keyed HMAC-SHA256: the same person always gets the same pseudonym (so rules can count and
-correlate), but without the key nobody can reverse it or test a guess against it.
+correlate), but without the key nobody can reverse it or test a guess against it. With the key
+(current or previous, after a rotation) a pseudonym can be tied back to a real id by testing the
+candidates, e.g. the badge system's holder list: `sovwatch privacy reveal`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 
 from streams.errors import SovwatchError
 from streams.settings import PrivacySettings
@@ -39,3 +42,20 @@ class Pseudonymiser:
     def __call__(self, identifier: str) -> str:
         digest = hmac.new(self._key, identifier.encode(), hashlib.sha256).hexdigest()
         return PREFIX + digest[:DIGEST_CHARS]
+
+    @classmethod
+    def every_key(cls, privacy: PrivacySettings) -> list[Pseudonymiser]:
+        """The current key's pseudonymiser first, then those of the previous keys."""
+        current = cls.from_settings(privacy)
+        return [
+            current,
+            *(cls(key.get_secret_value().encode()) for key in privacy.previous_pseudonym_keys),
+        ]
+
+
+def reveal(pseudonym: str, candidates: Iterable[str], keys: list[Pseudonymiser]) -> str | None:
+    """The candidate whose pseudonym under one of the keys is `pseudonym` (None if none is)."""
+    for candidate in candidates:
+        if any(key(candidate) == pseudonym for key in keys):
+            return candidate
+    return None

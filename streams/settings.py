@@ -185,6 +185,11 @@ class PrivacySettings(BaseModel):
     pseudonym_key: SecretStr | None = Field(
         None, description="HMAC key; required by the worker, never logged"
     )
+    previous_pseudonym_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Keys used before the current one (JSON list): look-ups by real id also "
+        "find the pseudonyms stored under them; the worker never pseudonymises with them",
+    )
 
 
 class AlertSettings(BaseModel):
