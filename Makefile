@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	test-fuzz bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers simulate
+	test-fuzz test-faults bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers simulate
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -16,7 +16,7 @@ demo: setup dev-env
 	$(SOVWATCH) grafana provision
 	$(SOVWATCH) demo
 
-test: lint unit test-fuzz integration
+test: lint unit test-fuzz integration test-faults
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -33,6 +33,11 @@ test-fuzz: $(VENV)/.installed
 # The integration fixtures start the stack if it is not running (and stop it again after).
 integration: $(VENV)/.installed system-deps native
 	$(BIN)/pytest -q tests/integration
+
+# Faults against a private stack of its own (free ports, fresh run dir): kill -9, InfluxDB down
+# and slow, broker restart, rebalance storm. Counts per scenario: faults-report.json + the log.
+test-faults: $(VENV)/.installed system-deps native
+	SOVWATCH_FAULTS_REPORT=$(CURDIR)/faults-report.json $(BIN)/pytest -q tests/faults
 
 setup: $(VENV)/.installed system-deps native
 

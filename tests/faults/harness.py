@@ -65,7 +65,7 @@ class Scenario:
     dlq: int = 0
     duplicates: int = 0
     alerts: int = 0
-    max_lag: int = 0
+    max_lag: int | None = None
     recovery_s: float | None = None
     notes: str = ""
 
@@ -78,9 +78,10 @@ class Scenario:
 
     def line(self) -> str:
         recovery = "-" if self.recovery_s is None else f"{self.recovery_s:.1f}s"
+        lag = "-" if self.max_lag is None else str(self.max_lag)
         return (
             f"{self.name:<28}{self.produced:>10}{self.stored:>10}{self.dlq:>6}{self.duplicates:>7}"
-            f"{self.alerts:>8}{self.max_lag:>9}{recovery:>10}  {self.notes}"
+            f"{self.alerts:>8}{lag:>9}{recovery:>10}  {self.notes}"
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -203,7 +204,7 @@ class Sampler:
     def __init__(self, sample: Callable[[], float | None], every_s: float = 1.0) -> None:
         self._sample = sample
         self._every = every_s
-        self.maximum = 0.0
+        self.maximum: float | None = None  # None: no sample succeeded (reported as "-")
         self.last: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -216,6 +217,9 @@ class Sampler:
         self._stop.set()
         self._thread.join(10)
 
+    def peak(self) -> int | None:
+        return None if self.maximum is None else int(self.maximum)
+
     def _run(self) -> None:
         while not self._stop.wait(self._every):
             try:
@@ -224,7 +228,7 @@ class Sampler:
                 continue
             if value is not None:
                 self.last = value
-                self.maximum = max(self.maximum, value)
+                self.maximum = value if self.maximum is None else max(self.maximum, value)
 
 
 class LagProbe:
@@ -242,7 +246,7 @@ class LagProbe:
         ]
 
     def __call__(self) -> float:
-        committed = self._admin.list_consumer_group_offsets(self._group)
+        committed = self._admin.list_group_offsets(self._group).get(self._group, {})
         ends = self._consumer.end_offsets(self._partitions)
         return float(
             sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())

@@ -55,7 +55,7 @@ def test_a_broker_restart_is_survived_and_consumption_resumes(
             wait_until_stored(pipeline, truth, timeout_s=300)
         probe.close()
         outcome = read_outcome(pipeline, truth)
-    scenario = Scenario("Kafka broker restart", produced=truth.produced, max_lag=int(lag.maximum))
+    scenario = Scenario("Kafka broker restart", produced=truth.produced, max_lag=lag.peak())
     scenario.recovery_s = resumed_s
     scenario.notes = f"recovery = broker ready -> worker stores again (goal {RESUME_GOAL_S} s)"
     report.append(scenario)
@@ -98,7 +98,7 @@ def test_a_rebalance_storm_duplicates_nothing_downstream(
             outcome = read_outcome(pipeline, truth)
         probe.close()
         assert steady.process is not None and steady.process.poll() is None
-    scenario = Scenario("rebalance storm", produced=truth.produced, max_lag=int(lag.maximum))
+    scenario = Scenario("rebalance storm", produced=truth.produced, max_lag=lag.peak())
     scenario.recovery_s = None if waited is None else done - calm
     scenario.notes = f"{joined} workers joined and left (SIGTERM or SIGKILL) in 60 s"
     report.append(scenario)

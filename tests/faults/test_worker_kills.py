@@ -53,7 +53,7 @@ def test_kill_9_at_ten_random_points_loses_and_duplicates_nothing(
             time.sleep(3)  # alerts of the last batch
             outcome = read_outcome(pipeline, truth)
     probe.close()
-    scenario.max_lag = int(lag.maximum)
+    scenario.max_lag = lag.peak()
     scenario.notes = f"recovery = final worker start -> all stored; {KILLS} SIGKILLs"
     report.append(scenario)
     check(outcome, truth, scenario)
