@@ -156,6 +156,14 @@ class TruthBuilder:
         return rec
 
 
+def traffic(pipeline: Isolated, sites: int, minutes: int) -> tuple[list[Record], Truth]:
+    """A simulator hour with incidents, then bulk demo telemetry; and their ground truth."""
+    builder = TruthBuilder(pipeline)
+    records = [builder.add(r) for r in incident_traffic(pipeline)]
+    records += [builder.add(r) for r in demo_traffic(pipeline, sites=sites, minutes=minutes)]
+    return records, builder.truth
+
+
 class Producer:
     """Sends records from a background thread, optionally paced to `rate` records/s."""
 

@@ -14,11 +14,9 @@ from tests.faults.harness import (
     Producer,
     Sampler,
     Scenario,
-    TruthBuilder,
     check,
-    demo_traffic,
-    incident_traffic,
     read_outcome,
+    traffic,
     wait_until_stored,
 )
 from tests.integration.pipeline import Worker, wait_for
@@ -31,10 +29,7 @@ def test_a_broker_restart_is_survived_and_consumption_resumes(
     fault_stack: FaultStack, unique: str, tmp_path: Path, report: list[Scenario]
 ) -> None:
     pipeline = fault_stack.pipeline(unique, tmp_path)
-    builder = TruthBuilder(pipeline)
-    records = [builder.add(r) for r in incident_traffic(pipeline)]
-    records += [builder.add(r) for r in demo_traffic(pipeline, sites=8, minutes=10)]
-    truth = builder.truth
+    records, truth = traffic(pipeline, sites=8, minutes=10)
     half = len(records) // 2
     kafka = fault_stack.stack.kafka
     with pipeline.worker() as worker:
@@ -66,10 +61,7 @@ def test_a_rebalance_storm_duplicates_nothing_downstream(
     fault_stack: FaultStack, unique: str, tmp_path: Path, report: list[Scenario]
 ) -> None:
     pipeline = fault_stack.pipeline(unique, tmp_path)
-    builder = TruthBuilder(pipeline)
-    records = [builder.add(r) for r in incident_traffic(pipeline)]
-    records += [builder.add(r) for r in demo_traffic(pipeline, sites=16, minutes=20)]
-    truth = builder.truth
+    records, truth = traffic(pipeline, sites=16, minutes=20)
     rng = random.Random(unique)
     joined = 0
     with pipeline.worker("steady") as steady:

@@ -14,11 +14,9 @@ from tests.faults.harness import (
     Producer,
     Sampler,
     Scenario,
-    TruthBuilder,
     check,
-    demo_traffic,
-    incident_traffic,
     read_outcome,
+    traffic,
     wait_until_stored,
 )
 from tests.integration.pipeline import Worker
@@ -31,11 +29,7 @@ def test_kill_9_at_ten_random_points_loses_and_duplicates_nothing(
     fault_stack: FaultStack, unique: str, tmp_path: Path, report: list[Scenario]
 ) -> None:
     pipeline = fault_stack.pipeline(unique, tmp_path)
-    builder = TruthBuilder(pipeline)
-    # 20 sites x 16 GPUs x 6 samples/min (+ power, badges, audit) ~ 2.2k records per minute.
-    records = [builder.add(r) for r in incident_traffic(pipeline)]
-    records += [builder.add(r) for r in demo_traffic(pipeline, sites=20, minutes=48)]
-    truth = builder.truth
+    records, truth = traffic(pipeline, sites=20, minutes=48)
     assert truth.produced >= EVENTS and truth.alerts and truth.audit
     scenario = Scenario("kill -9 worker x10", produced=truth.produced)
     rng = random.Random(unique)
