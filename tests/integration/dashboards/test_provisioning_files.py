@@ -17,6 +17,7 @@ from streams.influx_tokens import GRAFANA, stack_token
 from streams.settings import Settings
 from streams.stack.grafana import GrafanaNode
 from streams.stack.process import free_port
+from tests.integration.pipeline import wait_for
 
 PROVISIONING = Path(__file__).resolve().parents[3] / "dashboards" / "provisioning"
 
@@ -53,12 +54,20 @@ def file_grafana(
 
 def test_folders_dashboards_and_datasource_come_from_the_files(file_grafana: GrafanaNode) -> None:
     admin = file_grafana.admin()
-    folders = {f["uid"]: f["title"] for f in admin.get("/folders")}
-    assert folders == {f.uid: f.title for f in FOLDERS}
+    expected_folders = {f.uid: f.title for f in FOLDERS}
+    expected_placement = {b.uid: folder_titled(b.folder).uid for b in all_dashboards()}
 
-    found = admin.get("/search?type=dash-db&limit=5000")
-    placed = {d["uid"]: d.get("folderUid") for d in found}
-    assert placed == {b.uid: folder_titled(b.folder).uid for b in all_dashboards()}
+    def folders() -> dict[str, str]:
+        return {f["uid"]: f["title"] for f in admin.get("/folders")}
+
+    def placed() -> dict[str, str | None]:
+        found = admin.get("/search?type=dash-db&limit=5000")
+        return {d["uid"]: d.get("folderUid") for d in found}
+
+    # Grafana provisions dashboard files in the background once its API is up.
+    wait_for(lambda: folders() == expected_folders and placed() == expected_placement, 60)
+    assert folders() == expected_folders
+    assert placed() == expected_placement
     for board in all_dashboards():
         stored = admin.get(f"/dashboards/uid/{board.uid}")
         assert stored["meta"]["provisioned"] is True
