@@ -17,7 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 from agents import compliance
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest, dead_letter, reason_label, rejected_by_influxdb
-from agents.sink import OPEN_SINKS, PointSink, flush_all, flush_due
+from agents.sink import OPEN_SINKS, PointSink, flush_due
 from schemas.deadletter import capped_key
 from schemas.errors import DecodeError
 from streams import metrics
@@ -87,9 +87,6 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
 @app.timer(interval=settings.worker.batch_max_age_s / 4)
 async def flush_partial_batches() -> None:
     await flush_due()  # the ingest and audit agents' sinks alike
-
-
-app.flushers.append(flush_all)  # on stop, when timers no longer run
 
 
 @app.timer(interval=5.0)

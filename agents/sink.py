@@ -71,12 +71,6 @@ async def flush_due() -> None:
         await sink.flush_if_due()
 
 
-async def flush_all() -> None:
-    """Write everything every open sink holds (the worker is stopping)."""
-    for sink in list(OPEN_SINKS):
-        await sink.flush()
-
-
 class PointSink(Generic[E]):
     """Buffer -> acknowledged write -> ack. `E` is the Kafka event type (opaque here)."""
 

@@ -7,9 +7,7 @@ Values are raw bytes: decoding is the ingest step's job, so a malformed message 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
@@ -30,15 +28,11 @@ class SovwatchApp(faust.App):  # type: ignore[misc]  # faust is untyped
     """
 
     shutdown_timeout_s: float = 20.0
-    #: Write what the agents hold (registered by them). Timers stop when the app starts stopping,
-    #: so without this a partial batch would never be written and the stop would wait for it.
-    flushers: list[Callable[[], Awaitable[None]]]
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
         if not self.should_stop:  # a rebalance: processing must finish first
             await super()._consumer_wait_empty(consumer, logger)
             return
-        draining = asyncio.ensure_future(self._flush_all())
         waiting = asyncio.ensure_future(super()._consumer_wait_empty(consumer, logger))
         done, _ = await asyncio.wait({waiting}, timeout=self.shutdown_timeout_s)
         if not done:
@@ -52,13 +46,6 @@ class SovwatchApp(faust.App):  # type: ignore[misc]  # faust is untyped
             # commits what was acked and returns.
             consumer._unacked_messages.clear()
         await waiting
-        draining.cancel()  # still retrying a write: abandoned, its events are replayed
-        with contextlib.suppress(asyncio.CancelledError):
-            await draining
-
-    async def _flush_all(self) -> None:
-        for flush in self.flushers:
-            await flush()
 
 
 def create_app(settings: Settings) -> faust.App:
@@ -87,7 +74,6 @@ def create_app(settings: Settings) -> faust.App:
         autodiscover=False,
     )
     app.shutdown_timeout_s = worker.shutdown_timeout_s
-    app.flushers = []
     return app
 
 

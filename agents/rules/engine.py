@@ -74,7 +74,7 @@ class RuleEngine:
                 meta = {"site_id": event.site_id, "country": event.country}
                 created = now or datetime.now(UTC)
                 alerts.extend(self._alert(rule, group, f, meta, created) for f in firings)
-            elif before is not None:  # state had seen this group: maybe this event too
+            elif after is before and before is not None:
                 alerts.extend(self._replayed(rule, group, event, ts, now))
         return alerts
 

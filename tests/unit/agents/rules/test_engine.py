@@ -68,26 +68,3 @@ def test_a_replayed_event_re_emits_the_alert_it_counted_in() -> None:
     assert again.id == alert.id
     assert again.evidence_event_ids == alert.evidence_event_ids
     assert feed(rules, denied(500, "d9")) == []  # a new event outside the incident: nothing
-
-
-SUSTAINED = """
-- id: t.hot
-  title: hot
-  desc: test
-  kind: sustained
-  applies_to: gpu
-  condition: gpu_temp_c >= 85
-  output: "hot"
-  severity: high
-  team: ops
-  group_by: [site_id, node, gpu_index]
-  window: 60s
-"""
-
-
-def test_replaying_the_sample_that_fired_a_sustained_rule_re_emits_its_alert() -> None:
-    rules = engine(SUSTAINED)
-    samples = [event("gpu", t, gpu_temp_c=90.0, event_id=f"g{t}") for t in (0, 30, 60)]
-    [alert] = feed(rules, *samples)
-    [again] = feed(rules, samples[-1])  # the last one processed before the crash, replayed
-    assert again.id == alert.id
