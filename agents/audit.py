@@ -153,7 +153,6 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
             await sink.add(item, [(_destination(stored.country), record_line(placed.record))])
     finally:
         OPEN_SINKS.remove(sink)
-        await sink.abandon()  # a write retrying at shutdown: its events are replayed
         await writer.close()
 
 

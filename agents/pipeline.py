@@ -80,7 +80,6 @@ async def ingest_agent(stream: faust.StreamT[bytes]) -> None:
             await sink.add(event, [*ingest.points(decoded), *alert_points], deliveries)
     finally:
         OPEN_SINKS.remove(sink)
-        await sink.abandon()  # a write retrying at shutdown: its events are replayed
         await writer.close()
 
 

@@ -12,7 +12,6 @@ the agent stops pulling from Kafka and memory stays bounded at two batches. Noth
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import defaultdict
@@ -127,14 +126,6 @@ class PointSink(Generic[E]):
         """Write everything buffered; returns when it is written and acked."""
         await self._start_flush()
         await self._wait_inflight()
-
-    async def abandon(self) -> None:
-        """Stop a write still retrying (shutdown): its events stay unacked and are replayed."""
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None and not inflight.done():
-            inflight.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await inflight
 
     async def _start_flush(self) -> None:
         """Hand the current batch to a background write, once the previous write is done."""

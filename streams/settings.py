@@ -177,11 +177,6 @@ class WorkerSettings(BaseModel):
         ge=6,
         description="A worker silent this long (crashed) leaves the group: others take over",
     )
-    shutdown_timeout_s: float = Field(
-        20.0,
-        gt=0,
-        description="On stop, wait this long for in-flight events (then they are replayed)",
-    )
 
 
 class PrivacySettings(BaseModel):

@@ -74,29 +74,7 @@ class RuleEngine:
                 meta = {"site_id": event.site_id, "country": event.country}
                 created = now or datetime.now(UTC)
                 alerts.extend(self._alert(rule, group, f, meta, created) for f in firings)
-            elif after is before and before is not None:
-                alerts.extend(self._replayed(rule, group, event, ts, now))
         return alerts
-
-    def _replayed(
-        self, rule: CompiledRule, group: str, event: Any, ts: float, now: datetime | None
-    ) -> list[Alert]:
-        """The alert an event already counted in (a replay after a crash or an aborted stop).
-
-        Rule state is durable before the alert it led to is stored: a worker that stops in
-        between leaves the next one state that has seen the event but an alert nobody stored.
-        Re-emitting the incident under its id makes the replay store it; when it was stored
-        already, the same point is overwritten.
-        """
-        current = self.state.get(f"{rule.id}|{group}|alert")
-        if current is None:
-            return []
-        for incident in (current, *current.get(EARLIER, [])):
-            if incident["start"] <= ts <= incident["end"] and event.event_id in incident["ids"]:
-                firing = Firing(incident["start"], incident["end"], (), rule.context(event))
-                meta = {"site_id": event.site_id, "country": event.country}
-                return [self._alert(rule, group, firing, meta, now or datetime.now(UTC))]
-        return []
 
     def tick(self, now: datetime) -> list[Alert]:
         """Alerts due by time alone (absence, not-followed-by, two-person deadlines)."""

@@ -40,7 +40,6 @@ from tests.integration.agents.test_compliance import event_driven_rule_ids
 from tests.integration.pipeline import Isolated, Worker
 
 Record = tuple[str, bytes, bytes]
-STORED = "sovwatch_events_stored_total"  # the worker metric of events acked after their write
 
 
 @dataclass

@@ -4,12 +4,10 @@ nothing is lost, the worker's memory stays bounded, consumption resumes by itsel
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
 
 from tests.faults.harness import (
-    STORED,
     FaultStack,
     LagProbe,
     Producer,
@@ -20,11 +18,9 @@ from tests.faults.harness import (
     demo_traffic,
     read_outcome,
     rss_of,
-    traffic,
     wait_until_stored,
 )
 from tests.faults.proxy import SlowProxy
-from tests.integration.pipeline import wait_for
 
 RATE = 5_000  # events/s offered while InfluxDB is down
 OUTAGE_S = float(os.environ.get("SOVWATCH_FAULTS_OUTAGE_S", "120"))
@@ -106,45 +102,3 @@ def test_a_slow_influxdb_slows_the_pipeline_down_and_loses_nothing(
     report.append(scenario)
     check(outcome, truth, scenario)
     assert failures > 0
-
-
-def test_a_worker_stopped_while_influxdb_is_down_exits_and_its_events_are_replayed(
-    fault_stack: FaultStack, unique: str, tmp_path: Path, report: list[Scenario]
-) -> None:
-    pipeline = fault_stack.pipeline(
-        unique,
-        tmp_path,
-        SOVWATCH_WORKER__RETRY_MAX_S="2",
-        SOVWATCH_WORKER__SHUTDOWN_TIMEOUT_S="10",
-    )
-    records, truth = traffic(pipeline, sites=4, minutes=10)
-    half = len(records) // 2
-    influx = fault_stack.stack.influx
-    first = pipeline.worker("w1")
-    with first:
-        Producer(pipeline, records[:half]).start().join()
-        assert wait_for(lambda: first.metric(STORED) > 0, 120)
-        influx.stop()
-        try:
-            Producer(pipeline, records[half:]).start().join()
-            time.sleep(5)  # the worker holds events it cannot write
-            process = first.process
-            assert process is not None
-            asked = time.monotonic()
-            first.stop()  # SIGTERM; the harness SIGKILLs after 60 s
-            exit_s = time.monotonic() - asked
-        finally:
-            influx.start()
-            influx.wait_ready(60)
-    assert process.returncode != -signal.SIGKILL, "the worker had to be killed"
-    back = time.monotonic()
-    with pipeline.worker("w2"):
-        waited = wait_until_stored(pipeline, truth, timeout_s=300)
-        done = time.monotonic()
-        time.sleep(3)  # alerts of the last batch
-        outcome = read_outcome(pipeline, truth)
-    scenario = Scenario("stop during InfluxDB outage", produced=truth.produced)
-    scenario.recovery_s = None if waited is None else done - back
-    scenario.notes = f"SIGTERM -> exit in {exit_s:.1f}s (shutdown timeout 10 s); replayed by w2"
-    report.append(scenario)
-    check(outcome, truth, scenario)

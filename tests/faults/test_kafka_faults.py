@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from tests.faults.harness import (
-    STORED,
     FaultStack,
     LagProbe,
     Producer,
@@ -22,6 +21,7 @@ from tests.faults.harness import (
 )
 from tests.integration.pipeline import Worker, wait_for
 
+STORED = "sovwatch_events_stored_total"
 RESUME_GOAL_S = 30  # the goal, reported; the test only requires that it resumes by itself
 
 

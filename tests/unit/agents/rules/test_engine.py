@@ -37,34 +37,3 @@ def test_a_replay_into_moved_on_state_re_emits_the_same_alert_ids() -> None:
     first_run = {a.id for a in feed(rules, *events)}
     replayed = {a.id for a in feed(rules, *events[1:])}  # the worker crashed before committing
     assert replayed <= first_run
-
-
-COUNT = """
-- id: t.denied
-  title: denied burst
-  desc: test
-  kind: count
-  applies_to: physical
-  condition: kind == "access_denied"
-  output: "{count} denials"
-  severity: medium
-  team: security
-  group_by: [site_id]
-  window: 60s
-  threshold: 3
-"""
-
-
-def denied(seconds: float, name: str) -> Event:
-    return event("physical", seconds, kind="access_denied", badge_id="p_b", event_id=name)
-
-
-def test_a_replayed_event_re_emits_the_alert_it_counted_in() -> None:
-    rules = engine(COUNT)
-    burst = [denied(0, "d1"), denied(10, "d2"), denied(20, "d3")]
-    [alert] = feed(rules, *burst)
-    # The state survived (changelog) but the alert was never stored: the replay re-emits it.
-    [again] = feed(rules, burst[2])
-    assert again.id == alert.id
-    assert again.evidence_event_ids == alert.evidence_event_ids
-    assert feed(rules, denied(500, "d9")) == []  # a new event outside the incident: nothing
