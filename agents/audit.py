@@ -28,7 +28,7 @@ from agents.audit_chain import canonical_json, record_line
 from agents.audit_sign import Checkpoint, Signer, checkpoint_line
 from agents.audit_state import AuditChain, Sequenced
 from agents.influx_writer import InfluxWriter
-from agents.ingest import dead_letter, record_too_large, rejected_by_influxdb
+from agents.ingest import dead_letter, rejected_by_influxdb, within_limit
 from agents.sink import OPEN_SINKS, Destination, PointSink
 from schemas.audit import AuditEvent
 from schemas.deadletter import capped_key
@@ -127,8 +127,11 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
             value=message.value,
             error=rejected_by_influxdb(reason),
         )
-        key = capped_key(message.key) if message.key else message.key
-        await (await dlq_topic.send(key=key, value=record.model_dump_json().encode()))
+        await (
+            await dlq_topic.send(
+                key=capped_key(message.key), value=record.model_dump_json().encode()
+            )
+        )
 
     sink: PointSink[_Item] = PointSink(writer, settings.worker, confirm, reject)
     OPEN_SINKS.append(sink)  # partial batches: flushed by agents.pipeline's timer
@@ -136,9 +139,7 @@ async def audit_agent(stream: faust.StreamT[bytes]) -> None:
         async for event in manual.events():
             message = event.message
             try:
-                raw = message.value or b""
-                if len(raw) > settings.topics.max_record_bytes:  # ingest dead-letters it
-                    raise record_too_large(len(raw), settings.topics.max_record_bytes)
+                raw = within_limit(message.value or b"", settings.topics.max_record_bytes)
                 decoded = decode_as(raw, AuditEvent)
             except DecodeError:
                 await manual.ack(event)  # the ingest agent dead-letters it

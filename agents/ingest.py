@@ -45,9 +45,7 @@ class Ingest:
                 "record has no value (tombstone)",
                 (FieldIssue(field="", constraint="missing", value=None, message="no value"),),
             )
-        if len(raw) > self.max_record_bytes:
-            raise record_too_large(len(raw), self.max_record_bytes)
-        return decode(raw, topic, topics=self.topic_families)
+        return decode(within_limit(raw, self.max_record_bytes), topic, topics=self.topic_families)
 
     def pseudonymised(self, event: Event) -> Event:
         """The event with its personal identifiers replaced by keyed pseudonyms."""
@@ -87,6 +85,13 @@ def dead_letter(
         error=error,
         received_ts=datetime.now(UTC),
     )
+
+
+def within_limit(raw: bytes, limit: int) -> bytes:
+    """`raw` if it is at most `limit` bytes, else `DecodeError` (checked before any parsing)."""
+    if len(raw) > limit:
+        raise record_too_large(len(raw), limit)
+    return raw
 
 
 def record_too_large(size: int, limit: int) -> DecodeError:

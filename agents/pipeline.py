@@ -39,8 +39,9 @@ async def _send_dead_letter(event: faust.types.EventT, error: DecodeError) -> No
         value=message.value,
         error=error,
     )
-    key = capped_key(message.key) if message.key else message.key
-    delivery = await dlq_topic.send(key=key, value=record.model_dump_json().encode())
+    delivery = await dlq_topic.send(
+        key=capped_key(message.key), value=record.model_dump_json().encode()
+    )
     await delivery  # the broker has it: only now may the source offset be committed
     metrics.DEAD_LETTERS.labels(topic=message.topic, reason=reason_label(error)).inc()
     log.info("dead letter %s[%s]@%s: %s", message.topic, message.partition, message.offset, error)

@@ -102,12 +102,13 @@ class DeadLetter(BaseModel):
         if key is not None and len(key) > MAX_KEY_BYTES:
             note += f" [key truncated to {MAX_KEY_BYTES} of {len(key)} bytes]"
         reason = error.reason[: 1024 - len(note)] + note
+        kept_key = capped_key(key)
         return cls.model_validate(
             {
                 "topic": topic,
                 "partition": partition,
                 "offset": offset,
-                "key_b64": None if key is None else base64.b64encode(capped_key(key)).decode(),
+                "key_b64": None if kept_key is None else base64.b64encode(kept_key).decode(),
                 "raw_b64": base64.b64encode(value[:MAX_RAW_BYTES]).decode(),
                 "raw_size": len(value),
                 "raw_sha256": hashlib.sha256(value).hexdigest(),
@@ -118,7 +119,7 @@ class DeadLetter(BaseModel):
         )
 
 
-def capped_key(key: bytes) -> bytes:
+def capped_key(key: bytes | None) -> bytes | None:
     """A record key cut to `MAX_KEY_BYTES`: what a dead letter keeps of it, in the record and as
     the DLQ message's own key (which must fit the broker's message limit too)."""
-    return key[:MAX_KEY_BYTES]
+    return None if key is None else key[:MAX_KEY_BYTES]

@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from streams.settings import InfluxBuckets, InfluxSettings, Settings, StackSettings
+from streams.settings import LOCAL_HOSTS, InfluxBuckets, InfluxSettings, Settings, StackSettings
 
 Action = Literal["read", "write"]
-LOCAL_HOSTS: Final = {"127.0.0.1", "localhost"}
 
 
 @dataclass(frozen=True)

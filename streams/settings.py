@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_CACHE = Path.home() / ".cache" / "sovwatch"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+"""Host names of the native stack: it serves 127.0.0.1 only."""
 
 
 class KafkaSettings(BaseModel):

@@ -6,13 +6,11 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from streams.errors import StackError
-from streams.settings import Settings
+from streams.settings import LOCAL_HOSTS, Settings
 from streams.stack.grafana import GrafanaNode
 from streams.stack.influxdb import InfluxNode
 from streams.stack.kafka import KafkaNode
 from streams.stack.worker import WorkerNode
-
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.settings import Settings
 from streams.stack import Stack
 from streams.stack.process import free_port, port_open
 from tests.faults.harness import FaultStack, Scenario
+from tests.integration.pipeline import settings_from
 
 REPORT: list[Scenario] = []
 
@@ -37,13 +37,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack
         "SOVWATCH_INFLUXDB__URL": f"http://127.0.0.1:{free_port()}",
         "SOVWATCH_GRAFANA__URL": f"http://127.0.0.1:{free_port()}",  # never started
     }
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        settings = Settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    settings = settings_from(env)
     stack = Stack(settings)
     try:
         for node in (stack.kafka, stack.influx):

@@ -213,7 +213,6 @@ class Sampler:
         self._sample = sample
         self._every = every_s
         self.maximum: float | None = None  # None: no sample succeeded (reported as "-")
-        self.last: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -235,7 +234,6 @@ class Sampler:
             except Exception:  # noqa: S112 - a server down mid-fault: no sample this time
                 continue
             if value is not None:
-                self.last = value
                 self.maximum = value if self.maximum is None else max(self.maximum, value)
 
 

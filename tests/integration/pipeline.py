@@ -46,6 +46,18 @@ def wait_for(check: Callable[[], bool], timeout_s: float = 60, every_s: float = 
     return check()
 
 
+def settings_from(env: dict[str, str]) -> Settings:
+    """The Settings a process with this environment reads (its SOVWATCH_ variables on top of
+    ours); the test process's own environment is left as it was."""
+    saved = dict(os.environ)
+    os.environ.update({k: v for k, v in env.items() if k.startswith("SOVWATCH_")})
+    try:
+        return Settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 class Isolated:
     """Settings and environment of one test's pipeline: its own topics and consumer group."""
 
@@ -60,14 +72,7 @@ class Isolated:
             **{f"SOVWATCH_TOPICS__{f.upper()}": f"test.{unique}.{f}" for f in TOPIC_FIELDS},
             **env,
         }
-        overrides = {k: v for k, v in self.env.items() if k.startswith("SOVWATCH_")}
-        saved = dict(os.environ)
-        os.environ.update(overrides)
-        try:
-            self.settings = Settings()
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
+        self.settings = settings_from(self.env)
         admin = kafka_admin(self.settings.kafka)
         try:
             ensure_topics(admin, self.settings.topics)

@@ -13,7 +13,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agents.rules.loader import load_packs
 from streams.simulator.cli import report_table, run
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock
@@ -22,15 +21,14 @@ from streams.simulator.output import KafkaSink
 from streams.simulator.score import Report, score
 from streams.simulator.sources import alerts_from_kafka
 from streams.stack import Stack
+from tests.integration.agents.test_compliance import event_driven_rule_ids
 from tests.integration.pipeline import Isolated
 
 SCOPE_BUG = {"ops.site_power_over_budget", "ops.pue_above_target"}  # see the ground-truth test
 
 
 def event_driven_rules() -> set[str]:
-    return {
-        rule.id for pack in load_packs() for rule in pack.rules if not rule.judged_on_timer
-    } - SCOPE_BUG
+    return event_driven_rule_ids() - SCOPE_BUG
 
 
 def test_score_from_kafka_finds_every_event_driven_incident(
