@@ -26,11 +26,10 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
-from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
+from raw_limits import drain_raw, influx_raw
 
 from agents.points import to_line
-from schemas.decode import decode
+from schemas.decode import Family, decode
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
@@ -38,7 +37,7 @@ from streams.settings import Settings
 from streams.stack.process import free_port
 from streams.topics import ensure_topics
 
-FAMILY_FIELDS = ("gpu", "power", "physical", "audit")
+FAMILY_FIELDS: tuple[Family, ...] = ("gpu", "power", "physical", "audit")
 
 
 def isolated_settings(run: str) -> tuple[Settings, dict[str, str]]:
@@ -59,41 +58,6 @@ def records(settings: Settings, events: int) -> list[tuple[str, bytes, bytes]]:
     sites = tuple((f"bench-site-{i:03d}", ("DE", "FR", "SA", "IN", "JP")[i % 5]) for i in range(50))
     out = list(demo_records(settings.topics, minutes=minutes, sites=sites))
     return [r for r in out if r[2] not in MALFORMED][:events]
-
-
-async def drain_raw(settings: Settings, total: int) -> float:
-    topics = [getattr(settings.topics, f) for f in FAMILY_FIELDS]
-    consumer = AIOKafkaConsumer(
-        *topics,
-        bootstrap_servers=settings.kafka.bootstrap_servers,
-        group_id=f"raw-{uuid.uuid4().hex[:6]}",
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    seen = 0
-    started = time.perf_counter()
-    try:
-        while seen < total:
-            batch = await consumer.getmany(timeout_ms=1000, max_records=10000)
-            seen += sum(len(messages) for messages in batch.values())
-    finally:
-        elapsed = time.perf_counter() - started
-        await consumer.stop()
-    return seen / elapsed
-
-
-async def influx_raw(settings: Settings, lines: list[str]) -> float:
-    influx = settings.influxdb
-    async with InfluxDBClientAsync(
-        url=influx.url, token=influx.token.get_secret_value(), org=influx.org, enable_gzip=True
-    ) as client:
-        write = client.write_api()
-        started = time.perf_counter()
-        for i in range(0, len(lines), 5000):
-            body = "\n".join(lines[i : i + 5000]).encode()
-            await write.write(bucket=influx.buckets.telemetry, record=body)
-        return len(lines) / (time.perf_counter() - started)
 
 
 def faust_floor(settings: Settings, total: int) -> float:
@@ -173,14 +137,17 @@ def main() -> None:
     produce_rate = total / (time.perf_counter() - started)
     print(f"pre-filled {total:,} events ({produce_rate:,.0f}/s with kafka-python)", flush=True)
 
-    raw_kafka = asyncio.run(drain_raw(settings, total))
+    count = range(settings.topics.partitions)
+    partitions = {getattr(settings.topics, f): list(count) for f in FAMILY_FIELDS}
+    raw_kafka = asyncio.run(drain_raw(settings, partitions, total, {})).events_per_s
     lines = [
         to_line(
             decode(value, topic, topics={getattr(settings.topics, f): f for f in FAMILY_FIELDS})
         )[1]
         for topic, _, value in batch
     ]
-    raw_influx = asyncio.run(influx_raw(settings, lines))
+    bucket = settings.influxdb.buckets.telemetry
+    raw_influx = asyncio.run(influx_raw(settings, bucket, lines, {})).events_per_s
     floor = faust_floor(settings, total)
     with tempfile.TemporaryDirectory() as tmp:
         rate, rss = worker_drain(env, total, Path(tmp) / "worker.log")

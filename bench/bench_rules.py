@@ -5,36 +5,23 @@
 
 1. throughput: every shipped pack over N mixed, validated events (GPU, power, physical, audit),
    one core, no I/O; events/s of `RuleEngine.process` (decoding excluded: see bench-schemas);
-2. latency: a worker on the native stack fed 5,000 events/s for `--seconds`; every 100th event is
-   a door forced open; latency = time the alert reaches a consumer - time its event was produced.
+2. latency: a worker on the native stack fed 5,000 events/s for `--seconds` (bench/latency.py;
+   a missing alert counts as infinitely late).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
-import subprocess
-import sys
-import tempfile
-import threading
 import time
-import uuid
-from datetime import UTC, datetime
-from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
+from drain import RunFailedError
+from latency import latency_log, measure_latency
 
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs
 from schemas.decode import decode
-from schemas.physical import PhysicalEvent
-from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
-from streams.settings import Settings, TopicSettings
-from streams.stack.process import free_port
-from streams.topics import ensure_topics
+from streams.settings import TopicSettings
 
 FAMILIES = ("gpu", "power", "physical", "audit")
 
@@ -58,103 +45,6 @@ def throughput(events: int) -> tuple[int, float, int]:
     return len(decoded), len(decoded) / elapsed, alerts
 
 
-def latency(seconds: int, rate: int) -> list[float]:
-    run = uuid.uuid4().hex[:8]
-    env = {
-        "SOVWATCH_WORKER__APP_ID": f"bench-rules-{run}",
-        "SOVWATCH_WORKER__WEB_PORT": str(free_port()),
-        "SOVWATCH_PRIVACY__PSEUDONYM_KEY": f"bench-key-{run}-0123456789",
-        **{f"SOVWATCH_TOPICS__{f.upper()}": f"bench.{run}.{f}" for f in FAMILIES},
-        "SOVWATCH_TOPICS__DLQ": f"bench.{run}.dlq",
-        "SOVWATCH_TOPICS__ALERTS_SECURITY": f"bench.{run}.alerts.security",
-        "SOVWATCH_TOPICS__ALERTS_OPS": f"bench.{run}.alerts.ops",
-        "SOVWATCH_TOPICS__ALERTS_COMPLIANCE": f"bench.{run}.alerts.compliance",
-    }
-    os.environ.update(env)
-    settings = Settings()
-    admin = kafka_admin(settings.kafka)
-    ensure_topics(admin, settings.topics)
-    admin.close()
-    sovwatch = Path(sys.executable).with_name("sovwatch")
-    log = Path(tempfile.mkdtemp()) / "worker.log"
-    with log.open("wb") as out:
-        worker = subprocess.Popen(
-            [str(sovwatch), "worker", "--loglevel", "warning"], stdout=out, stderr=subprocess.STDOUT
-        )
-    produced_at: dict[str, float] = {}
-    latencies: list[float] = []
-    consumer = KafkaConsumer(
-        settings.topics.alerts_security,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=500,
-        **settings.kafka.client_config(),
-    )
-
-    def collect(stop: threading.Event) -> None:
-        while not stop.is_set():
-            for record in consumer:
-                received = time.time()
-                for event_id in json.loads(record.value)["evidence_event_ids"]:
-                    if event_id in produced_at:
-                        latencies.append(received - produced_at.pop(event_id))
-
-    try:
-        time.sleep(12)  # worker start-up
-        stop = threading.Event()
-        reader = threading.Thread(target=collect, args=(stop,), daemon=True)
-        reader.start()
-        producer = KafkaProducer(linger_ms=2, **settings.kafka.client_config())
-        filler = [
-            (topic, key, value)
-            for topic, key, value in demo_records(settings.topics, minutes=5)
-            if value not in MALFORMED and topic == settings.topics.gpu
-        ]
-        started, sent = time.monotonic(), 0
-        while time.monotonic() - started < seconds:
-            due = int((time.monotonic() - started) * rate)
-            while sent < due:
-                if sent % 100 == 0:
-                    event_id = f"forced-{run}-{sent}"
-                    event = PhysicalEvent(
-                        event_id=event_id,
-                        site_id=f"site-{sent % 7}",
-                        country="DE",
-                        ts=datetime.now(UTC),
-                        source="bench",
-                        kind="door_forced_open",
-                        zone_type="door",
-                        zone_id=f"door-{sent}",
-                    )
-                    produced_at[event_id] = time.time()
-                    producer.send(
-                        settings.topics.physical,
-                        key=event.site_id.encode(),
-                        value=event.model_dump_json(exclude_none=True).encode(),
-                    )
-                else:
-                    topic, key, value = filler[sent % len(filler)]
-                    producer.send(topic, key=key, value=value)
-                sent += 1
-            time.sleep(0.001)
-        producer.flush()
-        sent_all = time.time()
-        while produced_at and time.time() - sent_all < 60:  # let a backlog drain
-            time.sleep(1)
-        stop.set()
-        reader.join(timeout=5)
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
-        consumer.close()
-    if produced_at:
-        print(f"{len(produced_at)} alerts never arrived (worker log: {log})", flush=True)
-    return latencies
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -170,17 +60,14 @@ def main() -> None:
     )
     print(f"| alerts (incl. updates) raised on that input | {alerts:,} |")
     if not args.skip_latency:
-        samples = latency(args.seconds, args.rate)
-        if len(samples) < 2:
-            raise SystemExit("too few alerts to measure latency: see the worker log")
-        q = statistics.quantiles(samples, n=100)
-        print(
-            f"| event -> alert latency at {args.rate:,} events/s, p50 (ms) | {q[49] * 1000:,.0f} |"
-        )
-        print(
-            f"| event -> alert latency at {args.rate:,} events/s, p99 (ms) | {q[98] * 1000:,.0f} |"
-        )
-        print(f"| alerts measured | {len(samples):,} |")
+        try:
+            lat = measure_latency(args.seconds, args.rate, latency_log())
+        except RunFailedError as exc:
+            raise SystemExit(f"latency: FAILED: {exc}") from None
+        for q in (50, 99):
+            ms = lat.quantile_ms(q)
+            print(f"| event -> alert latency at {args.rate:,} events/s, p{q} (ms) | {ms:,.0f} |")
+        print(f"| alerts measured / missing | {len(lat.samples_s):,} / {lat.missing:,} |")
 
 
 if __name__ == "__main__":
