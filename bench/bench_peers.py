@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import json
 import os
 import signal
@@ -33,7 +32,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,13 +43,11 @@ from latency import latency_log, measure_latency
 from peers.lineproto import line
 from peers_report import write_report
 from procstat import listener_pid
+from simdata import simulated
 from systems import Prefill, Runner
 
 from streams.connect import kafka_admin
 from streams.settings import Settings
-from streams.simulator.fleet import load_fleet
-from streams.simulator.generator import Clock, simulate
-from streams.simulator.incidents import INJECTORS, plan_incidents
 from streams.simulator.output import KafkaSink, record
 from streams.topics import ensure_topics
 
@@ -68,31 +65,13 @@ SYSTEMS = {
 }
 
 
-def simulated(events: int, run: str) -> tuple[Clock, Any]:
-    """The fleet simulator over enough past hours for `events` (16 sites spread 4 partitions)."""
-    fleet = load_fleet(sites=16, halls=1, site_prefix=f"b{run}-")
-    hours = max(1.0, events / (fleet.gpus * 240 * 1.05))
-    start = (datetime.now(UTC) - timedelta(hours=hours + 1)).replace(microsecond=0, second=0)
-    clock = Clock(start, timedelta(hours=max(hours, 10)))
-    placed, _ = plan_incidents(
-        list(INJECTORS),
-        fleet,
-        clock.start,
-        clock.end,
-        seed=1,
-        step=clock.step,
-        power_step=clock.power_step,
-    )
-    return clock, itertools.islice(simulate(fleet, clock, placed, seed=1), events)
-
-
 def prefill(settings: Settings, events: int, run: str) -> Prefill:
     """Simulated events (every incident kind) onto the run's topics."""
     sink = KafkaSink(settings.kafka)
     lines: list[str] = []
     ids: dict[str, set[str]] = {f: set() for f in FAMILIES}
     started = time.perf_counter()
-    for event in simulated(events, run)[1]:
+    for event in simulated(events, run):
         topic, key, value = record(settings.topics, event)
         sink.send(topic, key, value)
         lines.append(line(json.loads(value)))
