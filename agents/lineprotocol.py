@@ -3,6 +3,10 @@
 Escaping follows the line protocol reference: measurement escapes comma and space; tag keys,
 tag values and field keys escape comma, equals and space; string field values escape backslash
 and double quote. Integers carry the `i` suffix; floats must be finite.
+
+A key ending in an odd run of backslashes would escape the delimiter after it (InfluxDB then
+refuses the whole batch). InfluxDB does not unescape `\\` in keys, so there is no exact form: one
+more backslash is appended, and the stored value ends in one backslash more than it was sent with.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ _STRING = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": r"\n"})
 def _key(text: str) -> str:
     """Escaped tag key, tag value or field key. Cached: tags are low-cardinality by design and
     field keys come from the schemas, so nearly every call is a hit."""
-    return text.translate(_KEY)
+    escaped = text.translate(_KEY)
+    if escaped.endswith("\\") and (len(escaped) - len(escaped.rstrip("\\"))) % 2:
+        escaped += "\\"
+    return escaped
 
 
 class LineProtocolError(ValueError):
@@ -56,7 +63,7 @@ def encode_line(
         if value:
             parts.append(f",{_key(key)}={_key(value)}")
     encoded = [
-        f"{key.translate(_KEY)}={_field(value)}"
+        f"{_key(key)}={_field(value)}"
         for key, value in fields.items()
         if value is not None
     ]

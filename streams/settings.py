@@ -179,6 +179,22 @@ class WorkerSettings(BaseModel):
         ge=6,
         description="A worker silent this long (crashed) leaves the group: others take over",
     )
+    shutdown_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="On stop, wait this long for in-flight events (then they are replayed)",
+    )
+    take_max_events: int = Field(
+        2000, ge=1, description="Events taken from Kafka per batch (decode, rules, encode)"
+    )
+    take_within_s: float = Field(
+        0.02, gt=0, description="A partial batch waits at most this long for more events"
+    )
+    max_future_skew_s: float = Field(
+        300.0,
+        gt=0,
+        description="Events dated further ahead of the wall clock are dead-lettered",
+    )
 
 
 class PrivacySettings(BaseModel):

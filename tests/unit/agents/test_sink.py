@@ -39,7 +39,7 @@ def make_sink(
     async def ack(event: str) -> None:
         acked.append(event)
 
-    async def reject(event: str, reason: str) -> None:
+    async def reject(event: str | None, reason: str) -> None:
         rejected.append((event, reason))
 
     worker = WorkerSettings(batch_max_points=max_points, batch_max_age_s=60)
@@ -120,7 +120,7 @@ async def test_flush_if_due_flushes_only_an_old_enough_partial_batch() -> None:
     async def ack(event: str) -> None:
         acked.append(event)
 
-    async def reject(event: str, reason: str) -> None:
+    async def reject(event: str | None, reason: str) -> None:
         raise AssertionError("nothing is rejected here")
 
     sink = PointSink(
