@@ -182,7 +182,6 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
         "\nSee the data:\n"
         f"  metrics: curl {auth}{stack.worker.url}/metrics\n"
         f"  alerts:  .venv/bin/sovwatch alerts tail --from-beginning\n"
-        f"  Grafana: {settings.grafana.url}/api/search (API only natively: no frontend build)\n"
         f"  Flux:    curl -s {settings.influxdb.url}/api/v2/query?org={settings.influxdb.org} "
         "-H 'Authorization: Token $SOVWATCH_INFLUXDB__TOKEN' "
         "-H 'Content-Type: application/vnd.flux' "

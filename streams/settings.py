@@ -113,11 +113,8 @@ class InfluxSettings(InfluxTarget):
 
 
 class GrafanaSettings(BaseModel):
-    """How sovwatch reaches Grafana (service-account token, not the admin password).
-
-    Without `token`, commands use the token the native stack created for its own Grafana
-    (`<stack run_dir>/grafana/sovwatch-token`).
-    """
+    """How `sovwatch grafana provision` reaches an operator's Grafana (service-account token,
+    not the admin password). No Grafana runs in the native stack."""
 
     url: str = "http://127.0.0.1:3000"
     token: SecretStr | None = Field(None, description="Service-account token (Admin role)")
@@ -129,9 +126,6 @@ class GrafanaSettings(BaseModel):
     timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of API calls")
     influxdb_url: str | None = Field(
         None, description="InfluxDB URL as Grafana reaches it (default: SOVWATCH_INFLUXDB__URL)"
-    )
-    native_version: str = Field(
-        "10.0.0-pre.81d85ce", description="Grafana build of the native stack (grafana.sh)"
     )
 
 
