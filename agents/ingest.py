@@ -51,9 +51,7 @@ class Ingest:
                 "record has no value (tombstone)",
                 (FieldIssue(field="", constraint="missing", value=None, message="no value"),),
             )
-        event = decode(
-            within_limit(raw, self.max_record_bytes), topic, topics=self.topic_families
-        )
+        event = decode(within_limit(raw, self.max_record_bytes), topic, topics=self.topic_families)
         return not_in_future(event, now or datetime.now(UTC), self.max_future_skew_s)
 
     def pseudonymised(self, event: Event) -> Event:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 Item = tuple[Any, bool]
 """A Faust event and whether it is stored (False: dead-lettered)."""
 
+
 class IngestStage:
     """One batch of Faust events through decode, rules and points into the sink."""
 
@@ -61,9 +62,7 @@ class IngestStage:
                 continue
             decoded.append(good)
             valid.append((good, message.partition))
-        deliveries, alert_points = await self._compliance.publish(
-            self._compliance.evaluate(valid)
-        )
+        deliveries, alert_points = await self._compliance.publish(self._compliance.evaluate(valid))
         # What the events wait for goes in first: a sink batch that fills up while the events
         # are added is acked only after these (see PointSink.add_lines).
         await self._sink.add_lines(alert_points, [*waits, *deliveries])

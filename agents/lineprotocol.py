@@ -62,11 +62,7 @@ def encode_line(
         value = tags[key]
         if value:
             parts.append(f",{_key(key)}={_key(value)}")
-    encoded = [
-        f"{_key(key)}={_field(value)}"
-        for key, value in fields.items()
-        if value is not None
-    ]
+    encoded = [f"{_key(key)}={_field(value)}" for key, value in fields.items() if value is not None]
     if not encoded:
         raise LineProtocolError(f"point of measurement {measurement!r} has no field")
     return f"{''.join(parts)} {','.join(encoded)} {ts_ns}"

@@ -74,6 +74,6 @@ class RecordingTopic:
     def __post_init__(self) -> None:
         self.delivered.set()
 
-    async def send(self, key: bytes | None, value: bytes) -> Awaitable[None]:
+    async def send(self, key: bytes | None, value: bytes) -> Awaitable[bool]:
         self.sent.append((key, value))
         return asyncio.ensure_future(self.delivered.wait())

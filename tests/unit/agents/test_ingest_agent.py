@@ -11,7 +11,7 @@ from agents.alert_sink import AlertSink, kafka_publisher
 from agents.compliance import Compliance, EventClock
 from agents.dead_letters import dead_letter_sender
 from agents.ingest import Ingest
-from agents.ingest_agent import IngestStage, make_sink
+from agents.ingest_agent import IngestStage, Item, make_sink
 from agents.rule_state import TableState
 from agents.rules.fixtures import build_event
 from agents.sink import PointSink
@@ -57,7 +57,7 @@ class Pipeline:
             message = event.message
             self.acked.append((message.topic, message.partition, message.offset))
 
-        self.sink: PointSink[object] = make_sink(
+        self.sink: PointSink[Item] = make_sink(
             self.writer, self.settings, ack, send, lambda: self.stopping, lambda _: None
         )
         rule_engine = engine(rules)
