@@ -4,9 +4,11 @@ Escaping follows the line protocol reference: measurement escapes comma and spac
 tag values and field keys escape comma, equals and space; string field values escape backslash
 and double quote. Integers carry the `i` suffix; floats must be finite.
 
-A key ending in an odd run of backslashes would escape the delimiter after it (InfluxDB then
-refuses the whole batch). InfluxDB does not unescape `\\` in keys, so there is no exact form: one
-more backslash is appended, and the stored value ends in one backslash more than it was sent with.
+A key ending in a backslash would escape the delimiter after it (InfluxDB then refuses the whole
+batch): InfluxDB 2 reads a backslash before a plain character literally, so escaping the backslash
+itself does not help, and no line stores a value ending in one. An escaped space is appended
+instead: the stored value is the sent one plus a trailing space (checked against the real server
+in tests/integration/agents/test_influx_writer.py).
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ def _key(text: str) -> str:
     """Escaped tag key, tag value or field key. Cached: tags are low-cardinality by design and
     field keys come from the schemas, so nearly every call is a hit."""
     escaped = text.translate(_KEY)
-    if escaped.endswith("\\") and (len(escaped) - len(escaped.rstrip("\\"))) % 2:
-        escaped += "\\"
+    if escaped.endswith("\\"):
+        escaped += "\\ "
     return escaped
 
 

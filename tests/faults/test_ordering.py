@@ -98,7 +98,8 @@ def test_two_workers_emit_every_time_driven_alert_exactly_once(
     timed_rules = {r.id for p in load_packs() for r in p.rules} - event_driven_rule_ids()
     with pipeline.worker("a"), pipeline.worker("b"):
         time.sleep(10)  # both in the group, partitions (and standbys) settled
-        Producer(pipeline, records).start().join()
+        # Paced: a tick (1 s) every ~3 minutes of event time, so deadlines are judged in time.
+        Producer(pipeline, records, rate=len(records) / 25).start().join()
         waited = wait_until_stored(pipeline, truth, timeout_s=300)
         time.sleep(15)  # ticks of both workers over the final state
         probe = LagProbe(pipeline)
@@ -117,7 +118,7 @@ def test_two_workers_emit_every_time_driven_alert_exactly_once(
     scenario.notes = f"{len(timed)} time-driven alerts, emitted {sum(timed.values())} times"
     report.append(scenario)
     check(outcome, truth, scenario)
-    assert timed, "the traffic raised no time-driven alert: the test proves nothing"
+    assert len(timed) >= 3, f"only {len(timed)} time-driven alerts: the test proves little"
     repeated = {key: n for key, n in timed.items() if n > 1}
     assert not repeated, f"time-driven alerts emitted more than once: {repeated}"
     assert lag == 0, f"{lag:g} records not committed after the drain"
