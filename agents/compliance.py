@@ -76,14 +76,15 @@ class Compliance:
         """Alerts caused by validated, pseudonymised events, each with its Kafka partition."""
         now = datetime.now(UTC)
         alerts: list[Alert] = []
-        state, engine, clock = self._state, self.engine, self._clock
+        state, engine = self._state, self.engine
         for event, partition in items:
             state.partition = partition
             try:
                 alerts.extend(engine.process(event, now=now))
             finally:
                 state.partition = None
-            clock.observe(event.ts)
+        if items:
+            self._clock.observe(max(event.ts for event, _ in items))
         return alerts
 
     async def publish(self, alerts: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[Point]]:

@@ -11,6 +11,7 @@ crash or restart replays the rest; every effect is idempotent.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -51,9 +52,10 @@ class IngestStage:
         decoded: list[Event | None] = []
         valid: list[tuple[Event, int]] = []
         waits: list[Awaitable[Any]] = []
+        arrived: Counter[str] = Counter()
         for event in events:
             message = event.message
-            metrics.events_in(message.topic).inc()
+            arrived[message.topic] += 1
             try:
                 good = ingest.pseudonymised(ingest.decode(message.value, message.topic, now))
             except DecodeError as error:
@@ -62,16 +64,20 @@ class IngestStage:
                 continue
             decoded.append(good)
             valid.append((good, message.partition))
-        deliveries, alert_points = await self._compliance.publish(self._compliance.evaluate(valid))
+        for topic, count in arrived.items():
+            metrics.events_in(topic).inc(count)
+        deliveries, alert_points = await self._compliance.publish(
+            self._compliance.evaluate(valid)
+        )
         # What the events wait for goes in first: a sink batch that fills up while the events
         # are added is acked only after these (see PointSink.add_lines).
         await self._sink.add_lines(alert_points, [*waits, *deliveries])
         sink = self._sink
-        for event, one in zip(events, decoded, strict=True):
-            if one is None:
+        for event, good in zip(events, decoded, strict=True):
+            if good is None:
                 await sink.add((event, False), ())
             else:
-                await sink.add((event, True), ingest.points(one))
+                await sink.add((event, True), ingest.points(good))
 
 
 def make_sink(
