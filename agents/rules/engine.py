@@ -9,11 +9,13 @@ replayed event re-emits the same version, which is harmless (same id, same conte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+import time
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from agents.rules.compiled import CompiledRule, compile_rule
+from agents.rules.errors import RuleErrors
 from agents.rules.kinds import KINDS, MAX_EVENTS, Firing, State
 from agents.rules.language import Compiler
 from agents.rules.model import RulePack
@@ -36,7 +38,14 @@ def _utc(epoch: float) -> datetime:
 
 
 class RuleEngine:
-    def __init__(self, packs: Iterable[RulePack], state: StateStore | None = None) -> None:
+    def __init__(
+        self,
+        packs: Iterable[RulePack],
+        state: StateStore | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` (seconds, any origin) only paces the error log."""
         self.rules: list[CompiledRule] = []
         for pack in packs:
             compiler = Compiler(
@@ -52,6 +61,7 @@ class RuleEngine:
             r for r in self.rules if r.rule.kind in ("absence", "sequence", "two_person")
         ]
         self.state: StateStore = state if state is not None else {}
+        self._errors = RuleErrors(clock)
 
     def process(self, event: Any, now: datetime | None = None) -> list[Alert]:
         """Alerts (new or updated) caused by one validated, pseudonymised event."""
@@ -62,18 +72,21 @@ class RuleEngine:
         ts = _epoch(event.ts)
         state = self.state
         for rule in rules:
-            if not rule.relevant(event):
-                continue
-            group = rule.group(event)
-            key = f"{rule.id}|{group}"
-            before = state.get(key)
-            after, firings = KINDS[rule.rule.kind].on_event(rule, event, ts, before)
-            if after is not before:
-                self._store(key, before, after)
-            if firings:
-                meta = {"site_id": event.site_id, "country": event.country}
-                created = now or datetime.now(UTC)
-                alerts.extend(self._alert(rule, group, f, meta, created) for f in firings)
+            try:
+                if not rule.relevant(event):
+                    continue
+                group = rule.group(event)
+                key = f"{rule.id}|{group}"
+                before = state.get(key)
+                after, firings = KINDS[rule.rule.kind].on_event(rule, event, ts, before)
+                if firings:
+                    meta = {"site_id": event.site_id, "country": event.country}
+                    created = now or datetime.now(UTC)
+                    alerts.extend(self._alert(rule, group, f, meta, created) for f in firings)
+                if after is not before:
+                    self._store(key, before, after)
+            except Exception:  # one rule's bug must not stop the event or the other rules
+                self._errors.report(rule.id, f"on event {getattr(event, 'event_id', '?')}")
         return alerts
 
     def tick(self, now: datetime) -> list[Alert]:
@@ -86,15 +99,18 @@ class RuleEngine:
             rule = timed.get(rule_id)
             if rule is None:
                 continue
-            before = self.state[key]
-            after, firings = KINDS[rule.rule.kind].on_tick(rule, epoch, before)
-            self._store(key, before, after)
-            for firing in firings:
-                meta = {
-                    "site_id": firing.context.get("site_id") or group.split("/")[0],
-                    "country": firing.context.get("country", "ZZ"),
-                }
-                alerts.append(self._alert(rule, group, firing, meta, now))
+            try:
+                before = self.state[key]
+                after, firings = KINDS[rule.rule.kind].on_tick(rule, epoch, before)
+                for firing in firings:
+                    meta = {
+                        "site_id": firing.context.get("site_id") or group.split("/")[0],
+                        "country": firing.context.get("country", "ZZ"),
+                    }
+                    alerts.append(self._alert(rule, group, firing, meta, now))
+                self._store(key, before, after)
+            except Exception:
+                self._errors.report(rule.id, f"on the timer for {key}")
         return alerts
 
     def _store(self, key: str, before: State | None, after: State | None) -> None:
@@ -131,8 +147,7 @@ class RuleEngine:
             }
             earlier = [_plain(i) for i in known][:KEEP_EARLIER]
             head = incident
-        self.state[key] = {**head, EARLIER: earlier}
-        return Alert(
+        alert = Alert(
             id=incident["id"],
             rule_id=rule.id,
             severity=rule.rule.severity,
@@ -145,6 +160,8 @@ class RuleEngine:
             message=rule.message({**firing.context, "count": str(len(incident["ids"]))})[:4096],
             created_ts=now,
         )
+        self.state[key] = {**head, EARLIER: earlier}  # once the alert is built: it may raise
+        return alert
 
     def prune(self, now: datetime, keep_s: float = 7 * 86400) -> int:
         """Forget incidents and idle state older than keep_s; returns how many keys went."""

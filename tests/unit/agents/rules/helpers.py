@@ -14,9 +14,12 @@ from schemas.alert import Alert
 from schemas.decode import Event
 
 
-def engine(rules_yaml: str, **pack: Any) -> RuleEngine:
-    rules = yaml.safe_load(rules_yaml)
-    return RuleEngine([RulePack.model_validate({"rules": rules, **pack})])
+def pack(rules_yaml: str, **fields: Any) -> RulePack:
+    return RulePack.model_validate({"rules": yaml.safe_load(rules_yaml), **fields})
+
+
+def engine(rules_yaml: str, **fields: Any) -> RuleEngine:
+    return RuleEngine([pack(rules_yaml, **fields)])
 
 
 _counter = [0]
