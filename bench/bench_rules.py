@@ -80,7 +80,7 @@ def tick_cost(groups: int, ticks: int = 20) -> tuple[int, float]:
         engine.process(sample, now=start)
     started = time.process_time()
     for n in range(ticks):
-        engine.tick(start + timedelta(seconds=5 * (n + 1)))
+        engine.tick(start + timedelta(seconds=5 * (n + 1))).commit()
     return len(engine.state), (time.process_time() - started) / ticks * 1000
 
 
