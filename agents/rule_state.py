@@ -9,7 +9,7 @@ always include the site, the Kafka key), so a timer write lands where recovery w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterator, MutableMapping
 from typing import Any
 
 PARTITION = "_p"
@@ -39,11 +39,25 @@ class TableState(MutableMapping[str, Any]):
 
     def __delitem__(self, key: str) -> None:
         previous = self._table.data.pop(key)
-        partition = self.partition
-        if partition is None and isinstance(previous, dict):
-            partition = previous.get(PARTITION)
+        # The key's own partition: a delete may concern another group than the current event's.
+        partition = previous.get(PARTITION) if isinstance(previous, dict) else None
+        if partition is None:
+            partition = self.partition
         if partition is not None:
             self._table.send_changelog(partition, key, None, value_serializer="raw")  # tombstone
+
+    def in_partitions(self, active: Collection[int]) -> Callable[[str], bool]:
+        """Whether a key's state belongs to one of the `active` partitions: what a worker may
+        judge and write on its timer (the table also holds standby replicas of other workers'
+        partitions, which it must only read)."""
+        wanted = frozenset(active)
+        data = self._table.data
+
+        def owned(key: str) -> bool:
+            value = data.get(key)
+            return isinstance(value, dict) and value.get(PARTITION) in wanted
+
+        return owned
 
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._table.data.keys()))

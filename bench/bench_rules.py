@@ -1,11 +1,13 @@
 """Rule engine throughput in-process, and event -> alert latency through real Kafka.
 
-    make bench-rules                                   # both
+    make bench-rules                                   # all three
     .venv/bin/python bench/bench_rules.py --events 200000 --skip-latency
 
 1. throughput: every shipped pack over N mixed, validated events (GPU, power, physical, audit),
    one core, no I/O; events/s of `RuleEngine.process` (decoding excluded: see bench-schemas);
-2. latency: a worker on the native stack fed 5,000 events/s for `--seconds`; every 100th event is
+2. timer cost: CPU time of one `RuleEngine.tick` when nothing is due, with one hot GPU on each of
+   `--groups` nodes in the state (an absence and a sustained group each);
+3. latency: a worker on the native stack fed 5,000 events/s for `--seconds`; every 100th event is
    a door forced open; latency = time the alert reaches a consumer - time its event was produced.
 """
 
@@ -21,7 +23,7 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -29,6 +31,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs
 from schemas.decode import decode
+from schemas.gpu import GpuSample
 from schemas.physical import PhysicalEvent
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
@@ -56,6 +59,29 @@ def throughput(events: int) -> tuple[int, float, int]:
         alerts += len(engine.process(event, now=event.ts))
     elapsed = time.process_time() - started
     return len(decoded), len(decoded) / elapsed, alerts
+
+
+def tick_cost(groups: int, ticks: int = 20) -> tuple[int, float]:
+    """Keys of rule state and CPU milliseconds per tick with nothing due."""
+    engine = RuleEngine(load_packs())
+    start = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    for i in range(groups):
+        sample = GpuSample(
+            event_id=f"tick-{i}",
+            site_id=f"site-{i % 40:03d}",
+            country="DE",
+            ts=start,
+            source="bench",
+            node=f"node-{i}",
+            gpu_index=0,
+            gpu_uuid=f"GPU-{i}",
+            gpu_temp_c=90.0,
+        )
+        engine.process(sample, now=start)
+    started = time.process_time()
+    for n in range(ticks):
+        engine.tick(start + timedelta(seconds=5 * (n + 1))).commit()
+    return len(engine.state), (time.process_time() - started) / ticks * 1000
 
 
 def latency(seconds: int, rate: int) -> list[float]:
@@ -158,6 +184,7 @@ def latency(seconds: int, rate: int) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--groups", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--skip-latency", action="store_true")
@@ -169,6 +196,8 @@ def main() -> None:
         f"| rule engine, {rules} rules, {count:,} mixed events, 1 core (events/s) | {rate:,.0f} |"
     )
     print(f"| alerts (incl. updates) raised on that input | {alerts:,} |")
+    keys, tick_ms = tick_cost(args.groups)
+    print(f"| one timer tick, nothing due, {keys:,} state keys (CPU ms) | {tick_ms:,.2f} |")
     if not args.skip_latency:
         samples = latency(args.seconds, args.rate)
         if len(samples) < 2:

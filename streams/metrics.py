@@ -81,3 +81,9 @@ SINK_FAILURES = Counter(
 RULE_TICK_SECONDS = Histogram(
     "sovwatch_rule_tick_seconds", "Duration of one timer pass of the rule engine", registry=REGISTRY
 )
+RULE_ERRORS = Counter(
+    "sovwatch_rule_errors_total",
+    "Evaluations of a rule that raised (the event and the other rules went on)",
+    ["rule"],
+    registry=REGISTRY,
+)
