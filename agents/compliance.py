@@ -97,12 +97,15 @@ class Compliance:
         """Judge the time-driven rules of the partitions this worker actively owns."""
         started = time.perf_counter()
         try:
-            alerts = self.engine.tick(self._clock.now())  # TEMP until the engine's tick API lands
+            due = self.engine.tick(
+                self._clock.now(), active=self._state.in_partitions(active_partitions)
+            )
         except Exception:  # a bad rule or state must not stop ingestion; the next tick retries
             log.exception("time-driven rules failed")
             return
-        if alerts:
-            await self._alerts.emit(alerts)
+        if due.alerts:
+            await self._alerts.emit(due.alerts)
+        due.commit()  # only now is "fired" stored: a crash before this re-fires the same ids
         metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)
 
     async def close(self) -> None:

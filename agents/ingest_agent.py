@@ -66,18 +66,16 @@ class IngestStage:
             valid.append((good, message.partition))
         for topic, count in arrived.items():
             metrics.events_in(topic).inc(count)
-        deliveries, alert_points = await self._compliance.publish(
-            self._compliance.evaluate(valid)
-        )
+        deliveries, alert_points = await self._compliance.publish(self._compliance.evaluate(valid))
         # What the events wait for goes in first: a sink batch that fills up while the events
         # are added is acked only after these (see PointSink.add_lines).
         await self._sink.add_lines(alert_points, [*waits, *deliveries])
         sink = self._sink
-        for event, good in zip(events, decoded, strict=True):
-            if good is None:
+        for event, one in zip(events, decoded, strict=True):
+            if one is None:
                 await sink.add((event, False), ())
             else:
-                await sink.add((event, True), ingest.points(good))
+                await sink.add((event, True), ingest.points(one))
 
 
 def make_sink(

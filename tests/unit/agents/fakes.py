@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from streams.settings import InfluxTarget
 
@@ -33,17 +32,6 @@ def events(
         FaustEvent(Message(topic, partition, offset, value))
         for offset, value in enumerate(values, start)
     ]
-
-
-class RecordingTable:
-    """The two things TableState uses of a Faust table: `data` and `send_changelog`."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.changelog: list[tuple[int, str, Any]] = []
-
-    def send_changelog(self, partition: int, key: str, value: Any, **_: Any) -> None:
-        self.changelog.append((partition, key, value))
 
 
 @dataclass

@@ -17,7 +17,8 @@ from agents.rules.fixtures import build_event
 from agents.sink import PointSink
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
-from tests.unit.agents.fakes import FaustEvent, GatedWriter, RecordingTable, RecordingTopic, events
+from tests.unit.agents.fakes import FaustEvent, GatedWriter, RecordingTopic, events
+from tests.unit.agents.rule_state_fakes import RecordingTable
 from tests.unit.agents.rules.helpers import engine
 
 TOPIC = "telemetry.gpu"
