@@ -104,7 +104,11 @@ class Compliance:
             log.exception("time-driven rules failed")
             return
         if due.alerts:
-            await self._alerts.emit(due.alerts)
+            try:
+                await self._alerts.emit(due.alerts)
+            except Exception:  # not delivered: nothing stored, the next tick fires them again
+                log.exception("time-driven alerts not delivered; retried at the next tick")
+                return
         due.commit()  # only now is "fired" stored: a crash before this re-fires the same ids
         metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)
 
