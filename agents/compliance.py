@@ -77,12 +77,13 @@ class Compliance:
         now = datetime.now(UTC)
         alerts: list[Alert] = []
         state, engine = self._state, self.engine
-        for event, partition in items:
-            state.partition = partition
-            try:
-                alerts.extend(engine.process(event, now=now))
-            finally:
-                state.partition = None
+        with state.batch():
+            for event, partition in items:
+                state.partition = partition
+                try:
+                    alerts.extend(engine.process(event, now=now))
+                finally:
+                    state.partition = None
         if items:
             self._clock.observe(max(event.ts for event, _ in items))
         return alerts

@@ -70,6 +70,10 @@ def create_app(settings: Settings) -> SovwatchApp:
         broker_session_timeout=worker.session_timeout_s,
         broker_heartbeat_interval=worker.session_timeout_s / 5,
         producer_acks=-1,
+        # Changelog writes (rule state, one per changed window) and alerts would otherwise go
+        # out as one produce request each: 5 ms of linger batches them.
+        producer_linger=0.005,
+        producer_max_batch_size=256 * 1024,
         web_host=worker.web_host,
         web_bind=worker.web_host,
         web_port=worker.web_port,

@@ -64,3 +64,19 @@ def test_in_partitions_tells_the_keys_of_the_actively_assigned_partitions() -> N
     owned = state.in_partitions({0, 2})
     assert [owned(f"r|site-{p}") for p in (0, 1, 2)] == [True, False, True]
     assert not owned("r|unknown")
+
+
+def test_a_batch_sends_each_changed_key_once_with_its_last_value() -> None:
+    table = RecordingTable()
+    state = TableState(table)
+    state.partition = 2
+    with state.batch():
+        for n in range(5):
+            state["r|g1"] = {"n": n}
+        state["r|g2"] = {"n": 0}
+        del state["r|g2"]
+        assert table.changelog == []  # nothing until the batch ends
+    assert sorted(table.changelog) == [
+        (2, "r|g1", {"n": 4, PARTITION: 2}),
+        (2, "r|g2", None),
+    ]
