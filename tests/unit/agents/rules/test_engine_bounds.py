@@ -207,3 +207,21 @@ def test_state_the_engine_did_not_write_is_indexed_on_reindex() -> None:
     recovered.update(first.state)  # a partition assigned after start-up, restored from its log
     second.reindex()
     assert len(second.tick(at(300)).alerts) == 1
+
+
+def test_an_engine_over_restored_state_judges_it_from_its_first_tick() -> None:
+    first = RuleEngine([pack(RULES["absence"].rstrip() + COMMON)])
+    feed(first, physical(0, "door_held_open"))
+    second = RuleEngine([pack(RULES["absence"].rstrip() + COMMON)], state=dict(first.state))
+    assert len(second.tick(at(300)).alerts) == 1
+
+
+def test_state_restored_behind_the_engine_is_found_by_the_periodic_rescan() -> None:
+    first = RuleEngine([pack(RULES["absence"].rstrip() + COMMON)])
+    feed(first, physical(0, "door_held_open"))
+    restored: dict[str, Any] = {}
+    second = RuleEngine([pack(RULES["absence"].rstrip() + COMMON)], state=restored, rescan_every=3)
+    second.tick(at(1)).commit()
+    restored.update(first.state)
+    assert second.tick(at(300)).alerts == []  # not indexed yet
+    assert len(second.tick(at(305)).alerts) == 1  # the third tick rebuilt the index
