@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.rule_state import TableState
 from agents.rules import incidents
 from agents.rules.compiled import CompiledRule, compile_rule
 from agents.rules.errors import RuleErrors
@@ -122,11 +123,39 @@ class RuleEngine:
         self._ticks = 0
 
     def process(self, event: Any, now: datetime | None = None) -> list[Alert]:
-        """Alerts (new or updated) caused by one validated, pseudonymised event."""
+        """Alerts (new or updated) caused by one validated, pseudonymised event; `now` is their
+        creation time (default: the wall clock when one fires)."""
         alerts: list[Alert] = []
         rules = self.by_family.get(event.family)
-        if not rules:
-            return alerts
+        if rules:
+            self._evaluate(event, rules, now, alerts)
+        return alerts
+
+    def process_batch(self, items: Iterable[tuple[Any, int | None]], now: datetime) -> list[Alert]:
+        """Alerts of a batch of validated, pseudonymised events, in event order. Each item is an
+        event and the Kafka partition it was read from: on a `TableState` the event's state is
+        written to that partition's changelog (None: the state's current partition)."""
+        alerts: list[Alert] = []
+        state = self.state
+        table = state if isinstance(state, TableState) else None
+        previous = table.partition if table is not None else None
+        by_family = self.by_family
+        try:
+            for event, partition in items:
+                rules = by_family.get(event.family)
+                if not rules:
+                    continue
+                if table is not None and partition is not None:
+                    table.partition = partition
+                self._evaluate(event, rules, now, alerts)
+        finally:
+            if table is not None:
+                table.partition = previous
+        return alerts
+
+    def _evaluate(
+        self, event: Any, rules: list[CompiledRule], now: datetime | None, alerts: list[Alert]
+    ) -> None:
         ts = _epoch(event.ts)
         state = self.state
         for rule in rules:
@@ -149,7 +178,6 @@ class RuleEngine:
                         self._index.wrote(rule, key, after)
             except Exception:  # one rule's bug must not stop the event or the other rules
                 self._errors.report(rule.id, f"on event {getattr(event, 'event_id', '?')}")
-        return alerts
 
     def tick(self, now: datetime, active: Active | None = None) -> TickResult:
         """Alerts due by time (absence, not-followed-by, two-person and late-A deadlines) for the
