@@ -87,3 +87,20 @@ RULE_ERRORS = Counter(
     ["rule"],
     registry=REGISTRY,
 )
+RULE_GROUPS = Gauge(
+    "sovwatch_rule_groups",
+    "Groups a rule holds state for on this worker (capped per rule)",
+    ["rule"],
+    registry=REGISTRY,
+)
+RULE_GROUPS_EVICTED = Counter(
+    "sovwatch_rule_groups_evicted_total",
+    "Groups dropped because a rule held more than its cap (least recently active first)",
+    ["rule"],
+    registry=REGISTRY,
+)
+RULE_STATE_PRUNED = Counter(
+    "sovwatch_rule_state_pruned_total",
+    "Rule state keys deleted once expired (windows, sequences, incidents)",
+    registry=REGISTRY,
+)

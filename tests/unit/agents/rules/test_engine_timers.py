@@ -8,7 +8,7 @@ from typing import Any
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from tests.unit.agents.rule_state_fakes import RecordingTable
-from tests.unit.agents.rules.helpers import at, event, pack
+from tests.unit.agents.rules.helpers import at, event, pack, tick
 
 SILENT = """
 - id: t.silent
@@ -87,3 +87,32 @@ def test_commit_keeps_an_event_that_arrived_during_delivery() -> None:
     result.commit()
     assert rules.tick(at(800)).alerts == []
     assert len(rules.tick(at(901)).alerts) == 1  # silent again, judged from its new sample
+
+
+SESSION_END = """
+- id: t.open
+  title: session not ended
+  desc: test
+  kind: sequence
+  output: "session {session_id} open"
+  severity: medium
+  team: compliance
+  group_by: [site_id]
+  window: 10m
+  first: {applies_to: audit, condition: action == "admin_session_start"}
+  then: {applies_to: audit, condition: action == "admin_session_end"}
+  mode: not_followed_by
+"""
+
+
+def session(seconds: float, name: str) -> Any:
+    return event("audit", seconds, action="admin_session_start", session_id=name)
+
+
+def test_a_late_event_with_an_earlier_deadline_is_judged_in_time() -> None:
+    rules = RuleEngine([pack(SESSION_END)])
+    rules.process(session(100, "s-late"), now=at(100))  # due at 700
+    rules.process(session(0, "s-early"), now=at(100))  # processed later, due at 600
+    assert [a.message for a in tick(rules, at(600))] == ["session s-early open"]
+    assert tick(rules, at(699)) == []
+    assert [a.message for a in tick(rules, at(700))] == ["session s-late open"]
