@@ -1,7 +1,8 @@
-"""The dashboards' data: ten simulated hours (from a midnight UTC, so night-time incidents fit) of a small two-site fleet with every incident kind
-injected, sent through Kafka to a real worker (rules, alerts, audit chain with signed
-checkpoints) into the real InfluxDB of the native stack, on this run's own topics and site ids.
-Nothing is mocked: the dashboards see what a deployment's Grafana would see.
+"""The dashboards' data: ten simulated hours (from a midnight UTC, so night-time incidents
+fit) of a small two-site fleet with every incident kind injected, sent through Kafka to a real
+worker (rules, alerts, audit chain with signed checkpoints) into the real InfluxDB of the native
+stack, on this run's own topics and site ids. Nothing is mocked: the dashboards see what a
+deployment's Grafana would see.
 """
 
 from __future__ import annotations
