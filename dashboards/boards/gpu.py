@@ -108,7 +108,8 @@ _ECC_COUNTERS = ["ecc_sbe_volatile_total", "ecc_dbe_volatile_total"]
 ECC_SERIES = f"""{_gpu(_ECC_COUNTERS, WHOLE_GPU + " and r._value > 0")}
 {series(PER_GPU, "max")}"""
 
-NVLINK = f"""{_gpu(NVLINK_FIELDS)}
+# Counters still at 0 cannot have increased: left out early, which keeps this query cheap.
+NVLINK = f"""{_gpu(NVLINK_FIELDS, WHOLE_GPU + " and r._value > 0")}
   |> group(columns: ["site", "node", "gpu", "_field"])
   |> aggregateWindow(every: v.windowPeriod, fn: max, createEmpty: false)
   |> difference(nonNegative: true)
