@@ -21,6 +21,7 @@ from streams.errors import SovwatchError, one_line, settings_error
 from streams.grafana_cli import grafana_app
 from streams.influx_tokens import worker_env
 from streams.privacy_cli import privacy_app
+from streams.report_cli import register as register_report
 from streams.rules_cli import alerts_app, rules_app
 from streams.schemas_cli import collect_app, schemas_app
 from streams.selfcheck import influx_round_trip, kafka_round_trip
@@ -44,6 +45,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(grafana_app, name="grafana")
 app.add_typer(audit_app, name="audit")
 register_simulator(app)
+register_report(app)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(privacy_app, name="privacy")
 
