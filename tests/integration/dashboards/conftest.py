@@ -41,6 +41,7 @@ class Simulated:
     truth: Truth
     sent: int
     public_key: Path
+    settings_env: dict[str, str]
 
     @property
     def selections(self) -> dict[str, list[str]]:
@@ -88,6 +89,7 @@ def simulated(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         truth,
         sent,
         public,
+        pipeline.env,
     )
 
 
