@@ -143,11 +143,13 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
     """The whole pipeline once: stack, topics, buckets, a background worker, demo data."""
     import json
     import time
+    from datetime import UTC, datetime, timedelta
 
     from streams.demo import MALFORMED, demo_records
     from streams.produce import produce
 
     settings = get_settings()
+    started = datetime.now(UTC)
     stack = Stack(settings)
     stack.up()
     setup()
@@ -192,6 +194,14 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
         '|> group(columns:["site"]) |> mean()\'\n'
         "  stop:    .venv/bin/sovwatch stack down"
     )
+    from dashboards.queries.runner import TimeRange
+    from dashboards.report.build import make_report
+    from streams.demo import SITES
+
+    period = TimeRange(started - timedelta(minutes=minutes + 1), datetime.now(UTC))
+    sites = [site for site, _ in SITES]
+    report = make_report(settings, [], period, sites, settings.stack.run_dir / "report.html")
+    console.print(f"\nReport of the demo period (every dashboard, alerts, audit): {report}")
 
 
 def main() -> None:
