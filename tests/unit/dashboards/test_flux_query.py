@@ -31,3 +31,17 @@ def test_committed_dashboards_parse_with_the_sdk_types_and_round_trip() -> None:
         again = json.loads(JSONEncoder().encode(model))
         assert again["panels"] == data["panels"], data["uid"]
         assert again["templating"] == data["templating"], data["uid"]
+
+
+def test_compose_grafana_image_matches_the_sdk_schema_build() -> None:
+    """The SDK's version is `<epoch>!<grafana x.y.0>`; the epoch is a build stamp."""
+    import re
+    from importlib.metadata import version
+    from pathlib import Path
+
+    compose = (Path(__file__).resolve().parents[3] / "docker" / "compose.yaml").read_text()
+    image = re.search(r"image: grafana/grafana-oss:(\d+)\.(\d+)\.(\d+)\n", compose)
+    assert image, "an exact grafana-oss version, no floating tag"
+    epoch, grafana = version("grafana-foundation-sdk").split("!")
+    assert int(epoch) > 1_700_000_000
+    assert grafana.split(".")[:2] == [image.group(1), image.group(2)]
