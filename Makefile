@@ -13,7 +13,6 @@ SOVWATCH := $(BIN)/sovwatch
 demo: setup dev-env
 	$(SOVWATCH) stack up
 	$(SOVWATCH) stack check
-	$(SOVWATCH) grafana provision
 	$(SOVWATCH) demo
 
 test: lint unit test-fuzz integration test-faults
@@ -88,7 +87,6 @@ system-deps:
 native: system-deps
 	docker/native/kafka.sh
 	docker/native/influxdb.sh
-	docker/native/grafana.sh
 
 stack: $(VENV)/.installed native
 	$(SOVWATCH) stack up

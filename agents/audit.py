@@ -2,8 +2,10 @@
 signed checkpoints on `audit.checkpoints` (compacted) and in InfluxDB.
 
 The ingest agent validates audit events (and dead-letters bad ones) but stores none: this agent
-stores them, chained. It consumes the same topic in the same consumer group; Faust delivers each
-record to both agents and commits an offset only once both acked it.
+stores them, chained, a batch at a time. It consumes the same topic in the same consumer group;
+Faust delivers each record to both agents and commits an offset only once both acked it. Records
+this agent skips (invalid, future-dated, already chained) are acked with their neighbours, after
+the batch's writes, never ahead of them.
 
 Sequencing rules and why they are exactly-once: `agents.audit_state`. The chain state is the
 table `sovwatch-audit-heads` (site -> durable head), recovered from its changelog on start and
@@ -16,28 +18,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import faust
-from faust.web import View
 from prometheus_client import Counter
 
 from agents.audit_chain import canonical_json, record_line
 from agents.audit_sign import Checkpoint, Signer, checkpoint_line
 from agents.audit_state import AuditChain, Sequenced
+from agents.dead_letters import SendDeadLetter
 from agents.influx_writer import InfluxWriter
-from agents.ingest import dead_letter, rejected_by_influxdb, within_limit
-from agents.sink import OPEN_SINKS, Destination, PointSink
+from agents.ingest import not_in_future, rejected_by_influxdb, within_limit
+from agents.sink import Destination, PointSink
 from schemas.audit import AuditEvent
-from schemas.deadletter import capped_key
 from schemas.decode import decode_as
 from schemas.errors import DecodeError
 from schemas.personal import pseudonymise
 from streams import metrics
-from streams.app import app, dlq_topic, settings
 from streams.privacy import Pseudonymiser
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -58,172 +59,129 @@ CHECKPOINTS = Counter(
     registry=metrics.REGISTRY,
 )
 
-audit_topic = app.topic(settings.topics.audit, key_type=bytes, value_type=bytes)
-checkpoint_topic = app.topic(settings.topics.audit_checkpoints, key_type=bytes, value_type=bytes)
-heads = app.Table(
-    "sovwatch-audit-heads",
-    key_type=bytes,
-    value_type=bytes,
-    partitions=settings.topics.partitions,
-    use_partitioner=True,
-    help="Audit chain: site -> durable head (seq, hash, offset, Merkle frontier)",
-)
-chain = AuditChain(heads, settings.audit.recent_event_ids)
-signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
-
 
 @dataclass(frozen=True)
 class _Item:
-    event: faust.types.EventT
+    event: Any  # the Faust event
     sequenced: Sequenced | None
     country: str
 
 
-_checkpoint_lock = asyncio.Lock()
+class AuditStage:
+    """Chains a batch of audit events and hands their records to the sink; signs checkpoints."""
 
+    def __init__(
+        self,
+        settings: Settings,
+        chain: AuditChain,
+        signer: Signer | None,
+        checkpoint_topic: Any,
+        writer: InfluxWriter,
+        assigned: Callable[[], Collection[int]],
+        send_dead_letter: SendDeadLetter,
+    ) -> None:
+        self._settings = settings
+        self.chain = chain
+        self.signer = signer
+        self._checkpoint_topic = checkpoint_topic
+        self._writer = writer
+        self._assigned = assigned  # the audit topic's partitions this worker owns now
+        self._send_dead_letter = send_dead_letter
+        self._pseudonymiser = Pseudonymiser.from_settings(settings.privacy)
+        self._checkpoint_lock = asyncio.Lock()
+        self.sink: PointSink[_Item] | None = None
 
-def _assigned(partition: int) -> bool:
-    return any(
-        tp.topic == settings.topics.audit and tp.partition == partition
-        for tp in app.consumer.assignment()
-    )
+    def make_sink(
+        self, manual_ack: Callable[[Any], Awaitable[Any]], stopping: Callable[[], bool]
+    ) -> PointSink[_Item]:
+        async def confirm(item: _Item) -> None:
+            done = item.sequenced
+            # A partition revoked meanwhile belongs to another worker now: it re-sequences the
+            # same events identically and moves the head itself.
+            if (
+                done is not None
+                and done.partition in self._assigned()
+                and self.chain.confirm(done, item.country)
+            ):
+                RECORDS.inc()
+            await manual_ack(item.event)
 
+        async def reject(item: _Item | None, reason: str) -> None:
+            # InfluxDB refused the point: its seq stays a gap that `audit verify` reports, and
+            # the raw event goes to the DLQ. Blocking the chain forever would lose more.
+            assert item is not None  # every audit line belongs to its event
+            log.error("audit record %s refused by InfluxDB: %s", item.sequenced, reason)
+            await (await self._send_dead_letter(item.event, rejected_by_influxdb(reason)))
 
-def _destination(country: str) -> Destination:
-    return Destination(settings.influxdb.target_for(country), settings.influxdb.buckets.audit)
+        self.sink = PointSink(self._writer, self._settings.worker, confirm, reject, stopping)
+        return self.sink
 
+    def _destination(self, country: str) -> Destination:
+        influx = self._settings.influxdb
+        return Destination(influx.target_for(country), influx.buckets.audit)
 
-@app.agent(audit_topic, name="sovwatch.audit")
-async def audit_agent(stream: faust.StreamT[bytes]) -> None:
-    manual = stream.noack()
-    pseudonymiser = Pseudonymiser.from_settings(settings.privacy)
-    writer = InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s)
-    if signer is None:
-        log.warning(
-            "audit records are chained but NOT signed: set SOVWATCH_AUDIT__SIGNING_KEY "
-            "('sovwatch audit keygen') to publish checkpoints"
-        )
-    else:
-        log.info("audit checkpoints signed with key %s", signer.key_id)  # the id, never the key
-
-    async def confirm(item: _Item) -> None:
-        done = item.sequenced
-        # A partition revoked meanwhile belongs to another worker now: it re-sequences the
-        # same events identically and moves the head itself.
-        if done is not None and _assigned(done.partition) and chain.confirm(done, item.country):
-            RECORDS.inc()
-        await manual.ack(item.event)
-
-    async def reject(item: _Item, reason: str) -> None:
-        # InfluxDB refused the point: its seq stays a gap that `audit verify` reports, and the
-        # raw event is in the DLQ. Blocking the chain forever would lose more.
-        message = item.event.message
-        log.error("audit record %s refused by InfluxDB: %s", item.sequenced, reason)
-        record = dead_letter(
-            topic=message.topic,
-            partition=message.partition,
-            offset=message.offset,
-            key=message.key,
-            value=message.value,
-            error=rejected_by_influxdb(reason),
-        )
-        await (
-            await dlq_topic.send(
-                key=capped_key(message.key), value=record.model_dump_json().encode()
-            )
-        )
-
-    sink: PointSink[_Item] = PointSink(writer, settings.worker, confirm, reject)
-    OPEN_SINKS.append(sink)  # partial batches: flushed by agents.pipeline's timer
-    try:
-        async for event in manual.events():
+    async def handle(self, events: list[Any]) -> None:
+        assert self.sink is not None
+        sink, chain, settings = self.sink, self.chain, self._settings
+        now = datetime.now(UTC)
+        for event in events:
             message = event.message
             try:
                 raw = within_limit(message.value or b"", settings.topics.max_record_bytes)
-                decoded = decode_as(raw, AuditEvent)
+                decoded = not_in_future(
+                    decode_as(raw, AuditEvent), now, settings.worker.max_future_skew_s
+                )
             except DecodeError:
-                await manual.ack(event)  # the ingest agent dead-letters it
+                await sink.add(_Item(event, None, ""), ())  # the ingest agent dead-letters it
                 continue
-            stored = pseudonymise(decoded, pseudonymiser)  # the chain is over what is stored
+            stored = pseudonymise(decoded, self._pseudonymiser)  # the chain is over what is stored
             placed = chain.sequence(stored, message.partition, message.offset)
             if isinstance(placed, str):
                 SKIPPED.labels(reason=placed).inc()
-                await manual.ack(event)
+                await sink.add(_Item(event, None, stored.country), ())
                 continue
-            item = _Item(event, placed, stored.country)
-            await sink.add(item, [(_destination(stored.country), record_line(placed.record))])
-    finally:
-        OPEN_SINKS.remove(sink)
-        await writer.close()
-
-
-async def checkpoint_now() -> list[Checkpoint]:
-    """Sign and publish a checkpoint for every site of this worker with new records (and any
-    checkpoint a crash left unpublished)."""
-    if signer is None:
-        return []
-    async with _checkpoint_lock:
-        published: list[Checkpoint] = []
-        for site in list(chain.sites()):
-            head = chain.head(site)
-            if not _assigned(head.partition):
-                continue  # a standby copy, or a site another worker owns now
-            ts = datetime.now(UTC).isoformat(timespec="microseconds")
-            checkpoint = chain.begin_checkpoint(site, ts, signer.key_id)
-            if checkpoint is None:
-                continue
-            signed = signer.sign(checkpoint)
-            await _publish(signed)
-            chain.finish_checkpoint(signed)
-            CHECKPOINTS.inc()
-            published.append(signed)
-        return published
-
-
-async def _publish(checkpoint: Checkpoint) -> None:
-    delivery = await checkpoint_topic.send(
-        key=checkpoint.site.encode(), value=canonical_json(checkpoint.as_dict())
-    )
-    await delivery
-    destination = _destination(checkpoint.country)
-    writer = _checkpoint_writer()
-    await writer.write(destination.target, destination.bucket, [checkpoint_line(checkpoint)])
-    log.info(
-        "audit checkpoint site=%s seq %d..%d root %s",
-        checkpoint.site,
-        checkpoint.first_seq,
-        checkpoint.last_seq,
-        checkpoint.merkle_root[:16],
-    )
-
-
-_writers: list[InfluxWriter] = []
-
-
-def _checkpoint_writer() -> InfluxWriter:
-    if not _writers:
-        _writers.append(InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s))
-    return _writers[0]
-
-
-@app.timer(interval=settings.audit.checkpoint_interval_s)
-async def periodic_checkpoints() -> None:
-    await checkpoint_now()
-
-
-@app.on_partitions_revoked.connect
-async def forget_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
-    chain.forget({tp.partition for tp in revoked if tp.topic == settings.topics.audit})
-
-
-@app.page("/audit/checkpoint")
-class CheckpointView(View):  # type: ignore[misc]
-    """POST: checkpoint now (what `sovwatch audit checkpoint` calls)."""
-
-    async def post(self, request: Any) -> Any:
-        if signer is None:
-            return self.json(
-                {"error": "no signing key: set SOVWATCH_AUDIT__SIGNING_KEY"}, status=409
+            destination = self._destination(stored.country)
+            await sink.add(
+                _Item(event, placed, stored.country), [(destination, record_line(placed.record))]
             )
-        done = await checkpoint_now()
-        return self.json({"checkpoints": [c.as_dict() for c in done]})
+
+    async def checkpoint_now(self) -> list[Checkpoint]:
+        """Sign and publish a checkpoint for every site of this worker with new records (and
+        any checkpoint a crash left unpublished)."""
+        signer = self.signer
+        if signer is None:
+            return []
+        async with self._checkpoint_lock:
+            published: list[Checkpoint] = []
+            assigned = self._assigned()
+            for site in list(self.chain.sites()):
+                head = self.chain.head(site)
+                if head.partition not in assigned:
+                    continue  # a standby copy, or a site another worker owns now
+                ts = datetime.now(UTC).isoformat(timespec="microseconds")
+                checkpoint = self.chain.begin_checkpoint(site, ts, signer.key_id)
+                if checkpoint is None:
+                    continue
+                signed = signer.sign(checkpoint)
+                await self._publish(signed)
+                self.chain.finish_checkpoint(signed)
+                CHECKPOINTS.inc()
+                published.append(signed)
+            return published
+
+    async def _publish(self, checkpoint: Checkpoint) -> None:
+        delivery = await self._checkpoint_topic.send(
+            key=checkpoint.site.encode(), value=canonical_json(checkpoint.as_dict())
+        )
+        await delivery
+        destination = self._destination(checkpoint.country)
+        await self._writer.write(
+            destination.target, destination.bucket, [checkpoint_line(checkpoint)]
+        )
+        log.info(
+            "audit checkpoint site=%s seq %d..%d root %s",
+            checkpoint.site,
+            checkpoint.first_seq,
+            checkpoint.last_seq,
+            checkpoint.merkle_root[:16],
+        )

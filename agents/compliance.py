@@ -1,111 +1,117 @@
-"""Compliance: every valid telemetry event goes through the rule engine; alerts go to
-alerts.<team> and InfluxDB before the event is acked.
+"""Compliance: every valid telemetry event of a batch goes through the rule engine; its alerts
+are published to alerts.<team> at once and their points join the batch's InfluxDB write.
 
-Rule evaluation runs inside the ingest agent's stream (`agents.pipeline` calls `evaluate`) rather
-than as a second agent on the same topics: Faust's per-event cost per agent dominates on small
-machines, and one stream decodes and pseudonymises each event once for both concerns.
+Rule evaluation runs inside the ingest agent's batches rather than as a second agent on the same
+topics: one stream decodes and pseudonymises each event once for both concerns.
 
 Rule state lives in a Faust table (changelog-backed), so a restart resumes every open window.
 Time-driven rules (absence, not-followed-by, two-person) are judged by a timer on a clock that
-follows event time: the newest event time seen, advanced by the wall time since it arrived.
-Replayed history therefore does not make every window look expired at once.
+follows event time (`EventClock`), only for the partitions this worker actively owns: a standby
+copy of another worker's partitions never fires.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agents.alert_sink import AlertSink, Point, kafka_publisher
-from agents.influx_writer import InfluxWriter
+from agents.alert_sink import AlertSink, Point
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
-from agents.rules.loader import load_packs, pack_files
+from schemas.alert import Alert
 from schemas.decode import Event
 from streams import metrics
-from streams.app import alert_topics, app, settings
 
 log = logging.getLogger(__name__)
 
-rule_state_table = app.Table(
-    "sovwatch-rule-state",
-    key_type=str,
-    partitions=settings.topics.partitions,
-    help="Open windows and incidents of the compliance rules, per rule and group",
-)
-
 
 class EventClock:
-    """Event time that keeps moving with the wall clock between events."""
+    """Event time that keeps moving with the wall clock between events.
 
-    def __init__(self) -> None:
+    Never ahead of the wall clock by more than `max_skew_s`: ingest dead-letters events dated
+    further ahead, and the clock clamps what it observes as well, so one bad timestamp cannot make
+    every open deadline look expired.
+    """
+
+    def __init__(
+        self,
+        max_skew_s: float,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_skew = timedelta(seconds=max_skew_s)
+        self._wall = wall
+        self._monotonic = monotonic
         self._event_ts: datetime | None = None
         self._seen_at = 0.0
 
     def observe(self, ts: datetime) -> None:
+        ts = min(ts, self._wall() + self._max_skew)
         if self._event_ts is None or ts > self._event_ts:
             self._event_ts = ts
-            self._seen_at = time.monotonic()
+            self._seen_at = self._monotonic()
 
     def now(self) -> datetime:
         if self._event_ts is None:
-            return datetime.now(UTC)
-        return self._event_ts + timedelta(seconds=time.monotonic() - self._seen_at)
+            return self._wall()
+        elapsed = timedelta(seconds=self._monotonic() - self._seen_at)
+        return min(self._event_ts + elapsed, self._wall() + self._max_skew)
 
 
-_state = TableState(rule_state_table)
-_clock = EventClock()
-_engine: list[RuleEngine] = []
-_sink: list[AlertSink] = []
+class Compliance:
+    """The rule engine of one worker, its state, clock and alert sink."""
 
+    def __init__(
+        self, engine: RuleEngine, state: TableState, clock: EventClock, alerts: AlertSink
+    ) -> None:
+        self.engine = engine
+        self._state = state
+        self._clock = clock
+        self._alerts = alerts
 
-def _rule_engine() -> RuleEngine:
-    if not _engine:
-        rules_dir = settings.alerts.rules_dir
-        packs = load_packs(pack_files(rules_dir) if rules_dir else None)
-        _engine.append(RuleEngine(packs, state=_state))
-        log.info("compliance rules loaded: %d", len(_engine[0].rules))
-    return _engine[0]
+    def evaluate(self, items: Sequence[tuple[Event, int]]) -> list[Alert]:
+        """Alerts caused by validated, pseudonymised events, each with its Kafka partition."""
+        now = datetime.now(UTC)
+        alerts: list[Alert] = []
+        state, engine = self._state, self.engine
+        with state.batch():
+            for event, partition in items:
+                state.partition = partition
+                try:
+                    alerts.extend(engine.process(event, now=now))
+                finally:
+                    state.partition = None
+        if items:
+            self._clock.observe(max(event.ts for event, _ in items))
+        return alerts
 
+    async def publish(self, alerts: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[Point]]:
+        """Sent to Kafka now; returns the deliveries and the points the batch must await/write."""
+        if not alerts:
+            return [], []
+        return await self._alerts.stage(alerts)
 
-def _alert_sink() -> AlertSink:
-    if not _sink:
-        writer = InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s)
-        _sink.append(
-            AlertSink(settings.influxdb, settings.alerts, writer, kafka_publisher(alert_topics))
-        )
-    return _sink[0]
+    async def tick(self, active_partitions: Collection[int]) -> None:
+        """Judge the time-driven rules of the partitions this worker actively owns."""
+        started = time.perf_counter()
+        try:
+            due = self.engine.tick(
+                self._clock.now(), active=self._state.in_partitions(active_partitions)
+            )
+        except Exception:  # a bad rule or state must not stop ingestion; the next tick retries
+            log.exception("time-driven rules failed")
+            return
+        if due.alerts:
+            try:
+                await self._alerts.emit(due.alerts)
+            except Exception:  # not delivered: nothing stored, the next tick fires them again
+                log.exception("time-driven alerts not delivered; retried at the next tick")
+                return
+        due.commit()  # only now is "fired" stored: a crash before this re-fires the same ids
+        metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)
 
-
-async def evaluate(event: Event, partition: int) -> tuple[list[Awaitable[Any]], list[Point]]:
-    """Run the rules on one validated, pseudonymised event from `partition`. Its alerts are
-    published at once; returns the Kafka deliveries to await and the InfluxDB points to write
-    before the event may be acked (the ingest agent batches them with the event's own point)."""
-    engine = _rule_engine()
-    _state.partition = partition
-    try:
-        alerts = engine.process(event, now=datetime.now(UTC))
-    finally:
-        _state.partition = None
-    _clock.observe(event.ts)
-    if not alerts:
-        return [], []
-    return await _alert_sink().stage(alerts)
-
-
-@app.timer(interval=settings.alerts.tick_interval_s)
-async def time_driven_rules() -> None:
-    if not _engine:
-        return
-    started = time.perf_counter()
-    try:
-        alerts = _engine[0].tick(_clock.now())
-    except Exception:  # a bad rule or state must not stop ingestion; the next tick retries
-        log.exception("time-driven rules failed")
-        return
-    if alerts:
-        await _alert_sink().emit(alerts)
-    metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)
+    async def close(self) -> None:
+        await self._alerts.close()

@@ -35,6 +35,10 @@ class WriteRejectedError(Exception):
         self.message = message
 
 
+class WriteAbandonedError(Exception):
+    """The worker is stopping and InfluxDB did not take the batch in time: it is replayed."""
+
+
 class InfluxWriter:
     """One async client per target; `write` is the only way points leave sovwatch."""
 
@@ -43,8 +47,11 @@ class InfluxWriter:
         worker: WorkerSettings,
         timeout_s: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._worker = worker
+        self._stopping = stopping
+        self._stop_seen: float | None = None
         self._timeout_ms = int(timeout_s * 1000)
         self._sleep = sleep
         self._clients: dict[tuple[str, str, str], InfluxDBClientAsync] = {}
@@ -63,7 +70,8 @@ class InfluxWriter:
         return self._clients[key]
 
     async def write(self, target: InfluxTarget, bucket: str, lines: Sequence[str]) -> None:
-        """Write until acknowledged; raises only `WriteRejectedError`."""
+        """Write until acknowledged; raises `WriteRejectedError`, or `WriteAbandonedError` once
+        the worker has been stopping for `shutdown_timeout_s`."""
         body = "\n".join(lines).encode()
         delay = self._worker.retry_initial_s
         while True:
@@ -97,6 +105,11 @@ class InfluxWriter:
                 metrics.BATCH_POINTS.observe(len(lines))
                 return
             metrics.WRITE_FAILURES.labels(target=target.url, kind=kind).inc()
+            if self._stopping():
+                self._stop_seen = self._stop_seen or time.monotonic()
+                if time.monotonic() - self._stop_seen >= self._worker.shutdown_timeout_s:
+                    raise WriteAbandonedError(f"InfluxDB {target.url} unreachable at shutdown")
+                delay = min(delay, 1.0)
             await self._sleep(delay)
             delay = min(delay * 2, self._worker.retry_max_s)
 

@@ -1,21 +1,25 @@
 """Raw Kafka bytes -> validated, pseudonymised event -> points; or a dead-letter record.
 
-Pure logic, no Faust: the pipeline agent calls it for every record.
+Pure logic, no Faust: the ingest agent's stage calls it for every record.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from agents.points import to_line
 from agents.sink import Destination
 from schemas.deadletter import DeadLetter
 from schemas.decode import Event, Family, decode
+from schemas.envelope import Envelope
 from schemas.errors import DecodeError, FieldIssue
 from schemas.personal import personal_fields, pseudonymise
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
+
+E = TypeVar("E", bound=Envelope)
 
 
 class Ingest:
@@ -36,16 +40,19 @@ class Ingest:
         }
         self._pseudonymise = pseudonymiser
         self.max_record_bytes = topics.max_record_bytes
+        self.max_future_skew_s = settings.worker.max_future_skew_s
 
-    def decode(self, raw: bytes | None, topic: str) -> Event:
+    def decode(self, raw: bytes | None, topic: str, now: datetime | None = None) -> Event:
         """The validated event; `DecodeError` for anything else (a null value, a record over
-        `max_record_bytes`: it is rejected before any parsing)."""
+        `max_record_bytes`: it is rejected before any parsing; an event dated more than
+        `max_future_skew_s` after `now`)."""
         if raw is None:
             raise DecodeError(
                 "record has no value (tombstone)",
                 (FieldIssue(field="", constraint="missing", value=None, message="no value"),),
             )
-        return decode(within_limit(raw, self.max_record_bytes), topic, topics=self.topic_families)
+        event = decode(within_limit(raw, self.max_record_bytes), topic, topics=self.topic_families)
+        return not_in_future(event, now or datetime.now(UTC), self.max_future_skew_s)
 
     def pseudonymised(self, event: Event) -> Event:
         """The event with its personal identifiers replaced by keyed pseudonyms."""
@@ -85,6 +92,25 @@ def dead_letter(
         error=error,
         received_ts=datetime.now(UTC),
     )
+
+
+def not_in_future(event: E, now: datetime, max_skew_s: float) -> E:
+    """`event`, unless it is dated more than `max_skew_s` after `now` (a producer's clock gone
+    wrong): such a timestamp would make every open rule deadline look expired."""
+    if event.ts - now > timedelta(seconds=max_skew_s):
+        ahead = (event.ts - now).total_seconds()
+        message = (
+            f"ts {event.ts.isoformat()} is {ahead:.0f} s ahead of the worker's clock "
+            f"(allowed: {max_skew_s:.0f} s, SOVWATCH_WORKER__MAX_FUTURE_SKEW_S)"
+        )
+        issue = FieldIssue(
+            field="ts",
+            constraint=f"future_skew le={max_skew_s:.0f}s",
+            value=event.ts.isoformat(),
+            message=message,
+        )
+        raise DecodeError(f"event dated in the future: {message}", (issue,))
+    return event
 
 
 def within_limit(raw: bytes, limit: int) -> bytes:

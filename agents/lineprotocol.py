@@ -3,6 +3,12 @@
 Escaping follows the line protocol reference: measurement escapes comma and space; tag keys,
 tag values and field keys escape comma, equals and space; string field values escape backslash
 and double quote. Integers carry the `i` suffix; floats must be finite.
+
+A key ending in a backslash would escape the delimiter after it (InfluxDB then refuses the whole
+batch): InfluxDB 2 reads a backslash before a plain character literally, so escaping the backslash
+itself does not help, and no line stores a value ending in one. An escaped space is appended
+instead: the stored value is the sent one plus a trailing space (checked against the real server
+in tests/integration/agents/test_influx_writer.py).
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ _STRING = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": r"\n"})
 def _key(text: str) -> str:
     """Escaped tag key, tag value or field key. Cached: tags are low-cardinality by design and
     field keys come from the schemas, so nearly every call is a hit."""
-    return text.translate(_KEY)
+    escaped = text.translate(_KEY)
+    if escaped.endswith("\\"):
+        escaped += "\\ "
+    return escaped
 
 
 class LineProtocolError(ValueError):
@@ -55,11 +64,7 @@ def encode_line(
         value = tags[key]
         if value:
             parts.append(f",{_key(key)}={_key(value)}")
-    encoded = [
-        f"{key.translate(_KEY)}={_field(value)}"
-        for key, value in fields.items()
-        if value is not None
-    ]
+    encoded = [f"{_key(key)}={_field(value)}" for key, value in fields.items() if value is not None]
     if not encoded:
         raise LineProtocolError(f"point of measurement {measurement!r} has no field")
     return f"{''.join(parts)} {','.join(encoded)} {ts_ns}"

@@ -7,6 +7,10 @@ the batch was acknowledged are its events acked (so Faust may commit their offse
 One batch is written in the background while the next one fills (double buffering). When the
 next one is full before the write finished — InfluxDB slow or down and retrying — `add` waits:
 the agent stops pulling from Kafka and memory stays bounded at two batches. Nothing is dropped.
+
+Batches are written and acked one after the other, so acks reach Kafka in offset order for every
+partition. A write abandoned at shutdown (`WriteAbandonedError`) leaves its events and every later
+one unacked: the next owner replays them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from agents.influx_writer import WriteRejectedError
+from agents.influx_writer import WriteAbandonedError, WriteRejectedError
 from streams import metrics
 from streams.settings import InfluxTarget, WorkerSettings
 
@@ -50,7 +54,7 @@ class _Batch(Generic[E]):
     lines: dict[tuple[str, str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
     destinations: dict[tuple[str, str, str], Destination] = field(default_factory=dict)
     # Per destination, the event of each line (for per-line retries of a rejected batch).
-    line_events: dict[tuple[str, str, str], list[E]] = field(
+    line_events: dict[tuple[str, str, str], list[E | None]] = field(
         default_factory=lambda: defaultdict(list)
     )
     events: list[E] = field(default_factory=list)
@@ -58,16 +62,6 @@ class _Batch(Generic[E]):
     waits: list[Awaitable[Any]] = field(default_factory=list)
     points: int = 0
     opened: float = field(default_factory=time.monotonic)
-
-
-OPEN_SINKS: list[PointSink[Any]] = []
-"""Every sink an agent has open: one timer flushes their partial batches (`flush_due`)."""
-
-
-async def flush_due() -> None:
-    """Flush the partial batches of every open sink that have waited long enough."""
-    for sink in list(OPEN_SINKS):
-        await sink.flush_if_due()
 
 
 class PointSink(Generic[E]):
@@ -78,7 +72,8 @@ class PointSink(Generic[E]):
         writer: LineWriter,
         worker: WorkerSettings,
         ack: Callable[[E], Awaitable[None]],
-        reject: Callable[[E, str], Awaitable[None]],
+        reject: Callable[[E | None, str], Awaitable[None]],
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._writer = writer
         self._max_points = worker.batch_max_points
@@ -88,6 +83,8 @@ class PointSink(Generic[E]):
         self._batch: _Batch[E] = _Batch()
         self._lock = asyncio.Lock()
         self._inflight: asyncio.Future[None] | None = None
+        self._stopping = stopping
+        self.abandoned = False  # a write was given up at shutdown: nothing is acked any more
 
     @property
     def pending_points(self) -> int:
@@ -117,10 +114,29 @@ class PointSink(Generic[E]):
         if batch.points >= self._max_points:
             await self._start_flush()
 
+    async def add_lines(
+        self, points: Sequence[tuple[Destination, str]], waits: Sequence[Awaitable[Any]] = ()
+    ) -> None:
+        """Points that belong to no one event (alerts of the batch), and what the batch's
+        events must wait for besides (dead-letter and alert deliveries). A line InfluxDB
+        rejects is handed to `reject` with no event."""
+        batch = self._batch
+        batch.waits.extend(waits)
+        for destination, line in points:
+            key = destination.key()
+            batch.destinations[key] = destination
+            batch.lines[key].append(line)
+            batch.line_events[key].append(None)
+        batch.points += len(points)
+        if batch.points >= self._max_points:
+            await self._start_flush()
+
     async def flush_if_due(self) -> None:
-        """Called by a timer: flush a partial batch that has waited long enough."""
-        if self._batch.events and time.monotonic() - self._batch.opened >= self._max_age:
-            await self.flush()
+        """Flush a partial batch that has waited long enough (at once when stopping)."""
+        if self._batch.events and (
+            self._stopping() or time.monotonic() - self._batch.opened >= self._max_age
+        ):
+            await self._start_flush()
 
     async def flush(self) -> None:
         """Write everything buffered; returns when it is written and acked."""
@@ -141,15 +157,24 @@ class PointSink(Generic[E]):
             await inflight
 
     async def _write_batch(self, batch: _Batch[E]) -> None:
-        for key, lines in batch.lines.items():
-            await self._write(batch.destinations[key], lines, batch.line_events[key])
+        if self.abandoned:
+            return
+        try:
+            for key, lines in batch.lines.items():
+                await self._write(batch.destinations[key], lines, batch.line_events[key])
+        except WriteAbandonedError as exc:
+            self.abandoned = True
+            log.warning("%s: %d events left unacked for replay", exc, len(batch.events))
+            return
         for wait in batch.waits:
             await wait
         for event in batch.events:
             await self._ack(event)
         metrics.PENDING_POINTS.set(self._batch.points)
 
-    async def _write(self, destination: Destination, lines: list[str], events: list[E]) -> None:
+    async def _write(
+        self, destination: Destination, lines: list[str], events: list[E | None]
+    ) -> None:
         try:
             await self._writer.write(destination.target, destination.bucket, lines)
         except WriteRejectedError as batch_error:

@@ -1,11 +1,13 @@
 """Rule engine throughput in-process, and event -> alert latency through real Kafka.
 
-    make bench-rules                                   # both
+    make bench-rules                                   # all three
     .venv/bin/python bench/bench_rules.py --events 200000 --skip-latency
 
 1. throughput: every shipped pack over N mixed, validated events (GPU, power, physical, audit),
    one core, no I/O; events/s of `RuleEngine.process` (decoding excluded: see bench-schemas);
-2. latency: a worker on the native stack fed 5,000 events/s for `--seconds` (bench/latency.py;
+2. timer cost: CPU time of one `RuleEngine.tick` when nothing is due, with one hot GPU on each of
+   `--groups` nodes in the state (an absence and a sustained group each);
+3. latency: a worker on the native stack fed 5,000 events/s for `--seconds` (bench/latency.py;
    a missing alert counts as infinitely late).
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import UTC, datetime, timedelta
 
 from drain import RunFailedError
 from latency import latency_log, measure_latency
@@ -20,13 +23,15 @@ from latency import latency_log, measure_latency
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs
 from schemas.decode import decode
+from schemas.gpu import GpuSample
 from streams.demo import MALFORMED, demo_records
 from streams.settings import TopicSettings
 
 FAMILIES = ("gpu", "power", "physical", "audit")
 
 
-def throughput(events: int) -> tuple[int, float, int]:
+def throughput(events: int, batch: int = 0) -> tuple[int, float, int]:
+    """Events, events/s and alerts of `process` per event, or of `process_batch` in batches."""
     topics = TopicSettings()
     families = {getattr(topics, f): f for f in FAMILIES}
     minutes = max(1, round(events / (40 * 9.4 * 6)))
@@ -39,15 +44,48 @@ def throughput(events: int) -> tuple[int, float, int]:
     engine = RuleEngine(load_packs())
     alerts = 0
     started = time.process_time()
-    for event in decoded:
-        alerts += len(engine.process(event, now=event.ts))
+    if batch:
+        for first in range(0, len(decoded), batch):
+            chunk = decoded[first : first + batch]
+            alerts += len(engine.process_batch([(e, 0) for e in chunk], now=chunk[-1].ts))
+    else:
+        for event in decoded:
+            alerts += len(engine.process(event, now=event.ts))
     elapsed = time.process_time() - started
     return len(decoded), len(decoded) / elapsed, alerts
+
+
+def tick_cost(groups: int, ticks: int = 50) -> tuple[int, float, float]:
+    """Keys of rule state, CPU ms of the first tick (it indexes the state) and of a later one,
+    with nothing due (the absence window is 5 min: 51 ticks of 5 s stay inside it)."""
+    engine = RuleEngine(load_packs())
+    start = datetime(2026, 1, 5, 12, tzinfo=UTC)
+    for i in range(groups):
+        sample = GpuSample(
+            event_id=f"tick-{i}",
+            site_id=f"site-{i % 40:03d}",
+            country="DE",
+            ts=start,
+            source="bench",
+            node=f"node-{i}",
+            gpu_index=0,
+            gpu_uuid=f"GPU-{i}",
+            gpu_temp_c=90.0,
+        )
+        engine.process(sample, now=start)
+    started = time.process_time()
+    engine.tick(start + timedelta(seconds=5)).commit()
+    first = time.process_time() - started
+    started = time.process_time()
+    for n in range(ticks):
+        engine.tick(start + timedelta(seconds=5 * (n + 2))).commit()
+    return len(engine.state), first * 1000, (time.process_time() - started) / ticks * 1000
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--groups", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--rate", type=int, default=5000)
     parser.add_argument("--skip-latency", action="store_true")
@@ -59,6 +97,15 @@ def main() -> None:
         f"| rule engine, {rules} rules, {count:,} mixed events, 1 core (events/s) | {rate:,.0f} |"
     )
     print(f"| alerts (incl. updates) raised on that input | {alerts:,} |")
+    _, batched, _ = throughput(args.events, batch=1000)
+    print(f"| the same through process_batch, 1,000 events a batch (events/s) | {batched:,.0f} |")
+    keys, first_ms, tick_ms = tick_cost(args.groups)
+    print(
+        f"| first timer tick (indexes the state), {keys:,} state keys (CPU ms) | {first_ms:,.1f} |"
+    )
+    print(
+        f"| later timer tick + commit, nothing due, {keys:,} state keys (CPU ms) | {tick_ms:,.3f} |"
+    )
     if not args.skip_latency:
         try:
             lat = measure_latency(args.seconds, args.rate, latency_log())

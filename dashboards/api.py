@@ -20,8 +20,8 @@ from grafana_client.client import (
 from streams.errors import ServiceUnreachableError, SovwatchError
 
 CREDENTIALS_HINT = (
-    "set SOVWATCH_GRAFANA__TOKEN (or --token) to a Grafana service-account token with the Admin "
-    "role; 'sovwatch stack up' creates one for the native Grafana"
+    "set SOVWATCH_GRAFANA__TOKEN (or --token) to a token of a Grafana service account with the "
+    "Admin role (Administration > Service accounts in your Grafana)"
 )
 
 

@@ -11,25 +11,24 @@ import sys
 from pathlib import Path
 from typing import Final
 
-from dashboards.boards import all_dashboards
+from dashboards.boards import JSON, Board, all_dashboards
 from dashboards.folders import folder_titled
-from dashboards.model import JSON, Dashboard
 
 JSON_DIR: Final = Path(__file__).resolve().parent / "json"
 
 
-def render(dashboard: Dashboard) -> str:
-    """The file content: stable key order and indentation, so diffs stay readable."""
-    return json.dumps(dashboard.to_json(), indent=2, ensure_ascii=False) + "\n"
+def text_of(board: Board) -> str:
+    """The file content: sorted keys and indentation, so diffs stay readable."""
+    return json.dumps(board.json, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def path_of(dashboard: Dashboard, root: Path = JSON_DIR) -> Path:
-    return root / folder_titled(dashboard.folder).directory / f"{dashboard.uid}.json"
+def path_of(board: Board, root: Path = JSON_DIR) -> Path:
+    return root / folder_titled(board.folder).directory / f"{board.uid}.json"
 
 
 def rendered(root: Path = JSON_DIR) -> dict[Path, str]:
     """Every dashboard file the code renders, by path."""
-    return {path_of(board, root): render(board) for board in all_dashboards()}
+    return {path_of(board, root): text_of(board) for board in all_dashboards()}
 
 
 def stale(root: Path = JSON_DIR) -> list[Path]:
@@ -51,6 +50,11 @@ def write(root: Path = JSON_DIR) -> list[Path]:
         else:
             path.unlink()
     return changed
+
+
+def committed(root: Path = JSON_DIR) -> list[JSON]:
+    """The dashboards as committed (what Grafana's file provisioning reads)."""
+    return [load(path) for path in sorted(root.glob("*/*.json"))]
 
 
 def load(path: Path) -> JSON:

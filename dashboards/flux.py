@@ -3,12 +3,13 @@
 Bucket names are the defaults of `streams.settings.InfluxBuckets`: generated JSON is committed,
 so it cannot follow a deployment's settings; a deployment that renames buckets regenerates.
 `v.timeRangeStart`, `v.timeRangeStop` and `v.windowPeriod` are filled in by Grafana's InfluxDB
-datasource on the server; `${var:regex}` by Grafana's template engine before the query is sent.
+datasource on the server; `${var:regex}` and `${var:json}` by Grafana's template engine before
+the query is sent (the rules: `dashboards.queries`, and the README of `dashboards/`). A plain
+`${var}` of a multi-value variable would become `{a,b}`, which is not Flux: never use it.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Final
 
@@ -18,7 +19,6 @@ BUCKETS: Final = InfluxBuckets()
 TELEMETRY: Final = BUCKETS.telemetry
 AUDIT: Final = BUCKETS.audit
 ALERTS: Final = BUCKETS.alerts
-VARIABLE_LOOKBACK: Final = "-30d"
 
 
 def matches(tags_to_variables: Mapping[str, str]) -> str:
@@ -50,27 +50,21 @@ def source(
     return "\n".join(lines)
 
 
+def one_of(tag: str, variable: str) -> str:
+    """`contains(value: r.team, set: ${team:json})`: for variables whose "All" lists every value
+    (no custom all value), rendered as a JSON array of strings."""
+    return f"contains(value: r.{tag}, set: ${{{variable}:json}})"
+
+
 def tag_values(bucket: str, tag: str, predicate: str = "") -> str:
-    """A variable query: the values a tag took in the last 30 days (optionally filtered)."""
+    """A variable query: the values a tag took in the dashboard's time range (optionally
+    filtered); variables refresh when the time range changes."""
     where = f", predicate: (r) => {predicate}" if predicate else ""
     return (
         'import "influxdata/influxdb/schema"\n'
-        f'schema.tagValues(bucket: "{bucket}", tag: "{tag}"{where}, start: {VARIABLE_LOOKBACK})'
+        f'schema.tagValues(bucket: "{bucket}", tag: "{tag}"{where},\n'
+        "  start: v.timeRangeStart, stop: v.timeRangeStop)"
     )
-
-
-_VARIABLE = re.compile(r"\$\{(\w+)(?::(\w+))?\}|\$(\w+)")
-
-
-def interpolate(flux: str, values: Mapping[str, str]) -> str:
-    """Replace `${name}`, `${name:format}` and `$name` as Grafana's template engine does for
-    single values and "All" (custom all value `.*`). Names not given are left as they are."""
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(3)
-        return values.get(name, match.group(0))
-
-    return _VARIABLE.sub(replace, flux)
 
 
 def series(tags: Iterable[str], fn: str, field: str = "") -> str:
@@ -82,11 +76,11 @@ def series(tags: Iterable[str], fn: str, field: str = "") -> str:
     rename = f'  |> set(key: "_field", value: "{field}")\n' if field else ""
     return (
         f"{rename}"
-        f"  |> group(columns: {_list(columns)})\n"
+        f"  |> group(columns: {flux_list(columns)})\n"
         f"  |> aggregateWindow(every: v.windowPeriod, fn: {fn}, createEmpty: false)\n"
-        f"  |> keep(columns: {_list(['_time', '_value', *columns])})"
+        f"  |> keep(columns: {flux_list(['_time', '_value', *columns])})"
     )
 
 
-def _list(names: Iterable[str]) -> str:
+def flux_list(names: Iterable[str]) -> str:
     return "[" + ", ".join(f'"{name}"' for name in names) + "]"

@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import SecretStr
 
 from dashboards.api import Grafana
-from dashboards.boards import all_dashboards
+from dashboards.boards import JSON, Board, all_dashboards
+from dashboards.flux_query import DATASOURCE_UID, MIN_INTERVAL
 from dashboards.folders import (
     FOLDERS,
     PERMISSION_CODES,
@@ -32,7 +33,6 @@ from dashboards.folders import (
     Folder,
     folder_titled,
 )
-from dashboards.model import DATASOURCE_UID, JSON, Dashboard
 from streams.errors import SovwatchError
 from streams.settings import InfluxSettings
 
@@ -86,6 +86,7 @@ def datasource_body(influx: InfluxSettings, url: str) -> JSON:
             "version": "Flux",
             "organization": influx.org,
             "defaultBucket": influx.buckets.telemetry,
+            "timeInterval": MIN_INTERVAL,
             "tlsSkipVerify": False,
         },
     }
@@ -264,9 +265,9 @@ class Provisioner:
         return isinstance(answer, dict) and answer.get("status") == "OK"
 
     # ---- dashboards --------------------------------------------------------------------
-    def _dashboard_steps(self, board: Dashboard) -> Iterable[Step]:
+    def _dashboard_steps(self, board: Board) -> Iterable[Step]:
         folder = folder_titled(board.folder)
-        wanted = board.to_json()
+        wanted = board.json
         current = self.grafana.get(f"/dashboards/uid/{board.uid}")
         if current is not None:
             stored = {k: v for k, v in current["dashboard"].items() if k not in SERVER_KEYS}
@@ -277,7 +278,8 @@ class Provisioner:
             if not same_folder:
                 diff += f"\n~ folder -> {folder.title}"
         else:
-            diff = f"+ dashboard {board.uid} ({len(board.panels)} panels) in {folder.title}"
+            panels = len(board.json.get("panels", []))
+            diff = f"+ dashboard {board.uid} ({panels} panels) in {folder.title}"
 
         def save() -> None:
             self.grafana.post(

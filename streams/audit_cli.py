@@ -390,6 +390,22 @@ def _unsigned_before(settings: Settings) -> int:
     return int((datetime.now(UTC).timestamp() - grace) * 1e9)
 
 
+def verify_stored(
+    settings: Settings,
+    key: Ed25519PublicKey | None,
+    site: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Report:
+    """Verify the stored chain of a period (what `audit verify` prints, `sovwatch report` too);
+    `key` None: signatures cannot be checked and every checkpoint is reported as such."""
+    with _reading(settings) as client:
+        records, checkpoints, full = collect(_source(client, settings), site, since, until)
+    return verify(
+        records, checkpoints, key, from_genesis=full, unsigned_before_ns=_unsigned_before(settings)
+    )
+
+
 @audit_app.command("verify")
 def verify_cmd(
     site: str | None = SiteOpt,
@@ -414,17 +430,7 @@ def verify_cmd(
         report = verify(records, checkpoints, key, from_genesis=False)
     else:
         key, _ = _public_key(public_key, settings)
-        with _reading(settings) as client:
-            records, checkpoints, full = collect(
-                _source(client, settings), site, parse_when(since), parse_when(until)
-            )
-        report = verify(
-            records,
-            checkpoints,
-            key,
-            from_genesis=full,
-            unsigned_before_ns=_unsigned_before(settings),
-        )
+        report = verify_stored(settings, key, site, parse_when(since), parse_when(until))
     _print_report(report, as_json)
     raise typer.Exit(0 if report.ok else 1)
 

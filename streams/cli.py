@@ -21,6 +21,7 @@ from streams.errors import SovwatchError, one_line, settings_error
 from streams.grafana_cli import grafana_app
 from streams.influx_tokens import worker_env
 from streams.privacy_cli import privacy_app
+from streams.report_cli import register as register_report
 from streams.rules_cli import alerts_app, rules_app
 from streams.schemas_cli import collect_app, schemas_app
 from streams.selfcheck import influx_round_trip, kafka_round_trip
@@ -44,6 +45,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(grafana_app, name="grafana")
 app.add_typer(audit_app, name="audit")
 register_simulator(app)
+register_report(app)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(privacy_app, name="privacy")
 
@@ -141,11 +143,13 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
     """The whole pipeline once: stack, topics, buckets, a background worker, demo data."""
     import json
     import time
+    from datetime import UTC, datetime, timedelta
 
     from streams.demo import MALFORMED, demo_records
     from streams.produce import produce
 
     settings = get_settings()
+    started = datetime.now(UTC)
     stack = Stack(settings)
     stack.up()
     setup()
@@ -182,7 +186,6 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
         "\nSee the data:\n"
         f"  metrics: curl {auth}{stack.worker.url}/metrics\n"
         f"  alerts:  .venv/bin/sovwatch alerts tail --from-beginning\n"
-        f"  Grafana: {settings.grafana.url}/api/search (API only natively: no frontend build)\n"
         f"  Flux:    curl -s {settings.influxdb.url}/api/v2/query?org={settings.influxdb.org} "
         "-H 'Authorization: Token $SOVWATCH_INFLUXDB__TOKEN' "
         "-H 'Content-Type: application/vnd.flux' "
@@ -191,6 +194,14 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
         '|> group(columns:["site"]) |> mean()\'\n'
         "  stop:    .venv/bin/sovwatch stack down"
     )
+    from dashboards.queries.runner import TimeRange
+    from dashboards.report.build import make_report
+    from streams.demo import SITES
+
+    period = TimeRange(started - timedelta(minutes=minutes + 1), datetime.now(UTC))
+    sites = [site for site, _ in SITES]
+    report = make_report(settings, [], period, sites, settings.stack.run_dir / "report.html")
+    console.print(f"\nReport of the demo period (every dashboard, alerts, audit): {report}")
 
 
 def main() -> None:

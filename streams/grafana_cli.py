@@ -11,11 +11,11 @@ import typer
 from rich.console import Console
 
 from dashboards import build as dashboard_build
-from dashboards.api import Grafana
+from dashboards.api import CREDENTIALS_HINT, Grafana
 from dashboards.provision import Provisioner
+from streams.errors import SovwatchError
 from streams.influx_tokens import grafana_datasource_token
-from streams.settings import get_settings
-from streams.stack.grafana import native_token_file, resolve_token
+from streams.settings import GrafanaSettings, get_settings
 
 grafana_app = typer.Typer(
     help="Grafana: dashboards as code and provisioning through the HTTP API.",
@@ -51,8 +51,7 @@ def provision(
     token: Annotated[
         str | None,
         typer.Option(
-            help="Service-account token [default: SOVWATCH_GRAFANA__TOKEN, else the native "
-            "stack's]",
+            help="Service-account token [default: SOVWATCH_GRAFANA__TOKEN]",
             show_default=False,
         ),
     ] = None,
@@ -66,7 +65,7 @@ def provision(
 ) -> None:
     """Create or update sovwatch's teams, folders, permissions, datasource and dashboards."""
     settings = get_settings()
-    secret = token or resolve_token(settings.grafana, native_token_file(settings))
+    secret = token or configured_token(settings.grafana)
     grafana = Grafana(url or settings.grafana.url, secret, settings.grafana.timeout_s)
     datasource_token, token_source = grafana_datasource_token(settings)
     provisioner = Provisioner(
@@ -89,3 +88,10 @@ def provision(
         return
     provisioner.apply(steps)
     console.print(f"applied {len(steps)} change(s) to {grafana.url}")
+
+
+def configured_token(grafana: GrafanaSettings) -> str:
+    """SOVWATCH_GRAFANA__TOKEN, or a user error saying how to give one."""
+    if grafana.token is None:
+        raise SovwatchError("no Grafana token: SOVWATCH_GRAFANA__TOKEN is unset", CREDENTIALS_HINT)
+    return grafana.token.get_secret_value()

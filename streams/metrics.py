@@ -81,3 +81,26 @@ SINK_FAILURES = Counter(
 RULE_TICK_SECONDS = Histogram(
     "sovwatch_rule_tick_seconds", "Duration of one timer pass of the rule engine", registry=REGISTRY
 )
+RULE_ERRORS = Counter(
+    "sovwatch_rule_errors_total",
+    "Evaluations of a rule that raised (the event and the other rules went on)",
+    ["rule"],
+    registry=REGISTRY,
+)
+RULE_GROUPS = Gauge(
+    "sovwatch_rule_groups",
+    "Groups a rule holds state for on this worker (capped per rule)",
+    ["rule"],
+    registry=REGISTRY,
+)
+RULE_GROUPS_EVICTED = Counter(
+    "sovwatch_rule_groups_evicted_total",
+    "Groups dropped because a rule held more than its cap (least recently active first)",
+    ["rule"],
+    registry=REGISTRY,
+)
+RULE_STATE_PRUNED = Counter(
+    "sovwatch_rule_state_pruned_total",
+    "Rule state keys deleted once expired (windows, sequences, incidents)",
+    registry=REGISTRY,
+)

@@ -113,11 +113,8 @@ class InfluxSettings(InfluxTarget):
 
 
 class GrafanaSettings(BaseModel):
-    """How sovwatch reaches Grafana (service-account token, not the admin password).
-
-    Without `token`, commands use the token the native stack created for its own Grafana
-    (`<stack run_dir>/grafana/sovwatch-token`).
-    """
+    """How `sovwatch grafana provision` reaches an operator's Grafana (service-account token,
+    not the admin password). No Grafana runs in the native stack."""
 
     url: str = "http://127.0.0.1:3000"
     token: SecretStr | None = Field(None, description="Service-account token (Admin role)")
@@ -129,9 +126,6 @@ class GrafanaSettings(BaseModel):
     timeout_s: float = Field(10.0, gt=0, description="HTTP timeout of API calls")
     influxdb_url: str | None = Field(
         None, description="InfluxDB URL as Grafana reaches it (default: SOVWATCH_INFLUXDB__URL)"
-    )
-    native_version: str = Field(
-        "10.0.0-pre.81d85ce", description="Grafana build of the native stack (grafana.sh)"
     )
 
 
@@ -178,6 +172,22 @@ class WorkerSettings(BaseModel):
         15.0,
         ge=6,
         description="A worker silent this long (crashed) leaves the group: others take over",
+    )
+    shutdown_timeout_s: float = Field(
+        20.0,
+        gt=0,
+        description="On stop, wait this long for in-flight events (then they are replayed)",
+    )
+    take_max_events: int = Field(
+        2000, ge=1, description="Events taken from Kafka per batch (decode, rules, encode)"
+    )
+    take_within_s: float = Field(
+        0.02, gt=0, description="A partial batch waits at most this long for more events"
+    )
+    max_future_skew_s: float = Field(
+        300.0,
+        gt=0,
+        description="Events dated further ahead of the wall clock are dead-lettered",
     )
 
 

@@ -1,42 +1,103 @@
 """The rule engine: dispatches events to the rules of their family, keeps per-rule state in a
-store, and turns firings into alerts with deterministic ids and per-rule suppression.
+store, and turns firings into alerts (see `agents.rules.incidents`).
 
-Suppression: a firing within `suppress` seconds of an open incident of the same rule and group
-extends that incident (same alert id, later window end, more evidence) instead of raising a new
-alert. Every extension re-emits the alert, so downstream always holds its latest version; a
-replayed event re-emits the same version, which is harmless (same id, same content).
+A rule that raises is skipped for that input (`RuleErrors`); the other rules and the event go on.
+Time-driven rules are judged by `tick`, which stores nothing itself: it returns a `TickResult`
+whose `commit()` stores the fired state once the caller has delivered the alerts, so a crash in
+between fires the same alerts (same ids) again instead of losing them.
+
+State is bounded: `prune` (run by every commit) deletes what expired, per kind, `grace_s` ago,
+and each rule keeps at most `max_groups` groups. An index of deadlines and expiries
+(`agents.rules.index`) spares the timer a walk over all state; `reindex` rebuilds it from the
+state, and must be called when the state changed behind the engine (partitions assigned).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+import time
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.rule_state import TableState
+from agents.rules import incidents
 from agents.rules.compiled import CompiledRule, compile_rule
-from agents.rules.kinds import KINDS, MAX_EVENTS, Firing, State
+from agents.rules.errors import RuleErrors
+from agents.rules.incidents import INCIDENT
+from agents.rules.index import StateIndex, group_of
+from agents.rules.kinds import KINDS, Firing, State
 from agents.rules.language import Compiler
 from agents.rules.model import RulePack
-from schemas.alert import Alert, alert_id
+from schemas.alert import Alert
+from streams import metrics
 
 StateStore = MutableMapping[str, Any]
-EARLIER = "earlier"
-KEEP_EARLIER = 3
-"""Incidents a group remembers besides its current one. Events replayed after a crash meet
-state that has already moved on; a firing inside an earlier incident joins it instead of opening
-a new one, so a replay re-emits the same alert id."""
+Active = Callable[[str], bool]
+"""Whether this worker actively owns a state key (`TableState.in_partitions`); None: all."""
+GRACE_S = 3600.0
+"""How long expired state is kept for data that lags behind the event clock (late sites, a
+backlog after an outage, replays)."""
+MAX_GROUPS = 100_000
+"""Groups one rule may hold on one worker."""
+RESCAN_EVERY = 720
+"""Ticks between full rebuilds of the index (1 h at 5 s): a safety net for state restored
+behind the engine's back when nobody called `reindex`."""
+RECHECK_S = 60.0
+"""How often (event time) an expired key still waiting for its timer is looked at again."""
 
 
 def _epoch(ts: datetime) -> float:
     return ts.timestamp()
 
 
-def _utc(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC)
+@dataclass(frozen=True)
+class _Fired:
+    """What one key's timer firings change: its state (stored only if it still is `before`)
+    and its incidents (the firings are joined into whatever the incidents are at commit)."""
+
+    rule: CompiledRule
+    key: str
+    group: str
+    before: State
+    after: State | None
+    firings: tuple[Firing, ...]
+
+
+@dataclass
+class TickResult:
+    """Alerts due by time alone; `commit()` stores the state they leave once they are delivered.
+    Without a commit, the next tick fires them again with the same ids."""
+
+    alerts: list[Alert]
+    _engine: RuleEngine = field(repr=False)
+    _fired: list[_Fired] = field(repr=False)
+    _now: datetime = field(repr=False)
+    _active: Active | None = field(repr=False)
+    _committed: bool = field(default=False, repr=False)
+
+    def commit(self) -> None:
+        """Store the fired state, then prune expired state (call it also when there are no
+        alerts). A second call does nothing."""
+        if not self._committed:
+            self._committed = True
+            self._engine._commit(self._fired)
+            self._engine.prune(self._now, self._active)
 
 
 class RuleEngine:
-    def __init__(self, packs: Iterable[RulePack], state: StateStore | None = None) -> None:
+    def __init__(
+        self,
+        packs: Iterable[RulePack],
+        state: StateStore | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        grace_s: float = GRACE_S,
+        max_groups: int = MAX_GROUPS,
+        rescan_every: int = RESCAN_EVERY,
+    ) -> None:
+        """`clock` (seconds, any origin) only paces the error log; `rescan_every` ticks the
+        index is rebuilt from the state (0: only on `reindex`)."""
         self.rules: list[CompiledRule] = []
         for pack in packs:
             compiler = Compiler(
@@ -48,53 +109,204 @@ class RuleEngine:
         for rule in self.rules:
             for family in rule.rule.families:
                 self.by_family.setdefault(family, []).append(rule)
-        self._timed = [
-            r for r in self.rules if r.rule.kind in ("absence", "sequence", "two_person")
-        ]
+        self._by_id = {rule.id: rule for rule in self.rules}
+        self._timed = {
+            r.id: r for r in self.rules if r.rule.kind in ("absence", "sequence", "two_person")
+        }
         self.state: StateStore = state if state is not None else {}
+        self.grace_s = grace_s
+        self.max_groups = max_groups
+        self.rescan_every = rescan_every
+        self._errors = RuleErrors(clock)
+        self._index = StateIndex(self._by_id)
+        self._indexed = False
+        self._ticks = 0
 
     def process(self, event: Any, now: datetime | None = None) -> list[Alert]:
-        """Alerts (new or updated) caused by one validated, pseudonymised event."""
+        """Alerts (new or updated) caused by one validated, pseudonymised event; `now` is their
+        creation time (default: the wall clock when one fires)."""
         alerts: list[Alert] = []
         rules = self.by_family.get(event.family)
-        if not rules:
-            return alerts
+        if rules:
+            self._evaluate(event, rules, now, alerts)
+        return alerts
+
+    def process_batch(self, items: Iterable[tuple[Any, int | None]], now: datetime) -> list[Alert]:
+        """Alerts of a batch of validated, pseudonymised events, in event order. Each item is an
+        event and the Kafka partition it was read from: on a `TableState` the event's state is
+        written to that partition's changelog (None: the state's current partition)."""
+        alerts: list[Alert] = []
+        state = self.state
+        table = state if isinstance(state, TableState) else None
+        previous = table.partition if table is not None else None
+        by_family = self.by_family
+        try:
+            for event, partition in items:
+                rules = by_family.get(event.family)
+                if not rules:
+                    continue
+                if table is not None and partition is not None:
+                    table.partition = partition
+                self._evaluate(event, rules, now, alerts)
+        finally:
+            if table is not None:
+                table.partition = previous
+        return alerts
+
+    def _evaluate(
+        self, event: Any, rules: list[CompiledRule], now: datetime | None, alerts: list[Alert]
+    ) -> None:
         ts = _epoch(event.ts)
         state = self.state
         for rule in rules:
-            if not rule.relevant(event):
-                continue
-            group = rule.group(event)
-            key = f"{rule.id}|{group}"
-            before = state.get(key)
-            after, firings = KINDS[rule.rule.kind].on_event(rule, event, ts, before)
-            if after is not before:
-                self._store(key, before, after)
-            if firings:
-                meta = {"site_id": event.site_id, "country": event.country}
-                created = now or datetime.now(UTC)
-                alerts.extend(self._alert(rule, group, f, meta, created) for f in firings)
-        return alerts
+            try:
+                if not rule.relevant(event):
+                    continue
+                group = rule.group(event)
+                key = f"{rule.id}|{group}"
+                before = state.get(key)
+                after, firings = KINDS[rule.rule.kind].on_event(rule, event, ts, before)
+                if firings:
+                    meta = {"site_id": event.site_id, "country": event.country}
+                    created = now or datetime.now(UTC)
+                    alerts.extend(self._raise(rule, group, firings, meta, created))
+                if after is not before:
+                    self._store(key, before, after)
+                    if after is None:
+                        self._index.forget(key, key + INCIDENT in state)
+                    else:
+                        self._index.wrote(rule, key, after)
+            except Exception:  # one rule's bug must not stop the event or the other rules
+                self._errors.report(rule.id, f"on event {getattr(event, 'event_id', '?')}")
 
-    def tick(self, now: datetime) -> list[Alert]:
-        """Alerts due by time alone (absence, not-followed-by, two-person deadlines)."""
+    def tick(self, now: datetime, active: Active | None = None) -> TickResult:
+        """Alerts due by time (absence, not-followed-by, two-person and late-A deadlines) for the
+        keys `active` accepts; stores nothing until `TickResult.commit()`. Visits due keys only
+        (a full walk the first time and every `rescan_every` ticks)."""
+        self._ticks += 1
+        if not self._indexed or (self.rescan_every and self._ticks % self.rescan_every == 0):
+            self.reindex(active)
         alerts: list[Alert] = []
+        fired: list[_Fired] = []
         epoch = _epoch(now)
-        timed = {rule.id: rule for rule in self._timed}
-        for key in [k for k in self.state if not k.endswith("|alert")]:
+        deadlines = self._index.deadlines
+        for key in deadlines.pop_due(epoch):
+            before: State | None = self.state.get(key)
+            if before is None or (active is not None and not active(key)):
+                continue  # gone, or not ours: `reindex` brings it back once it is assigned here
             rule_id, _, group = key.partition("|")
-            rule = timed.get(rule_id)
+            rule = self._timed.get(rule_id)
             if rule is None:
                 continue
-            before = self.state[key]
-            after, firings = KINDS[rule.rule.kind].on_tick(rule, epoch, before)
-            self._store(key, before, after)
-            for firing in firings:
-                meta = {
-                    "site_id": firing.context.get("site_id") or group.split("/")[0],
-                    "country": firing.context.get("country", "ZZ"),
-                }
-                alerts.append(self._alert(rule, group, firing, meta, now))
+            kind = KINDS[rule.rule.kind]
+            try:
+                after, firings = kind.on_tick(rule, epoch, before)
+                if firings or after is not before:
+                    current = self.state.get(key + INCIDENT)
+                    for firing in firings:
+                        current, incident = incidents.join(rule, group, firing, current)
+                        meta = {
+                            "site_id": firing.context.get("site_id") or group.split("/")[0],
+                            "country": firing.context.get("country", "ZZ"),
+                        }
+                        alerts.append(incidents.alert_of(rule, incident, firing, meta, now))
+                    fired.append(_Fired(rule, key, group, before, after, tuple(firings)))
+                    deadlines.set(key, epoch)  # due again until committed
+                elif (deadline := kind.deadline(rule, before)) is not None:
+                    deadlines.set(key, deadline)
+            except Exception:
+                self._errors.report(rule.id, f"on the timer for {key}")
+                deadlines.set(key, epoch)  # judged again next tick
+        return TickResult(alerts, self, fired, now, active)
+
+    def prune(self, now: datetime, active: Active | None = None) -> int:
+        """Delete, among the keys `active` accepts, the state that expired `grace_s` before
+        `now` (never a window still open or a deadline not yet fired) and each rule's groups
+        beyond `max_groups`, least recently active first. Returns the keys deleted."""
+        if not self._indexed:
+            self.reindex(active)
+        horizon = _epoch(now) - self.grace_s
+        expiries = self._index.expiries
+        pruned = 0
+        for key in expiries.pop_due(horizon):
+            state = self.state.get(key)
+            if state is None or (active is not None and not active(key)):
+                continue
+            try:
+                expiry = self._index.expiry(key, state)
+            except Exception:
+                self._errors.report(key.partition("|")[0], f"judging the expiry of {key}")
+                continue
+            if expiry is None:  # waits for its timer (or for the commit of its firing)
+                expiries.set(key, horizon + RECHECK_S)
+            elif expiry <= horizon:
+                self._delete(key)
+                pruned += 1
+            else:
+                expiries.set(key, expiry)
+        if pruned:
+            metrics.RULE_STATE_PRUNED.inc(pruned)
+        return pruned + self._evict(active)
+
+    def reindex(self, active: Active | None = None) -> None:
+        """Rebuild the index from the state, keeping the keys `active` accepts: call it once
+        state was restored or reassigned behind the engine (partitions assigned, recovered)."""
+        index = StateIndex(self._by_id)
+        activity: dict[str, dict[str, float]] = {}
+        for key in list(self.state):
+            if active is not None and not active(key):
+                continue
+            state = self.state.get(key)
+            if state is None:
+                continue
+            try:
+                index.add(key, state, activity)
+            except Exception:
+                self._errors.report(key.partition("|")[0], f"indexing {key}")
+        index.order_groups(activity)
+        self._index = index
+        self._indexed = True
+
+    def _commit(self, fired: Sequence[_Fired]) -> None:
+        for change in fired:
+            try:
+                current = self.state.get(change.key)
+                # An event may have changed the state while the alerts were delivered: it wins,
+                # and the next tick judges the new state.
+                if current is not None and current == change.before:
+                    self._store(change.key, current, change.after)
+                    if change.after is None:
+                        self._index.forget(change.key, change.key + INCIDENT in self.state)
+                    else:
+                        self._index.settled(change.rule, change.key, change.after)
+                incident_key = change.key + INCIDENT
+                joined = self.state.get(incident_key)
+                for firing in change.firings:
+                    joined, _ = incidents.join(change.rule, change.group, firing, joined)
+                if joined is not None:
+                    self.state[incident_key] = joined
+                    self._index.settled(change.rule, incident_key, joined)
+            except Exception:
+                self._errors.report(change.rule.id, f"storing the timer state of {change.key}")
+
+    def _raise(
+        self,
+        rule: CompiledRule,
+        group: str,
+        firings: Sequence[Firing],
+        meta: dict[str, str],
+        now: datetime,
+    ) -> list[Alert]:
+        """The alerts of an event's firings; their incidents are stored once all are built."""
+        key = f"{rule.id}|{group}{INCIDENT}"
+        current = self.state.get(key)
+        alerts = []
+        for firing in firings:
+            current, incident = incidents.join(rule, group, firing, current)
+            alerts.append(incidents.alert_of(rule, incident, firing, meta, now))
+        if current is not None:
+            self.state[key] = current
+            self._index.wrote(rule, key, current)
         return alerts
 
     def _store(self, key: str, before: State | None, after: State | None) -> None:
@@ -104,68 +316,28 @@ class RuleEngine:
         elif after is not before:  # only changed state is written (a changelog record each)
             self.state[key] = after
 
-    def _alert(
-        self, rule: CompiledRule, group: str, firing: Firing, meta: dict[str, str], now: datetime
-    ) -> Alert:
-        key = f"{rule.id}|{group}|alert"
-        current = self.state.get(key)
-        known = [] if current is None else [current, *current.get(EARLIER, [])]
-        match = next((i for i in known if i["start"] <= firing.start < i["until"]), None)
-        if match is not None:
-            seen = set(match["ids"])
-            ids = [*match["ids"], *(i for i in firing.evidence if i not in seen)]
-            incident = {
-                **_plain(match),
-                "end": max(match["end"], firing.end),
-                "ids": ids[:MAX_EVENTS],
-            }
-            earlier = [_plain(i) if i is not match else incident for i in known[1:]]
-            head = incident if match is current else _plain(known[0])
-        else:
-            incident = {
-                "id": alert_id(rule.id, group, _utc(firing.start)),
-                "start": firing.start,
-                "end": firing.end,
-                "until": firing.start + rule.rule.suppress,
-                "ids": list(dict.fromkeys(firing.evidence))[:MAX_EVENTS],
-            }
-            earlier = [_plain(i) for i in known][:KEEP_EARLIER]
-            head = incident
-        self.state[key] = {**head, EARLIER: earlier}
-        return Alert(
-            id=incident["id"],
-            rule_id=rule.id,
-            severity=rule.rule.severity,
-            team=rule.rule.team,
-            site_id=meta["site_id"],
-            country=meta["country"],
-            window_start=_utc(incident["start"]),
-            window_end=_utc(incident["end"]),
-            evidence_event_ids=incident["ids"],
-            message=rule.message({**firing.context, "count": str(len(incident["ids"]))})[:4096],
-            created_ts=now,
-        )
+    def _delete(self, key: str) -> None:
+        del self.state[key]
+        group = group_of(key)
+        sibling = group if key != group else group + INCIDENT
+        self._index.forget(key, sibling in self.state)
 
-    def prune(self, now: datetime, keep_s: float = 7 * 86400) -> int:
-        """Forget incidents and idle state older than keep_s; returns how many keys went."""
-        horizon = _epoch(now) - keep_s
-        stale = [k for k, v in self.state.items() if _last_activity(v) < horizon]
-        for key in stale:
-            del self.state[key]
-        return len(stale)
-
-
-def _plain(incident: State) -> State:
-    """An incident without its list of earlier ones."""
-    return {k: v for k, v in incident.items() if k != EARLIER}
-
-
-def _last_activity(state: State) -> float:
-    candidates: list[float] = []
-    for name in ("until", "last", "end"):
-        if isinstance(state.get(name), int | float):
-            candidates.append(float(state[name]))
-    for name in ("events", "a", "pending", "seen"):
-        items: Sequence[Any] = state.get(name) or ()
-        candidates.extend(float(item[0]) for item in items)
-    return max(candidates, default=float("inf"))
+    def _evict(self, active: Active | None) -> int:
+        """Drop each rule's least recently active groups beyond `max_groups`; returns keys."""
+        deleted = 0
+        for rule_id, groups in self._index.groups.items():
+            evicted = 0
+            while len(groups) > self.max_groups:
+                group, _ = groups.popitem(last=False)
+                keys = [k for k in (group, group + INCIDENT) if k in self.state]
+                if active is not None and not any(active(k) for k in keys):
+                    continue  # another worker's: it keeps its own groups in bounds
+                for key in keys:
+                    del self.state[key]
+                    self._index.forget(key, True)
+                deleted += len(keys)
+                evicted += 1
+            if evicted:
+                metrics.RULE_GROUPS_EVICTED.labels(rule=rule_id).inc(evicted)
+            metrics.RULE_GROUPS.labels(rule=rule_id).set(len(groups))
+        return deleted

@@ -79,7 +79,9 @@ def run_case(packs: list[RulePack], rule_id: str, case: str, spec: dict[str, Any
             ids.update(a.id for a in engine.process(event, now=event.ts) if a.rule_id == rule_id)
         if "tick" in spec:
             now = T0 + timedelta(seconds=parse_duration(spec["tick"]))
-            ids.update(a.id for a in engine.tick(now) if a.rule_id == rule_id)
+            result = engine.tick(now)
+            result.commit()
+            ids.update(a.id for a in result.alerts if a.rule_id == rule_id)
     except Exception as exc:  # a broken fixture is a failed case, reported, not a crash
         return CaseResult(rule_id, case, expected, frozenset(ids), f"{type(exc).__name__}: {exc}")
     return CaseResult(rule_id, case, expected, frozenset(ids))

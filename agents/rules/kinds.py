@@ -5,7 +5,9 @@ store (a Faust table in the worker, a dict elsewhere), so a restart restores eve
 from the changelog. Timestamps are epoch seconds. State remembers event ids, so an event seen
 twice (a replay after a crash) never counts twice.
 
-A kind returns `Firing`s; the engine turns them into alerts (suppression, ids, messages).
+A kind returns `Firing`s; the engine turns them into alerts (suppression, ids, messages). It
+also tells the engine when its timer may next fire for a state (`deadline`) and from when a state
+no longer changes any outcome (`expires`), so the engine visits only due keys and prunes the rest.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from agents.rules.compiled import CompiledRule
 
 State = dict[str, Any]
 MAX_EVENTS = 1000  # per group and rule: bounds memory whatever the input rate
+EVIDENCE = 10  # event ids a sustained run keeps: the last ones are its alert's evidence
+NEVER = float("-inf")
 LATE_GRACE_S = 60.0  # how long a B from another topic waits for an earlier A to be processed
 
 
@@ -42,12 +46,24 @@ class Kind(Protocol):
         """Timer-driven firings (absence, not-followed-by, two-person deadlines)."""
         ...
 
+    def deadline(self, rule: CompiledRule, state: State) -> float | None:
+        """The earliest event time at which `on_tick` may fire for this state; None: never."""
+        ...
+
+    def expires(self, rule: CompiledRule, state: State) -> float:
+        """Event time from which this state changes no outcome any more (a state with a
+        deadline is kept whatever this says: it waits for its timer)."""
+        ...
+
 
 class _NoTimer:
     def on_tick(
         self, rule: CompiledRule, now: float, state: State
     ) -> tuple[State | None, list[Firing]]:
         return state, []
+
+    def deadline(self, rule: CompiledRule, state: State) -> float | None:
+        return None
 
 
 class Stateless(_NoTimer):
@@ -57,6 +73,9 @@ class Stateless(_NoTimer):
         if not rule.matches(event):
             return state, []
         return state, [Firing(ts, ts, (event.event_id,), rule.context(event))]
+
+    def expires(self, rule: CompiledRule, state: State) -> float:
+        return NEVER  # keeps no state
 
 
 class Count(_NoTimer):
@@ -91,6 +110,10 @@ class Count(_NoTimer):
                 return {"events": events}, [firing]
         return {"events": events}, []
 
+    def expires(self, rule: CompiledRule, state: State) -> float:
+        events = state.get("events") or [[NEVER]]  # sorted by time
+        return float(events[-1][0]) + 2 * (rule.rule.window or 0.0)  # as long as events stay
+
 
 class Sustained(_NoTimer):
     """The condition holds for every sample of the group for at least `window`."""
@@ -106,12 +129,15 @@ class Sustained(_NoTimer):
         if state is None or ts - state["last"] > window:  # first true sample, or data gap
             state = {"since": ts, "last": ts, "ids": [event.event_id], "fired": False}
             return state, []
-        state = {**state, "last": ts, "ids": [*state["ids"][-MAX_EVENTS + 1 :], event.event_id]}
+        state = {**state, "last": ts, "ids": [*state["ids"][-EVIDENCE + 1 :], event.event_id]}
         if ts - state["since"] >= window and not state["fired"]:
             state["fired"] = True
             context = rule.context(event, duration_s=f"{ts - state['since']:.0f}")
-            return state, [Firing(state["since"], ts, tuple(state["ids"][-10:]), context)]
+            return state, [Firing(state["since"], ts, tuple(state["ids"][-EVIDENCE:]), context)]
         return state, []
+
+    def expires(self, rule: CompiledRule, state: State) -> float:
+        return float(state["last"]) + (rule.rule.window or 0.0)  # a later sample starts anew
 
 
 class Absence:
@@ -138,6 +164,14 @@ class Absence:
         context = {**state["ctx"], "silent_s": f"{now - state['last']:.0f}"}
         firing = Firing(state["last"], state["last"] + window, (state["last_id"],), context)
         return {**state, "fired": True}, [firing]
+
+    def deadline(self, rule: CompiledRule, state: State) -> float | None:
+        return None if state["fired"] else float(state["last"]) + (rule.rule.window or 0.0)
+
+    def expires(self, rule: CompiledRule, state: State) -> float:
+        # Once fired, the state only stops a second alert for the same silence; a sample after
+        # it is pruned starts a fresh state just as it would replace this one.
+        return float(state["last"]) + (rule.rule.window or 0.0)
 
 
 class Sequence:
@@ -199,6 +233,18 @@ class Sequence:
         after, firings = _fire_due(state, now, window, before=0.0)
         return after, [*late, *firings]
 
+    def deadline(self, rule: CompiledRule, state: State) -> float | None:
+        window = rule.rule.window or 0.0
+        due = [p[0] + window for p in state.get("pending", [])]
+        due += [b[0] + LATE_GRACE_S for b in state.get("late", [])]
+        return float(min(due)) if due else None
+
+    def expires(self, rule: CompiledRule, state: State) -> float:
+        # An A matters to the B's up to a window after it.
+        return max((float(a[0]) for a in state.get("a", [])), default=NEVER) + (
+            rule.rule.window or 0.0
+        )
+
 
 class TwoPerson:
     """Each trigger event needs `people` distinct actors among the matching events of its group
@@ -228,6 +274,16 @@ class TwoPerson:
         # A trigger still alone once its window after passed: the incident spans both sides.
         window = rule.rule.window or 0.0
         return _fire_due(state, now, window, before=window)
+
+    def deadline(self, rule: CompiledRule, state: State) -> float | None:
+        window = rule.rule.window or 0.0
+        return min((float(p[0]) + window for p in state.get("pending", [])), default=None)
+
+    def expires(self, rule: CompiledRule, state: State) -> float:
+        # A person seen counts for the triggers up to a window after them.
+        return max((float(s[0]) for s in state.get("seen", [])), default=NEVER) + (
+            rule.rule.window or 0.0
+        )
 
     @staticmethod
     def _satisfied(rule: CompiledRule, state: State, pending: list[Any]) -> bool:

@@ -4,18 +4,23 @@ shows its latest message."""
 
 from __future__ import annotations
 
-from dashboards.flux import ALERTS, matches, series
-from dashboards.model import Dashboard, Panel, Query, Threshold
-from dashboards.variables import COUNTRY, SEVERITY, SITE, TEAM, alert_annotation
+from grafana_foundation_sdk.builders.dashboard import Dashboard
+from grafana_foundation_sdk.models.common import BigValueTextMode
 
-ALERT_FILTER = {"country": "country", "site": "site", "team": "team", "severity": "severity"}
+from dashboards.base import bars_over_time, new_dashboard, single_stat, table_panel
+from dashboards.flux import ALERTS, matches, one_of, series
+from dashboards.panels import organize, props, thresholds, value_colours
+from dashboards.variables import SITE_FILTER, alert_annotation, country, severity, site, team
+
+FOLDER = "Operations"
+
 _ALERTS = f"""from(bucket: "{ALERTS}")
   |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
   |> filter(fn: (r) => r._measurement == "alert")
-  |> filter(fn: (r) => {matches(ALERT_FILTER)})"""
+  |> filter(fn: (r) => {matches(SITE_FILTER)})
+  |> filter(fn: (r) => {one_of("team", "team")} and {one_of("severity", "severity")})"""
 
-TABLE = Query(
-    f"""{_ALERTS}
+TABLE = f"""{_ALERTS}
   |> filter(fn: (r) => r._field == "alert_id" or r._field == "message" or r._field == "count")
   |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")
   |> group(columns: ["alert_id"])
@@ -24,27 +29,19 @@ TABLE = Query(
   |> rename(columns: {{_time: "last_seen"}})
   |> keep(columns: ["last_seen", "team", "severity", "rule_id", "site", "country", "count",
                     "message", "alert_id"])
-  |> sort(columns: ["last_seen"], desc: true)""",
-    expect=("last_seen", "team", "severity", "rule_id", "site", "message", "alert_id"),
-)
+  |> sort(columns: ["last_seen"], desc: true)"""
 
 _DISTINCT = f"""{_ALERTS}
   |> filter(fn: (r) => r._field == "alert_id")"""
 
-BY_SEVERITY = Query(
-    f"""{_DISTINCT}
+BY_SEVERITY = f"""{_DISTINCT}
   |> group(columns: ["severity"])
   |> distinct()
   |> count()
-  |> rename(columns: {{_value: "alerts"}})""",
-    expect=("severity", "alerts"),
-)
+  |> rename(columns: {{_value: "alerts"}})"""
 
-BY_TEAM = Query(
-    f"""{_DISTINCT}
-{series(["team"], "count", field="alerts")}""",
-    expect=("Time", "alerts", "team"),
-)
+BY_TEAM = f"""{_DISTINCT}
+{series(["team"], "count", field="alerts")}"""
 
 SEVERITY_COLOURS = {
     "info": "blue",
@@ -54,58 +51,50 @@ SEVERITY_COLOURS = {
     "critical": "red",
 }
 
-DASHBOARD = Dashboard(
-    uid="sovwatch-alerts",
-    title="Alerts",
-    folder="Operations",
-    description="Alerts raised by the compliance rule engine, by team and severity.",
-    variables=(COUNTRY, SITE, TEAM, SEVERITY),
-    annotations=tuple(alert_annotation(team) for team in ("ops", "security", "compliance")),
-    items=(
-        Panel(
-            "Alerts by severity",
-            "stat",
-            (BY_SEVERITY,),
-            width=8,
-            thresholds=(Threshold(None, "green"), Threshold(1, "orange")),
-            options={
-                "reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": True},
-                "textMode": "value_and_name",
-            },
-        ),
-        Panel(
-            "Alerts per team",
-            "timeseries",
-            (BY_TEAM,),
-            width=16,
-            custom={"drawStyle": "bars", "stacking": {"mode": "normal"}, "fillOpacity": 80},
-        ),
-        Panel(
+
+def dashboard() -> Dashboard:
+    return (
+        new_dashboard(
+            "sovwatch-alerts",
             "Alerts",
-            "table",
-            (TABLE,),
-            width=24,
-            height=12,
-            overrides=(
-                {
-                    "matcher": {"id": "byName", "options": "severity"},
-                    "properties": [
-                        {
-                            "id": "mappings",
-                            "value": [
-                                {
-                                    "type": "value",
-                                    "options": {
-                                        severity: {"color": colour}
-                                        for severity, colour in SEVERITY_COLOURS.items()
-                                    },
-                                }
-                            ],
-                        },
-                        {"id": "custom.cellOptions", "value": {"type": "color-background"}},
-                    ],
-                },
-            ),
-        ),
-    ),
-)
+            FOLDER,
+            "Alerts raised by the compliance rule engine, by team and severity.",
+        )
+        .with_variable(country())
+        .with_variable(site())
+        .with_variable(team())
+        .with_variable(severity())
+        .annotation(alert_annotation("ops"))
+        .annotation(alert_annotation("security"))
+        .annotation(alert_annotation("compliance"))
+        .with_panel(
+            single_stat("Alerts by severity", BY_SEVERITY, "alerts", width=8, height=8)
+            .text_mode(BigValueTextMode.VALUE_AND_NAME)
+            .thresholds(thresholds((None, "green"), (1.0, "orange")))
+        )
+        .with_panel(bars_over_time("Alerts per team", BY_TEAM, width=16).decimals(0))
+        .with_panel(
+            table_panel("Alerts", TABLE, width=24, height=12)
+            .with_transformation(
+                organize(
+                    {
+                        "last_seen": "Last seen",
+                        "team": "Team",
+                        "severity": "Severity",
+                        "rule_id": "Rule",
+                        "site": "Site",
+                        "count": "Evidence",
+                        "message": "Message",
+                        "alert_id": "Alert id",
+                    }
+                )
+            )
+            .override_by_name(
+                "severity",
+                props(
+                    cell="color-background",
+                    mappings=[value_colours({s: (None, c) for s, c in SEVERITY_COLOURS.items()})],
+                ),
+            )
+        )
+    )

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders.dashboard import Dashboard
+from grafana_foundation_sdk.models.common import BigValueTextMode
+
+from dashboards.base import new_dashboard, single_stat, table_panel, time_series
 from dashboards.flux import ALERTS, TELEMETRY, matches, series, source
-from dashboards.model import Dashboard, Panel, Query, Threshold
-from dashboards.variables import COUNTRY, SITE, SITE_FILTER, alert_annotation
+from dashboards.panels import organize, props, thresholds
+from dashboards.variables import SITE_FILTER, alert_annotation, country, site
+
+FOLDER = "Operations"
 
 _GPU_UTIL = source(TELEMETRY, "gpu", ["gpu_util_pct"], SITE_FILTER)
 _SITE_POWER = source(TELEMETRY, "power", ["power_w"], SITE_FILTER, 'r.scope == "site"')
 
-SITES_TABLE = Query(
-    f"""util = {_GPU_UTIL}
+SITES_TABLE = f"""util = {_GPU_UTIL}
   |> group(columns: ["country", "site"])
   |> mean()
   |> map(fn: (r) => ({{country: r.country, site: r.site, _field: "gpu_util_pct",
@@ -29,134 +34,84 @@ power = {_SITE_POWER}
 union(tables: [util, gpus, power])
   |> group()
   |> pivot(rowKey: ["country", "site"], columnKey: ["_field"], valueColumn: "_value")
-  |> sort(columns: ["country", "site"])""",
-    expect=("country", "site", "gpus", "gpu_util_pct", "power_w"),
-)
+  |> sort(columns: ["country", "site"])"""
 
-UTIL_BY_SITE = Query(
-    f"""{_GPU_UTIL}
-{series(["site"], "mean")}""",
-    expect=("Time", "gpu_util_pct"),
-)
-
-POWER_BY_SITE = Query(
-    f"""{_SITE_POWER}
-{series(["site"], "mean")}""",
-    expect=("Time", "power_w"),
-)
-
-_ALERTS = f"""from(bucket: "{ALERTS}")
+ALERTS_BY_TEAM = f"""from(bucket: "{ALERTS}")
   |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
   |> filter(fn: (r) => r._measurement == "alert" and r._field == "alert_id")
-  |> filter(fn: (r) => {matches(SITE_FILTER)})"""
-
-OPEN_ALERTS = Query(
-    f"""{_ALERTS}
+  |> filter(fn: (r) => {matches(SITE_FILTER)})
   |> group(columns: ["team"])
   |> distinct()
   |> count()
-  |> rename(columns: {{_value: "alerts"}})""",
-    expect=("team", "alerts"),
-)
+  |> rename(columns: {{_value: "alerts"}})"""
 
-GPUS_REPORTING = Query(
-    f"""{_GPU_UTIL}
+GPUS_REPORTING = f"""{_GPU_UTIL}
   |> group(columns: ["site", "node", "gpu"])
   |> last()
   |> group()
   |> count()
-  |> rename(columns: {{_value: "gpus"}})""",
-    expect=("gpus",),
-)
+  |> rename(columns: {{_value: "gpus"}})"""
 
-AVG_UTIL = Query(
-    f"""{_GPU_UTIL}
+AVG_UTIL = f"""{_GPU_UTIL}
   |> group()
   |> mean()
-  |> rename(columns: {{_value: "gpu_util_pct"}})""",
-    expect=("gpu_util_pct",),
-)
+  |> rename(columns: {{_value: "gpu_util_pct"}})"""
 
-UTIL_STEPS = (Threshold(None, "blue"), Threshold(30, "green"), Threshold(90, "orange"))
+UTIL_STEPS = ((None, "blue"), (30.0, "green"), (90.0, "orange"))
 
-DASHBOARD = Dashboard(
-    uid="sovwatch-fleet",
-    title="Fleet overview",
-    folder="Operations",
-    description="Every site by country: GPUs reporting, utilisation, power, alerts raised.",
-    variables=(COUNTRY, SITE),
-    annotations=(alert_annotation("ops"),),
-    items=(
-        Panel(
-            "GPUs reporting",
-            "stat",
-            (GPUS_REPORTING,),
-            width=6,
-            height=4,
-            options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": ""}},
-        ),
-        Panel(
-            "Average GPU utilisation",
-            "stat",
-            (AVG_UTIL,),
-            unit="percent",
-            width=6,
-            height=4,
-            decimals=1,
-            thresholds=UTIL_STEPS,
-            options={"reduceOptions": {"calcs": ["lastNotNull"], "fields": ""}},
-        ),
-        Panel(
-            "Alerts raised, by team",
-            "stat",
-            (OPEN_ALERTS,),
-            width=12,
-            height=4,
-            description="Distinct alert ids in the time range (bucket alerts).",
-            thresholds=(Threshold(None, "green"), Threshold(1, "red")),
-            options={
-                "reduceOptions": {"calcs": ["lastNotNull"], "fields": ""},
-                "textMode": "value_and_name",
-            },
-        ),
-        Panel(
-            "Sites",
-            "table",
-            (SITES_TABLE,),
-            width=24,
-            height=8,
-            overrides=(
-                {
-                    "matcher": {"id": "byName", "options": "gpu_util_pct"},
-                    "properties": [
-                        {"id": "unit", "value": "percent"},
-                        {"id": "decimals", "value": 1},
-                        {"id": "displayName", "value": "GPU utilisation"},
-                        {"id": "custom.cellOptions", "value": {"type": "gauge"}},
-                        {"id": "max", "value": 100},
-                    ],
-                },
-                {
-                    "matcher": {"id": "byName", "options": "power_w"},
-                    "properties": [
-                        {"id": "unit", "value": "watt"},
-                        {"id": "displayName", "value": "Site power"},
-                    ],
-                },
-                {
-                    "matcher": {"id": "byName", "options": "gpus"},
-                    "properties": [{"id": "displayName", "value": "GPUs"}],
-                },
-            ),
-        ),
-        Panel(
-            "GPU utilisation by site",
-            "timeseries",
-            (UTIL_BY_SITE,),
-            unit="percent",
-            minimum=0,
-            maximum=100,
-        ),
-        Panel("Site power", "timeseries", (POWER_BY_SITE,), unit="watt", minimum=0),
-    ),
-)
+
+def dashboard() -> Dashboard:
+    return (
+        new_dashboard(
+            "sovwatch-fleet",
+            "Fleet overview",
+            FOLDER,
+            "Every site by country: GPUs reporting, utilisation, power, alerts raised.",
+        )
+        .with_variable(country())
+        .with_variable(site())
+        .annotation(alert_annotation("ops"))
+        .with_panel(single_stat("GPUs reporting", GPUS_REPORTING, "gpus").decimals(0))
+        .with_panel(
+            single_stat("Average GPU utilisation", AVG_UTIL, "gpu_util_pct")
+            .unit("percent")
+            .decimals(1)
+            .thresholds(thresholds(*UTIL_STEPS))
+        )
+        .with_panel(
+            single_stat("Alerts raised, by team", ALERTS_BY_TEAM, "alerts", width=12)
+            .description("Distinct alert ids in the time range (bucket alerts).")
+            .text_mode(BigValueTextMode.VALUE_AND_NAME)
+            .thresholds(thresholds((None, "green"), (1.0, "red")))
+        )
+        .with_panel(
+            table_panel("Sites", SITES_TABLE, width=24)
+            .with_transformation(
+                organize(
+                    {
+                        "country": "Country",
+                        "site": "Site",
+                        "gpus": "GPUs",
+                        "gpu_util_pct": "GPU utilisation",
+                        "power_w": "Site power",
+                    }
+                )
+            )
+            .override_by_name(
+                "gpu_util_pct", props(unit="percent", decimals=1, maximum=100, cell="gauge")
+            )
+            .override_by_name("power_w", props(unit="watt"))
+            .override_by_name("gpus", props(decimals=0))
+        )
+        .with_panel(
+            time_series("GPU utilisation by site", f"{_GPU_UTIL}\n{series(['site'], 'mean')}")
+            .unit("percent")
+            .min(0)
+            .max(100)
+        )
+        .with_panel(
+            time_series("Site power", f"{_SITE_POWER}\n{series(['site'], 'mean')}")
+            .unit("watt")
+            .min(0)
+        )
+    )

@@ -18,6 +18,8 @@ from streams.simulator.fleet import Fleet
 from streams.simulator.incidents import Placed
 from streams.simulator.signals import SiteSignals
 
+IDENTITY = ("node", "gpu_index", "gpu_uuid", "device", "model_name")
+
 
 @dataclass(frozen=True)
 class Clock:
@@ -101,6 +103,11 @@ def simulate(
                     batch.append(
                         Draft(t, "gpu", site.id, site.country, f"{node.name}.{g}.{k}", fields)
                     )
+                    util = float(fields["gpu_util_pct"])  # type: ignore[arg-type]
+                    for mig in sig.mig_instances(seed, node, g, t, util):
+                        ident = f"{node.name}.{g}.mig{mig['mig_instance_id']}.{k}"
+                        mig.update({key: fields[key] for key in IDENTITY})
+                        batch.append(Draft(t, "gpu", site.id, site.country, ident, mig))
                 node_w[node.name] = total + site.node_overhead_w * (
                     0.6 + 0.4 * total / (site.gpus_per_node * site.gpu_tdp_w)
                 )

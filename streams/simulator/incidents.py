@@ -120,7 +120,15 @@ def xid_79(ctx: Ctx) -> Plan:
 
 
 def ecc_double_bit(ctx: Ctx) -> Plan:
-    return _gpu_patch(ctx, 5, lambda d: {"ecc_dbe_volatile_total": 2, "retired_pages_pending": 1})
+    return _gpu_patch(
+        ctx,
+        5,
+        lambda d: {
+            "ecc_dbe_volatile_total": 2,
+            "retired_pages_pending": 1,
+            "uncorrectable_remapped_rows": 1,  # a DBE on A100/H100 remaps the row
+        },
+    )
 
 
 def power_brake(ctx: Ctx) -> Plan:

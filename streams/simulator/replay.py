@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from agents.ingest import Ingest
 from agents.rules.engine import RuleEngine
 from agents.rules.model import RulePack
+from schemas.alert import Alert
 from schemas.decode import Event
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
@@ -33,11 +34,17 @@ def replay(
         if next_tick is None:
             next_tick = event.ts + tick
         while event.ts >= next_tick:
-            seen.extend(_seen(engine.tick(next_tick)))
+            seen.extend(_seen(_tick(engine, next_tick)))
             next_tick += tick
         seen.extend(_seen(engine.process(ingest.pseudonymised(event), now=event.ts)))
-    seen.extend(_seen(engine.tick(until)))
+    seen.extend(_seen(_tick(engine, until)))
     return seen
+
+
+def _tick(engine: RuleEngine, now: datetime) -> list[Alert]:
+    result = engine.tick(now)
+    result.commit()  # replayed alerts count as delivered
+    return result.alerts
 
 
 def _seen(alerts: Iterable[object]) -> list[AlertSeen]:

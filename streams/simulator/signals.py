@@ -39,9 +39,54 @@ def site_load(site: Site, ts: datetime) -> float:
 
 def job_factor(seed: int, node: str, ts: datetime) -> float:
     """Per-node scaling for the job it runs; jobs change every two hours."""
-    block = int(ts.timestamp()) // 7200
-    h = zlib.crc32(f"{seed}|{node}|{block}".encode()) / 0xFFFFFFFF
-    return 0.75 + 0.3 * h
+    return 0.75 + 0.3 * _hash(f"{seed}|{node}|{_job_block(ts)}")
+
+
+def _job_block(ts: datetime) -> int:
+    return int(ts.timestamp()) // 7200
+
+
+def _hash(text: str) -> float:
+    """0..1, stable for the same text (no draw from the run's random stream)."""
+    return zlib.crc32(text.encode()) / 0xFFFFFFFF
+
+
+def pod(seed: int, site: Site, node: Node, index: int, ts: datetime) -> dict[str, object]:
+    """The Kubernetes pod using a GPU (dcgm-exporter's pod labels): a training job takes whole
+    nodes, inference runs one pod per GPU; jobs change with the job block."""
+    block = _job_block(ts)
+    node_no = int(node.name.rsplit("-n", 1)[1])
+    training = site.workload == "training" or (site.workload == "mixed" and node_no % 2 == 0)
+    if training:
+        job = zlib.crc32(f"{seed}|{site.id}|{node.hall}|{block}".encode()) % 0xFFFFF
+        return {
+            "k8s_namespace": "training",
+            "k8s_pod": f"train-{job:05x}-worker-{node_no - 1}",
+            "k8s_container": "trainer",
+        }
+    replica = zlib.crc32(f"{seed}|{node.name}|{index}|{block}".encode()) % 0xFFFFF
+    model = ("llm-7b", "vision-med-8b", "asr-1b")[(node_no + index) % 3]
+    return {
+        "k8s_namespace": "inference",
+        "k8s_pod": f"{model}-{replica:05x}",
+        "k8s_container": "server",
+    }
+
+
+MIG_PROFILE = "2g.20gb"
+MIG_INSTANCES = 3
+
+
+def mig_partitioned(site: Site, node: Node, index: int) -> bool:
+    """Inference and mixed sites split the last GPU of each hall's last node into MIG
+    instances (one small model per instance)."""
+    last = node.name.endswith(f"-n{site.nodes_per_hall:03d}")
+    return site.workload != "training" and last and index == site.gpus_per_node - 1
+
+
+def flaky_nvlink(site: Site, node: Node, index: int) -> bool:
+    """One GPU per hall has a marginal NVLink lane whose CRC counter creeps up."""
+    return node.name.endswith("-n001") and index == site.gpus_per_node - 1
 
 
 @dataclass
@@ -64,6 +109,7 @@ class SiteSignals:
     pue: float
     meters: Meters
     gpu_energy_mj: dict[tuple[str, int], float] = field(default_factory=dict)
+    nvlink_flits: dict[tuple[str, int], int] = field(default_factory=dict)
 
     @classmethod
     def start(cls, site: Site, pue: float | None = None) -> SiteSignals:
@@ -89,6 +135,10 @@ class SiteSignals:
         energy = self.gpu_energy_mj.get(key, 3.6e9 * (1 + index / 10)) + power * step_s * 1000
         self.gpu_energy_mj[key] = energy
         busy = util > 5
+        flits = self.nvlink_flits.get(key, 0)
+        if flaky_nvlink(site, node, index):
+            flits += int(3 * _hash(f"{seed}|{node.name}|{index}|{int(ts.timestamp()) // 60}"))
+            self.nvlink_flits[key] = flits
         return {
             "gpu_util_pct": round(util, 1),
             "mem_copy_util_pct": round(util * 0.45, 1),
@@ -104,8 +154,37 @@ class SiteSignals:
             "ecc_sbe_volatile_total": 0,
             "ecc_dbe_volatile_total": 0,
             "pcie_replay_counter": 0,
+            "correctable_remapped_rows": 0,
+            "uncorrectable_remapped_rows": 0,
+            "row_remap_failure": 0,
+            "nvlink_crc_flit_errors_total": flits,
+            "nvlink_crc_data_errors_total": 0,
+            "nvlink_replay_errors_total": 0,
+            "nvlink_recovery_errors_total": 0,
             "clock_throttle_reasons": 0 if busy else 1,
+            **({} if mig_partitioned(site, node, index) else pod(seed, site, node, index, ts)),
         }
+
+    def mig_instances(
+        self, seed: int, node: Node, index: int, ts: datetime, gpu_util: float
+    ) -> list[dict[str, object]]:
+        """The MIG instances of a partitioned GPU: their own utilisation (DCGM's GR engine
+        activity per instance), memory and pod; the GPU-wide fields stay on the GPU's sample."""
+        if not mig_partitioned(self.site, node, index):
+            return []
+        out = []
+        for instance in range(1, MIG_INSTANCES + 1):
+            share = 0.6 + 0.8 * _hash(f"{seed}|{node.name}|{index}|{instance}|{_job_block(ts)}")
+            out.append(
+                {
+                    "mig_instance_id": instance,
+                    "mig_profile": MIG_PROFILE,
+                    "gpu_util_pct": round(min(100.0, gpu_util * share), 1),
+                    "fb_used_mib": int(2048 + 14_000 * min(1.0, gpu_util * share / 100)),
+                    **pod(seed, self.site, node, index * 10 + instance, ts),
+                }
+            )
+        return out
 
     def rack(
         self, rng: random.Random, rack: str, node_w: float, nodes: int, ts: datetime

@@ -1,4 +1,7 @@
-"""The native dev/CI stack: a real Kafka broker, InfluxDB and Grafana, no containers."""
+"""The native dev/CI stack: a real Kafka broker and InfluxDB, no containers.
+
+No Grafana: its only source is AGPL and marked not to use here (README, "Grafana").
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from urllib.parse import urlsplit
 
 from streams.errors import StackError
 from streams.settings import LOCAL_HOSTS, Settings
-from streams.stack.grafana import GrafanaNode
 from streams.stack.influxdb import InfluxNode
 from streams.stack.kafka import KafkaNode
 from streams.stack.worker import WorkerNode
@@ -46,8 +48,6 @@ class Stack:
         influx_port = _local_port(settings.influxdb.url, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
         self.kafka = KafkaNode(settings.stack, settings.kafka, kafka_port)
         self.influx = InfluxNode(settings.stack, settings.influxdb, influx_port)
-        grafana_port = _local_port(settings.grafana.url, "Grafana", "SOVWATCH_GRAFANA__URL")
-        self.grafana = GrafanaNode(settings.stack, settings.grafana, grafana_port)
         self.worker = WorkerNode(settings.stack, settings.worker)
         self.timeout_s = settings.stack.start_timeout_s
 
@@ -55,22 +55,17 @@ class Stack:
         """Install what is missing, start what is stopped, wait until all answer."""
         self.kafka.install()
         self.influx.install()
-        self.grafana.install()
         self.kafka.start()
         self.influx.start()
-        self.grafana.start()
         self.kafka.wait_ready(self.timeout_s)
         self.influx.wait_ready(self.timeout_s)
         self.influx.initialise()
-        self.grafana.wait_ready(self.timeout_s)
-        self.grafana.initialise()
 
     def down(self) -> list[str]:
         """Stop everything; returns the names of what was running."""
         stopped = []
         nodes = (
             ("worker", self.worker),
-            ("grafana", self.grafana),
             ("influxdb", self.influx),
             ("kafka", self.kafka),
         )
@@ -80,12 +75,11 @@ class Stack:
         return stopped
 
     def status(self) -> list[ServiceStatus]:
-        """Kafka, InfluxDB and Grafana; the background worker too when it runs."""
-        kafka, influx, grafana, worker = self.kafka, self.influx, self.grafana, self.worker
+        """Kafka and InfluxDB; the background worker too when it runs."""
+        kafka, influx, worker = self.kafka, self.influx, self.worker
         statuses = [
             ServiceStatus("kafka", kafka.bootstrap, kafka.process.pid(), kafka.is_up()),
             ServiceStatus("influxdb", influx.url, influx.process.pid(), influx.is_up()),
-            ServiceStatus("grafana", grafana.url, grafana.process.pid(), grafana.is_up()),
         ]
         worker_pid = worker.process.pid()
         if worker_pid is not None:

@@ -35,7 +35,6 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack
         "SOVWATCH_STACK__RUN_DIR": str(run_dir),
         "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_pair()}",
         "SOVWATCH_INFLUXDB__URL": f"http://127.0.0.1:{free_port()}",
-        "SOVWATCH_GRAFANA__URL": f"http://127.0.0.1:{free_port()}",  # never started
     }
     settings = settings_from(env)
     stack = Stack(settings)

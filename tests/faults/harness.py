@@ -192,7 +192,8 @@ class Producer:
         for topic, key, value in self._records:
             self._producer.send(topic, key=key, value=value).add_errback(self.errors.append)
             self.sent += 1
-            if self._rate and self.sent % 500 == 0:
+            # Paced in steps of at most one second's records (and at most 500).
+            if self._rate and self.sent % max(1, min(500, int(self._rate))) == 0:
                 ahead = self.sent / self._rate - (time.monotonic() - began)
                 if ahead > 0:
                     time.sleep(ahead)

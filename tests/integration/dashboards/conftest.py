@@ -1,97 +1,108 @@
-"""Fixtures for the Grafana tests: the stack's real Grafana and InfluxDB, a fresh org per run.
-
-The Grafana (and InfluxDB) of the native stack is started if it is not running and reused if
-it is; what this session started, it stops. Kafka is not needed and never touched. Each session
-provisions into its own, new Grafana org (own teams, folders, datasource and dashboards) with a
-service-account token of that org, so runs never see each other's state.
+"""The dashboards' data: ten simulated hours (from a midnight UTC, so night-time incidents
+fit) of a small two-site fleet with every incident kind injected, sent through Kafka to a real
+worker (rules, alerts, audit chain with signed checkpoints) into the real InfluxDB of the native
+stack, on this run's own topics and site ids. Nothing is mocked: the dashboards see what a
+deployment's Grafana would see.
 """
 
 from __future__ import annotations
 
-import uuid
+import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from dashboards.api import Grafana
-from dashboards.provision import Provisioner, Step
-from streams.influx_tokens import GRAFANA, stack_token
+from dashboards.boards import Board, all_dashboards
+from dashboards.queries.datasource import grafana_runner
+from dashboards.queries.runner import DashboardRun, TimeRange
 from streams.settings import Settings
+from streams.simulator.cli import run
+from streams.simulator.fleet import load_fleet
+from streams.simulator.generator import Clock
+from streams.simulator.incidents import INJECTORS
+from streams.simulator.output import KafkaSink
+from streams.simulator.truth import Truth
 from streams.stack import Stack
-from streams.stack.grafana import GrafanaNode
-from streams.stack.process import ManagedProcess
-from tests.integration.dashboards.seed import Fleet, new_fleet, remove, write
+from tests.integration.agents.audit_harness import checkpoint_now, keypair
+from tests.integration.pipeline import Isolated, wait_for
+
+HOURS = 10  # the longest incident (a session left open) needs 8 h 20 min
 
 
-class Node(Protocol):
-    """What InfluxNode and GrafanaNode share."""
+@dataclass(frozen=True)
+class Simulated:
+    settings: Settings
+    sites: tuple[str, ...]
+    range: TimeRange
+    truth: Truth
+    sent: int
+    public_key: Path
+    settings_env: dict[str, str]
 
-    process: ManagedProcess
-
-    def start(self) -> None: ...
-    def wait_ready(self, timeout_s: float) -> None: ...
-    def initialise(self) -> None: ...
-
-
-def _running(node: Node, timeout_s: float) -> bool:
-    """Start the node unless it runs; True when this call started it."""
-    started = node.process.pid() is None
-    node.start()
-    node.wait_ready(timeout_s)
-    node.initialise()
-    return started
-
-
-@pytest.fixture(scope="session")
-def grafana_node(settings: Settings) -> Iterator[GrafanaNode]:
-    """The native stack's Grafana (and the InfluxDB it reads), running."""
-    stack = Stack(settings)
-    influx_started = _running(stack.influx, settings.stack.start_timeout_s)
-    grafana_started = _running(stack.grafana, settings.stack.start_timeout_s)
-    yield stack.grafana
-    if grafana_started:
-        stack.grafana.stop()
-    if influx_started:
-        stack.influx.stop()
-
-
-@dataclass
-class Org:
-    """A fresh Grafana org with an Admin service-account token, and the first provisioning."""
-
-    id: int
-    name: str
-    token: str
-    api: Grafana
-    first_plan: list[Step]
+    @property
+    def selections(self) -> dict[str, list[str]]:
+        """The dashboards' site variable set to this run's sites; everything else "All"."""
+        return {"site": list(self.sites)}
 
 
 @pytest.fixture(scope="session")
-def org(grafana_node: GrafanaNode, settings: Settings) -> Iterator[Org]:
-    """A new org, provisioned once by `Provisioner` (the code under test); deleted after."""
-    name = f"sovwatch-test-{uuid.uuid4().hex[:10]}"
-    admin = grafana_node.admin()
-    org_id = int(admin.post("/orgs", {"name": name})["orgId"])
-    in_org = grafana_node.admin(org_id)
-    account = in_org.post("/serviceaccounts", {"name": name, "role": "Admin"})
-    token = in_org.post(f"/serviceaccounts/{account['id']}/tokens", {"name": "tests"})["key"]
-    api = Grafana(grafana_node.url, token, settings.grafana.timeout_s)
-    readonly = stack_token(settings, GRAFANA)  # what `sovwatch grafana provision` uses
-    assert readonly is not None, "the stack's InfluxDB has a read-only Grafana token"
-    provisioner = Provisioner(api, settings.influxdb, settings.influxdb.url, readonly)
-    plan = provisioner.plan()
-    provisioner.apply(plan)
-    yield Org(org_id, name, token, api, plan)
-    admin.delete(f"/orgs/{org_id}")
+def simulated(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulated]:
+    work = tmp_path_factory.mktemp("dashboards")
+    unique = f"d{int(time.time() * 1000) % 10**9}"
+    private, public = keypair(work)
+    pipeline = Isolated(
+        unique,
+        work,
+        SOVWATCH_ALERTS__TICK_INTERVAL_S="1",
+        SOVWATCH_AUDIT__SIGNING_KEY=private,
+        SOVWATCH_AUDIT__PUBLIC_KEY_FILE=str(public),
+    )
+    fleet = load_fleet(
+        sites=2, halls=1, nodes_per_hall=2, gpus_per_node=4, site_prefix=f"{unique}-"
+    )
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = (
+        midnight
+        if midnight + timedelta(hours=HOURS) <= datetime.now(UTC)
+        else (midnight - timedelta(days=1))
+    )
+    clock = Clock(start, timedelta(hours=HOURS), timedelta(seconds=30))
+    with pipeline.worker() as worker:
+
+        def handled() -> float:
+            health = json.loads(worker.page("/health"))
+            return float(health["stored"]) + float(health["dead_letters"])
+
+        sink = KafkaSink(pipeline.settings.kafka)
+        sent, truth = run(pipeline.settings.topics, sink, fleet, clock, list(INJECTORS), seed=3)
+        assert wait_for(lambda: handled() >= sent, 240, 1), f"{handled()} of {sent} handled"
+        time.sleep(3)  # a few rule ticks: alerts of the last events are written
+        assert checkpoint_now(worker.port), "the worker signed a checkpoint per site"
+    yield Simulated(
+        pipeline.settings,
+        tuple(site.id for site in fleet.sites),
+        TimeRange(clock.start, datetime.now(UTC) + timedelta(minutes=1)),  # + the checkpoints
+        truth,
+        sent,
+        public,
+        pipeline.env,
+    )
 
 
 @pytest.fixture(scope="session")
-def fleet(settings: Settings, grafana_node: GrafanaNode) -> Iterator[Fleet]:
-    """Two sites of realistic points (own site ids) written to the telemetry/audit/alerts
-    buckets, deleted again afterwards (the audit bucket never expires)."""
-    fleet = new_fleet(f"gt{uuid.uuid4().hex[:8]}")
-    assert write(settings.influxdb, fleet) > 1000
-    yield fleet
-    remove(settings.influxdb, fleet)
+def boards() -> list[Board]:
+    return all_dashboards()
+
+
+@pytest.fixture(scope="session")
+def runs(simulated: Simulated, boards: list[Board]) -> dict[str, DashboardRun]:
+    """Every dashboard run once over the simulated period, by uid."""
+    with grafana_runner(simulated.settings) as runner:
+        return {
+            board.uid: runner.run(board.json, simulated.range, simulated.selections)
+            for board in boards
+        }

@@ -82,7 +82,7 @@ def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBr
         "SOVWATCH_KAFKA__SSL_CAFILE": str(run_dir / "kafka" / "tls" / "ca.pem"),
     }
     settings = settings_from(env)
-    node = Stack(settings).kafka  # Kafka only: InfluxDB and Grafana of this stack never start
+    node = Stack(settings).kafka  # Kafka only: InfluxDB of this stack never starts
     try:
         node.start()
         node.wait_ready(settings.stack.start_timeout_s)

@@ -46,3 +46,9 @@ def test_non_finite_floats_are_rejected(value: float) -> None:
 def test_a_point_without_fields_is_rejected() -> None:
     with pytest.raises(LineProtocolError, match="no field"):
         encode_line("m", {"t": "x"}, {"f": None}, 1)
+
+
+def test_a_tag_value_ending_in_a_backslash_does_not_escape_the_delimiter() -> None:
+    line = encode_line("m", {"rack": "r1\\", "row": "a\\b"}, {"v": 1}, 5)
+    # The trailing backslash is followed by an escaped space; one inside a value stays as it is.
+    assert line == "m,rack=r1\\\\ ,row=a\\b v=1i 5"

@@ -2,22 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from agents.rule_state import PARTITION, TableState
-
-
-class RecordingTable:
-    """The two things TableState uses of a Faust table: `data` and `send_changelog`."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.changelog: list[tuple[int, str, Any]] = []
-
-    def send_changelog(self, partition: int, key: str, value: Any, **_: Any) -> None:
-        self.changelog.append((partition, key, value))
+from tests.unit.agents.rule_state_fakes import RecordingTable
 
 
 def test_event_writes_use_the_event_partition_and_remember_it() -> None:
@@ -55,3 +43,40 @@ def test_delete_sends_a_tombstone() -> None:
     assert "k|g" not in table.data
     assert table.changelog[-1] == (1, "k|g", None)
     assert list(state) == [] and len(state) == 0
+
+
+def test_a_delete_tombstones_the_partition_of_the_key_not_the_current_event() -> None:
+    table = RecordingTable()
+    state = TableState(table)
+    state.partition = 2
+    state["k|g"] = {"x": 1}
+    state.partition = 1  # an event of partition 1 is being processed
+    del state["k|g"]  # e.g. its group was evicted
+    assert table.changelog[-1] == (2, "k|g", None)
+
+
+def test_in_partitions_tells_the_keys_of_the_actively_assigned_partitions() -> None:
+    table = RecordingTable()
+    state = TableState(table)
+    for partition in (0, 1, 2):
+        state.partition = partition
+        state[f"r|site-{partition}"] = {"last": 1.0}
+    owned = state.in_partitions({0, 2})
+    assert [owned(f"r|site-{p}") for p in (0, 1, 2)] == [True, False, True]
+    assert not owned("r|unknown")
+
+
+def test_a_batch_sends_each_changed_key_once_with_its_last_value() -> None:
+    table = RecordingTable()
+    state = TableState(table)
+    state.partition = 2
+    with state.batch():
+        for n in range(5):
+            state["r|g1"] = {"n": n}
+        state["r|g2"] = {"n": 0}
+        del state["r|g2"]
+        assert table.changelog == []  # nothing until the batch ends
+    assert sorted(table.changelog) == [
+        (2, "r|g1", {"n": 4, PARTITION: 2}),
+        (2, "r|g2", None),
+    ]

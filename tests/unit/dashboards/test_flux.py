@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboards.flux import interpolate, matches, series, source, tag_values
+from dashboards.flux import matches, one_of, series, source, tag_values
 
 
 def test_matches_filters_each_tag_by_its_variable_as_a_regex() -> None:
@@ -29,11 +29,9 @@ def test_series_keeps_only_what_grafana_needs_to_name_a_series() -> None:
 def test_tag_values_is_a_schema_query_with_optional_predicate() -> None:
     flux = tag_values("audit", "site", 'r.country == "DE"')
     assert flux.startswith('import "influxdata/influxdb/schema"\n')
-    assert 'tag: "site", predicate: (r) => r.country == "DE", start: -30d' in flux
+    assert 'tag: "site", predicate: (r) => r.country == "DE",' in flux
+    assert flux.endswith("start: v.timeRangeStart, stop: v.timeRangeStop)")
 
 
-def test_interpolate_formats_like_grafana_and_leaves_unknown_names() -> None:
-    flux = "r.site =~ /^${site:regex}$/ and $zone and ${hall} and ${other:regex} and /x$/"
-    assert interpolate(flux, {"site": "(a|b)", "zone": ".*", "hall": "h1"}) == (
-        "r.site =~ /^(a|b)$/ and .* and h1 and ${other:regex} and /x$/"
-    )
+def test_one_of_takes_a_json_array_variable() -> None:
+    assert one_of("team", "team") == "contains(value: r.team, set: ${team:json})"

@@ -19,7 +19,9 @@ def test_api_datasource_matches_the_provisioning_file() -> None:
     body = datasource_body(InfluxSettings(), "http://127.0.0.1:8086")
     for key in ("uid", "name", "type", "access", "isDefault"):
         assert body[key] == from_file[key], key
-    assert body["jsonData"]["version"] == from_file["jsonData"]["version"] == "Flux"
+    for key in ("version", "defaultBucket", "timeInterval"):
+        assert body["jsonData"][key] == from_file["jsonData"][key], key
+    assert body["jsonData"]["version"] == "Flux"
     assert "token" not in str(body), "the token goes in secureJsonData only, never compared"
 
 

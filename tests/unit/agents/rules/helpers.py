@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
@@ -14,9 +14,12 @@ from schemas.alert import Alert
 from schemas.decode import Event
 
 
-def engine(rules_yaml: str, **pack: Any) -> RuleEngine:
-    rules = yaml.safe_load(rules_yaml)
-    return RuleEngine([RulePack.model_validate({"rules": rules, **pack})])
+def pack(rules_yaml: str, **fields: Any) -> RulePack:
+    return RulePack.model_validate({"rules": yaml.safe_load(rules_yaml), **fields})
+
+
+def engine(rules_yaml: str, **fields: Any) -> RuleEngine:
+    return RuleEngine([pack(rules_yaml, **fields)])
 
 
 _counter = [0]
@@ -33,6 +36,13 @@ def feed(rule_engine: RuleEngine, *events: Event) -> list[Alert]:
     for item in events:
         alerts.extend(rule_engine.process(item, now=item.ts))
     return alerts
+
+
+def tick(rule_engine: RuleEngine, now: datetime) -> list[Alert]:
+    """A tick whose alerts were delivered: its state is committed."""
+    result = rule_engine.tick(now)
+    result.commit()
+    return result.alerts
 
 
 def at(seconds: float) -> Any:

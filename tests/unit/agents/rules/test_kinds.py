@@ -5,7 +5,7 @@ from __future__ import annotations
 from agents.rules.engine import RuleEngine
 from agents.rules.kinds import LATE_GRACE_S
 from schemas.decode import Event
-from tests.unit.agents.rules.helpers import at, engine, event, feed
+from tests.unit.agents.rules.helpers import at, engine, event, feed, tick
 
 COUNT = """
 - id: t.denied
@@ -129,13 +129,13 @@ ABSENCE = """
 def test_absence_fires_from_the_timer_once_per_silence() -> None:
     rules = engine(ABSENCE)
     feed(rules, gpu(0, 50))
-    assert rules.tick(at(299.999)) == []
-    alerts = rules.tick(at(300))
+    assert tick(rules, at(299.999)) == []
+    alerts = tick(rules, at(300))
     assert len(alerts) == 1 and alerts[0].message == "silent node-01 300"
     assert alerts[0].site_id == "site-1" and alerts[0].country == "DE"
-    assert rules.tick(at(900)) == []
+    assert tick(rules, at(900)) == []
     feed(rules, gpu(1000, 50))  # back, then silent again: a new alert
-    assert len(rules.tick(at(1300))) == 1
+    assert len(tick(rules, at(1300))) == 1
 
 
 SEQUENCE = """
@@ -181,11 +181,11 @@ def test_followed_by_fires_on_b_after_a() -> None:
 def test_not_followed_by_fires_from_the_timer_unless_b_came() -> None:
     rules = engine(SEQUENCE.replace("MODE", "not_followed_by"))
     feed(rules, audit(0, "approval_granted"))
-    assert rules.tick(at(1799)) == []
-    assert len(rules.tick(at(1800))) == 1
+    assert tick(rules, at(1799)) == []
+    assert len(tick(rules, at(1800))) == 1
     rules = engine(SEQUENCE.replace("MODE", "not_followed_by"))
     feed(rules, audit(0, "approval_granted"), audit(100, "model_weights_export"))
-    assert rules.tick(at(3600)) == []
+    assert tick(rules, at(3600)) == []
 
 
 ACROSS_TOPICS = """
@@ -215,14 +215,14 @@ def badge_in(seconds: float) -> Event:
 def test_preceded_by_across_topics_waits_a_grace_for_a_late_a() -> None:
     rules = engine(ACROSS_TOPICS)
     assert feed(rules, session(7200)) == []  # not judged yet: its badge-in may still come
-    assert rules.tick(at(7200 + LATE_GRACE_S - 0.001)) == []
-    assert len(rules.tick(at(7200 + LATE_GRACE_S))) == 1
+    assert tick(rules, at(7200 + LATE_GRACE_S - 0.001)) == []
+    assert len(tick(rules, at(7200 + LATE_GRACE_S))) == 1
 
 
 def test_preceded_by_across_topics_is_cleared_by_an_a_processed_after_b() -> None:
     rules = engine(ACROSS_TOPICS)
     assert feed(rules, session(7200), badge_in(3600)) == []  # the badge topic was fetched later
-    assert rules.tick(at(7200 + 10 * LATE_GRACE_S)) == []
+    assert tick(rules, at(7200 + 10 * LATE_GRACE_S)) == []
 
 
 TWO_PERSON = """
@@ -250,14 +250,14 @@ def test_two_person_is_satisfied_by_a_second_badge_before_or_after() -> None:
     for second in (cage(-200, "access_granted", "p_bob"), cage(200, "access_granted", "p_bob")):
         rules = engine(TWO_PERSON)
         feed(rules, cage(0, "cage_opened", "p_alice"), second)
-        assert rules.tick(at(1000)) == []
+        assert tick(rules, at(1000)) == []
 
 
 def test_two_person_fires_when_only_one_person_was_there() -> None:
     rules = engine(TWO_PERSON)
     feed(rules, cage(0, "cage_opened", "p_alice"), cage(10, "access_granted", "p_alice"))
-    assert rules.tick(at(299)) == []
-    alerts = rules.tick(at(300))
+    assert tick(rules, at(299)) == []
+    alerts = tick(rules, at(300))
     assert len(alerts) == 1 and alerts[0].message == "cage cage-1 by p_alice"
 
 

@@ -87,7 +87,8 @@ def test_gpu_load_is_diurnal_at_an_inference_site(run: Run) -> None:
             by_hour[v["ts"][11:13]].append(v["gpu_util_pct"])
     evening, night = statistics.mean(by_hour["20"]), statistics.mean(by_hour["03"])
     assert evening > night + 20  # 21:00 local vs 04:00 local
-    temps = [r["value"]["gpu_temp_c"] for r in run.records if r["topic"] == "telemetry.gpu"]
+    gpus = [r["value"] for r in run.records if r["topic"] == "telemetry.gpu"]
+    temps = [v["gpu_temp_c"] for v in gpus if "mig_instance_id" not in v]  # GPU-wide field
     assert max(temps) > 85  # the injected thermal runaway
     assert statistics.quantiles(temps, n=100)[98] < 85  # the baseline stays below the rule
 
@@ -103,3 +104,15 @@ def test_gpu_halls_are_entered_only_in_policy_hours_except_the_incident(run: Run
     night = [ts for ts in entries if not 6 <= ts.hour < 22]
     assert len(entries) > 5
     assert len(night) == 1  # the injected night_hall_entry
+
+
+def test_gpus_carry_pods_mig_instances_and_an_nvlink_counter(run: Run) -> None:
+    gpus = [r["value"] for r in run.records if r["topic"] == "telemetry.gpu"]
+    instances = [v for v in gpus if "mig_instance_id" in v]
+    assert instances and {v["mig_profile"] for v in instances} == {"2g.20gb"}
+    assert all("gpu_temp_c" not in v and v["k8s_pod"] for v in instances)
+    whole = [v for v in gpus if "mig_instance_id" not in v]
+    assert {v["k8s_namespace"] for v in whole if "k8s_pod" in v} == {"training", "inference"}
+    flits = [v["nvlink_crc_flit_errors_total"] for v in whole]
+    assert max(flits) > 0 and statistics.median(flits) == 0  # one marginal link per hall
+    assert all(v["uncorrectable_remapped_rows"] in (0, 1) for v in whole)

@@ -1,0 +1,106 @@
+"""The period's alerts by team and severity (distinct alert ids, bucket alerts), and the audit
+chain's verification per site (`streams.audit_cli.verify_stored`, the code of `audit verify`)."""
+
+from __future__ import annotations
+
+import html
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final, get_args
+
+from agents.audit_verify import Report
+from dashboards.flux import ALERTS, matches
+from dashboards.queries.dashboard_json import Target
+from dashboards.queries.runner import Runner, TimeRange
+from dashboards.queries.templating import Variable
+from schemas.alert import Severity, Team
+
+SEVERITIES: Final = tuple(reversed(get_args(Severity)))
+TEAMS: Final = get_args(Team)
+ALERT_COUNTS: Final = Target(
+    "alerts",
+    f"""from(bucket: "{ALERTS}")
+  |> range(start: v.timeRangeStart, stop: v.timeRangeStop)
+  |> filter(fn: (r) => r._measurement == "alert" and r._field == "alert_id")
+  |> filter(fn: (r) => {matches({"site": "site"})})
+  |> group(columns: ["team", "severity"])
+  |> distinct()
+  |> count()
+  |> rename(columns: {{_value: "alerts"}})""",
+)
+
+
+@dataclass(frozen=True)
+class AlertCounts:
+    by_team: dict[str, dict[str, int]]
+
+    @property
+    def total(self) -> int:
+        return sum(sum(row.values()) for row in self.by_team.values())
+
+
+def alert_counts(runner: Runner, time_range: TimeRange, site: Variable) -> AlertCounts:
+    result = runner.query(ALERT_COUNTS, time_range, 60_000, [site])
+    if result.error:
+        raise RuntimeError(f"alert summary: {result.error}")
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for frame in result.frames:
+        team, severity, value = frame.field("team"), frame.field("severity"), frame.field("alerts")
+        if team is None or severity is None or value is None:
+            continue
+        for t, s, v in zip(team.values, severity.values, value.values, strict=True):
+            counts[str(t)][str(s)] = counts[str(t)].get(str(s), 0) + int(v)
+    return AlertCounts(dict(counts))
+
+
+def alerts_html(counts: AlertCounts) -> str:
+    head = "".join(f"<th class='sev-{s}'>{s}</th>" for s in SEVERITIES)
+    rows = "".join(
+        f"<tr><th>{html.escape(team)}</th>"
+        + "".join(f"<td>{counts.by_team.get(team, {}).get(s, 0)}</td>" for s in SEVERITIES)
+        + f"<td><b>{sum(counts.by_team.get(team, {}).values())}</b></td></tr>"
+        for team in TEAMS
+    )
+    return (
+        f"<section class='panel wide' data-panel='Alerts by team and severity' "
+        f"data-points='{len(TEAMS)}'><h3>Alerts raised in the period, by team and severity</h3>"
+        f"<p class='about'>Distinct alert ids (bucket alerts); {counts.total} in all.</p>"
+        f"<table class='matrix'><thead><tr><th>team</th>{head}<th>total</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table></section>"
+    )
+
+
+def audit_html(report: Report, sites: Sequence[str] | None, key_checked: bool) -> str:
+    chosen = [s for s in sorted(report.sites) if not sites or s in sites]
+    rows = []
+    for site in chosen:
+        stats = report.sites[site]
+        problems = [f for f in report.findings if f.site == site and f.is_error]
+        if not key_checked:
+            state = "<span class='warn'>signatures not checked: no public key</span>"
+        elif problems:
+            state = f"<span class='bad'>TAMPERING OR LOSS: {len(problems)} problems</span>"
+        else:
+            state = "<span class='good'>INTACT</span>"
+        details = "".join(f"<li>{html.escape(f.line())}</li>" for f in problems[:10])
+        rows.append(
+            f"<tr><th>{html.escape(site)}</th><td>{stats['records']}</td>"
+            f"<td>{stats['first_seq']}..{stats['last_seq']}</td><td>{stats['checkpoints']}</td>"
+            f"<td>{stats['signed_to']}</td><td>{state}"
+            f"{f'<ul>{details}</ul>' if details else ''}</td></tr>"
+        )
+    body = (
+        "<table><thead><tr><th>site</th><th>records</th><th>sequence</th><th>checkpoints</th>"
+        f"<th>signed up to</th><th>verification</th></tr></thead><tbody>{''.join(rows)}"
+        "</tbody></table>"
+        if rows
+        else "<p class='empty'>No audit records in this period.</p>"
+    )
+    return (
+        f"<section class='panel wide' data-panel='Audit chain verification' "
+        f"data-points='{len(rows)}'><h3>Audit chain verification per site</h3>"
+        "<p class='about'>Hashes, links, Merkle roots and Ed25519 checkpoint signatures "
+        "recomputed from the stored records (as <code>sovwatch audit verify</code>).</p>"
+        f"{body}</section>"
+    )

@@ -1,0 +1,247 @@
+"""The worker's topology, built from a `Settings` value by one function: app, topics, tables,
+agents, timers and pages. Importing this module (or any agent module) creates no Faust object
+and reads no environment; tests build a topology per test with Faust's memory store.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faust.web import View
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+
+from agents.alert_sink import AlertSink, kafka_publisher
+from agents.audit import AuditStage
+from agents.audit_sign import Signer
+from agents.audit_state import AuditChain
+from agents.batching import Batcher, consume
+from agents.compliance import Compliance, EventClock
+from agents.dead_letters import dead_letter_sender
+from agents.influx_writer import InfluxWriter
+from agents.ingest import Ingest
+from agents.ingest_agent import IngestStage, make_sink
+from agents.rule_state import TableState
+from agents.rules.engine import RuleEngine
+from agents.rules.loader import load_packs, pack_files
+from agents.sink import PointSink
+from streams import metrics
+from streams.app import SovwatchApp, Topics, create_app, declare_topics
+from streams.privacy import Pseudonymiser
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Topology:
+    settings: Settings
+    app: SovwatchApp
+    topics: Topics
+    rule_state: Any  # the Faust table behind the rule engine
+    audit_heads: Any  # the Faust table behind the audit chain
+    compliance: Compliance
+    audit: AuditStage
+    agents: dict[str, Any] = field(default_factory=dict)
+    sinks: list[PointSink[Any]] = field(default_factory=list)
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def assigned(self, topic: str) -> set[int]:
+        """Partitions of `topic` actively assigned to this worker (standbys are not)."""
+        try:
+            assignment = self.app.consumer.assignment()
+        except Exception:
+            return set()
+        return {tp.partition for tp in assignment if tp.topic == topic}
+
+    def stopping(self) -> bool:
+        return bool(self.app.should_stop)
+
+    def writer(self) -> InfluxWriter:
+        return InfluxWriter(
+            self.settings.worker, timeout_s=self.settings.influxdb.timeout_s, stopping=self.stopping
+        )
+
+    def batcher(self) -> Batcher[Any]:
+        worker = self.settings.worker
+        return Batcher(worker.take_max_events, worker.take_within_s, stopping=self.stopping)
+
+
+def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
+    """Everything one worker runs. `rules`: an engine of your own (tests), else the packs of
+    `SOVWATCH_ALERTS__RULES_DIR` or the built-in ones."""
+    Pseudonymiser.from_settings(settings.privacy)  # fail here, clearly, not inside an agent
+    app = create_app(settings)
+    topics = declare_topics(app, settings)
+    rule_state = app.Table(
+        "sovwatch-rule-state",
+        key_type=str,
+        partitions=settings.topics.partitions,
+        help="Open windows and incidents of the compliance rules, per rule and group",
+    )
+    audit_heads = app.Table(
+        "sovwatch-audit-heads",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.topics.partitions,
+        use_partitioner=True,
+        help="Audit chain: site -> durable head (seq, hash, offset, Merkle frontier)",
+    )
+    if rules is None:
+        rules_dir = settings.alerts.rules_dir
+        rules = RuleEngine(load_packs(pack_files(rules_dir) if rules_dir else None))
+    state = TableState(rule_state)
+    rules.state = state
+    alert_writer = InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s)
+    compliance = Compliance(
+        rules,
+        state,
+        EventClock(settings.worker.max_future_skew_s),
+        AlertSink(settings.influxdb, settings.alerts, alert_writer, kafka_publisher(topics.alerts)),
+    )
+    topology_ref: list[Topology] = []
+
+    def audit_assigned() -> set[int]:
+        return topology_ref[0].assigned(settings.topics.audit)
+
+    signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
+    audit = AuditStage(
+        settings,
+        AuditChain(audit_heads, settings.audit.recent_event_ids),
+        signer,
+        topics.audit_checkpoints,
+        InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s),
+        audit_assigned,
+        dead_letter_sender(topics.dlq),
+    )
+    topology = Topology(settings, app, topics, rule_state, audit_heads, compliance, audit)
+    topology_ref.append(topology)
+    _ingest_agent(topology)
+    _audit_agent(topology)
+    _timers(topology)
+    _pages(topology)
+    log.info("compliance rules loaded: %d", len(rules.rules))
+    return topology
+
+
+def _ingest_agent(t: Topology) -> None:
+    settings = t.settings
+    send_dead_letter = dead_letter_sender(t.topics.dlq)
+
+    async def ingest(stream: Any) -> None:
+        manual = stream.noack()
+
+        def acked(event: Any) -> None:
+            message = event.message
+            t.next_offsets[(message.topic, message.partition)] = message.offset + 1
+
+        sink = make_sink(t.writer(), settings, manual.ack, send_dead_letter, t.stopping, acked)
+        ingest = Ingest(settings, Pseudonymiser.from_settings(settings.privacy))
+        stage = IngestStage(ingest, t.compliance, sink, send_dead_letter)
+        t.sinks.append(sink)
+        try:
+            await consume(manual.events(), t.batcher(), stage.handle, sink)
+        finally:
+            t.sinks.remove(sink)
+
+    t.agents["ingest"] = t.app.agent(t.topics.telemetry, name="sovwatch.ingest")(ingest)
+
+
+def _audit_agent(t: Topology) -> None:
+    audit = t.audit
+    if audit.signer is None:
+        log.warning(
+            "audit records are chained but NOT signed: set SOVWATCH_AUDIT__SIGNING_KEY "
+            "('sovwatch audit keygen') to publish checkpoints"
+        )
+    else:
+        log.info("audit checkpoints signed with key %s", audit.signer.key_id)  # never the key
+
+    async def audit_agent(stream: Any) -> None:
+        manual = stream.noack()
+        sink = audit.make_sink(manual.ack, t.stopping)
+        t.sinks.append(sink)
+        try:
+            await consume(manual.events(), t.batcher(), audit.handle, sink)
+        finally:
+            t.sinks.remove(sink)
+
+    t.agents["audit"] = t.app.agent(t.topics.audit, name="sovwatch.audit")(audit_agent)
+
+    @t.app.on_partitions_revoked.connect
+    async def forget_revoked(sender: Any, revoked: set[Any], **kwargs: Any) -> None:
+        audit.chain.forget({tp.partition for tp in revoked if tp.topic == t.settings.topics.audit})
+
+
+def _timers(t: Topology) -> None:
+    settings = t.settings
+    telemetry = settings.topics.gpu  # the four families share partitions (key = site)
+
+    async def time_driven_rules() -> None:
+        await t.compliance.tick(t.assigned(telemetry))
+
+    async def report_consumer_lag() -> None:
+        for tp in t.app.consumer.assignment():
+            next_offset = t.next_offsets.get((tp.topic, tp.partition))
+            highwater = t.app.consumer.highwater(tp)
+            if next_offset is not None and highwater is not None:
+                metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(
+                    max(0, highwater - next_offset)
+                )
+
+    async def periodic_checkpoints() -> None:
+        await t.audit.checkpoint_now()
+
+    timer: Callable[..., Any] = t.app.timer
+    timer(interval=settings.alerts.tick_interval_s)(time_driven_rules)
+    timer(interval=5.0)(report_consumer_lag)
+    timer(interval=settings.audit.checkpoint_interval_s)(periodic_checkpoints)
+
+
+def _pages(t: Topology) -> None:
+    app = t.app
+
+    async def metrics_page(web: Any, request: Any) -> Any:
+        return web.bytes(
+            generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    async def health_page(web: Any, request: Any) -> Any:
+        return web.json(
+            {
+                "status": "ok",
+                "agents": len(t.sinks),
+                "pending_points": sum(sink.pending_points for sink in t.sinks),
+                "stored": _total(metrics.EVENTS_STORED),
+                "dead_letters": _total(metrics.DEAD_LETTERS),
+            }
+        )
+
+    app.page("/metrics")(metrics_page)
+    app.page("/health")(health_page)
+
+    audit = t.audit
+
+    class CheckpointView(View):  # type: ignore[misc]
+        """POST: checkpoint now (what `sovwatch audit checkpoint` calls)."""
+
+        async def post(self, request: Any) -> Any:
+            if audit.signer is None:
+                return self.json(
+                    {"error": "no signing key: set SOVWATCH_AUDIT__SIGNING_KEY"}, status=409
+                )
+            done = await audit.checkpoint_now()
+            return self.json({"checkpoints": [c.as_dict() for c in done]})
+
+    app.page("/audit/checkpoint")(CheckpointView)
+
+
+def _total(counter: Counter) -> float:
+    return sum(
+        sample.value
+        for metric in counter.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_total")
+    )

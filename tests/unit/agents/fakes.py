@@ -1,0 +1,67 @@
+"""In-process stand-ins for what the agents' stages use of Faust, Kafka and InfluxDB."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
+
+from streams.settings import InfluxTarget
+
+
+@dataclass
+class Message:
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    key: bytes | None = b"site-1"
+
+
+@dataclass
+class FaustEvent:
+    """What the stages read of a Faust event: its message."""
+
+    message: Message
+
+
+def events(
+    topic: str, values: Sequence[bytes | None], partition: int = 0, start: int = 0
+) -> list[FaustEvent]:
+    return [
+        FaustEvent(Message(topic, partition, offset, value))
+        for offset, value in enumerate(values, start)
+    ]
+
+
+@dataclass
+class GatedWriter:
+    """InfluxDB: records acknowledged writes; while `gate` is clear, writes do not return."""
+
+    writes: list[tuple[str, list[str]]] = field(default_factory=list)
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.gate.set()
+
+    async def write(self, target: InfluxTarget, bucket: str, lines: Sequence[str]) -> None:
+        await self.gate.wait()
+        self.writes.append((bucket, list(lines)))
+
+    def lines(self) -> list[str]:
+        return [line for _, lines in self.writes for line in lines]
+
+
+@dataclass
+class RecordingTopic:
+    """A Kafka topic: `send` hands over at once and returns the broker's acknowledgement."""
+
+    sent: list[tuple[bytes | None, bytes]] = field(default_factory=list)
+    delivered: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.delivered.set()
+
+    async def send(self, key: bytes | None, value: bytes) -> Awaitable[bool]:
+        self.sent.append((key, value))
+        return asyncio.ensure_future(self.delivered.wait())

@@ -1,0 +1,59 @@
+"""The worker's topology comes from one factory and a Settings value; importing creates nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from streams.settings import Settings
+from streams.topology import build
+
+KEY = "unit-test-key-0123456789abcdef"
+
+
+def settings(app_id: str) -> Settings:
+    return Settings.model_validate(
+        {"worker": {"app_id": app_id, "store": "memory://"}, "privacy": {"pseudonym_key": KEY}}
+    )
+
+
+def test_each_build_has_its_own_app_agents_tables_timers_and_pages() -> None:
+    first, second = build(settings("t-one")), build(settings("t-two"))
+    assert first.app is not second.app
+    assert first.app.conf.id == "t-one"
+    assert set(first.agents) == {"ingest", "audit"}
+    assert {agent.name for agent in first.app.agents.values()} == {
+        "sovwatch.ingest",
+        "sovwatch.audit",
+    }
+    assert set(first.app.tables) == {"sovwatch-rule-state", "sovwatch-audit-heads"}
+    assert len(first.app._app_tasks) == 3  # the three timers
+    routes = {path for path, _ in first.app.web.views.items()}
+    assert {"/metrics", "/health", "/audit/checkpoint"} <= routes
+    assert first.compliance is not second.compliance
+
+
+def test_importing_every_module_creates_no_faust_object_and_reads_no_environment() -> None:
+    probe = textwrap.dedent(
+        """
+        import importlib, os, pkgutil
+        import faust, pydantic_settings
+
+        def refuse(*args, **kwargs):
+            raise SystemExit("created at import: " + repr(args[:1]))
+
+        faust.App.__init__ = refuse
+        pydantic_settings.BaseSettings.__init__ = refuse
+        for package in ("schemas", "agents", "streams", "dashboards"):
+            root = importlib.import_module(package)
+            for info in pkgutil.walk_packages(root.__path__, package + "."):
+                importlib.import_module(info.name)
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == "ok"
