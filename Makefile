@@ -8,7 +8,8 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	test-fuzz test-faults bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers simulate
+	test-fuzz test-faults bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers \
+	bench-hotpath bench-batch-size bench-soak simulate
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -46,7 +47,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Benchmarks: figures, never assertions. bench-pipeline needs (and starts) the native stack.
-bench: bench-schemas bench-bad-input bench-rules bench-audit bench-pipeline
+bench: bench-schemas bench-bad-input bench-hotpath bench-rules bench-audit bench-pipeline
 
 bench-schemas: $(VENV)/.installed
 	$(BIN)/python bench/bench_schemas.py
@@ -69,6 +70,18 @@ bench-peers: stack
 	docker/native/telegraf.sh
 	bench/peers/quix-venv.sh
 	$(BIN)/python bench/bench_peers.py
+
+# Per-event choices (decode, pseudonymise, line protocol, gzip level), one core, no servers.
+bench-hotpath: $(VENV)/.installed
+	$(BIN)/python bench/bench_hotpath.py
+
+# 1k / 5k / 10k-line batches written to the stack's InfluxDB.
+bench-batch-size: stack
+	$(BIN)/python bench/bench_hotpath.py --batch-size
+
+# 10M events through one worker, its RSS sampled: bench/results/soak-<date>.json and .png.
+bench-soak: stack
+	$(BIN)/python bench/bench_soak.py
 
 # Ten simulated hours of a 2-site fleet with one injected incident per rule, and its ground truth.
 simulate: stack dev-env

@@ -1,21 +1,24 @@
 """Hot-path micro-benchmarks, one core, no servers: the evidence for each per-event choice.
 
-    make bench-hotpath
+    make bench-hotpath                                  # bench/results/hotpath-<date>.md
     .venv/bin/python bench/bench_hotpath.py --seconds 0.2 --repeat 3
+    make bench-batch-size                               # needs InfluxDB (the native stack)
 
-On simulator records of each family (GPU, power, physical, audit):
-1. JSON decode + validate: the repo's `schemas.decode` vs what a user could pick instead
-   (pydantic `model_validate_json`, `json.loads` + `model_validate`, orjson + `model_validate`
-   when orjson is installed), and parse-only floors (no validation);
-2. pseudonymisation: `streams.privacy.Pseudonymiser` per identifier and per event
-   (`schemas.personal.pseudonymise`), vs keyed BLAKE2b and a memoised HMAC;
+On simulator records of each family (GPU, power, physical, audit), only with libraries the
+project already installs:
+1. JSON decode + validate: `schemas.decode` and the worker's `Ingest.decode` (size limit and
+   future-skew check included) vs pydantic `model_validate_json` and `json.loads` +
+   `model_validate`, and parse-only floors (no validation);
+2. pseudonymisation: `streams.privacy.Pseudonymiser` per identifier and per event (the worker's
+   `Ingest.pseudonymised`), vs HMAC from a prepared key state, keyed BLAKE2b and a memoised HMAC;
 3. line protocol: `agents.points.to_line` (event -> line) and `agents.lineprotocol.encode_line`
-   (prepared tags/fields -> line) vs influxdb-client's `Point` + `to_line_protocol`;
-4. gzip level 1 / 6 / 9 on 5,000-line batches: time and ratio (influxdb-client's
-   `enable_gzip` compresses with `gzip.compress`, whose default level is 9).
+   (prepared tags/fields -> line) vs influxdb-client's `Point` built field by field and
+   `Point.from_dict`, each + `to_line_protocol`;
+4. gzip level 1 / 6 / 9 on a 5,000-line batch: time and ratio (influxdb-client's `enable_gzip`,
+   which the worker's writer uses, calls `gzip.compress` at its default level, 9).
 Prints one table per section (µs per record, records/s) and writes bench/results/hotpath-<date>.md.
-A case whose module is missing (e.g. after a refactor) is shown as unavailable, not skipped
-silently. Batch size against a real InfluxDB: bench/bench_batch_size.py.
+`--batch-size` instead writes 1k / 5k / 10k-line batches to the InfluxDB of the settings
+(bench/hotpath_batch.py) and writes bench/results/batch-size-<date>.md.
 """
 
 from __future__ import annotations
@@ -24,46 +27,57 @@ import argparse
 import gzip
 import hashlib
 import hmac
-import importlib
+import itertools
 import json
 import platform
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+import influxdb_client
+import pydantic
+from hotpath_batch import batch_table, measure_batch_sizes
+from influxdb_client import Point, WritePrecision
 from pydantic_core import from_json
 from simdata import simulated
 
-from schemas.decode import FAMILY_MODELS, decode
-from streams.settings import TopicSettings
+from agents.ingest import Ingest
+from agents.lineprotocol import FieldValue, encode_line
+from agents.points import NOT_FIELDS, SPECS, _flatten, timestamp_ns, to_line
+from schemas.decode import FAMILIES, FAMILY_MODELS, Event, Family, decode
+from schemas.personal import pseudonymise
+from streams.privacy import Pseudonymiser
+from streams.settings import Settings, TopicSettings
 from streams.simulator.output import record
 
 HERE = Path(__file__).parent
-FAMILIES = ("gpu", "power", "physical", "audit")
 KEY = b"bench-hotpath-key-0123456789abcdef"
-Row = tuple[str, str, float | None, str]  # section, case, µs per record (None: unavailable), note
+GZIP_LINES = 5000
+Row = tuple[str, str, float | None, str]  # section, case, µs per record (None: failed), note
+Case = tuple[str, Callable[[Any], object], Sequence[Any], str]  # name, func, inputs, note
+Prepared = tuple[str, dict[str, str], dict[str, FieldValue], int]  # measurement, tags, fields, ns
 
 
-def records(per_family: int) -> tuple[dict[str, list[bytes]], list[bytes]]:
-    """Up to `per_family` JSON records of each family, as the simulator puts them on Kafka, and
-    the first 5,000 telemetry records in their natural mix (for the gzip batch)."""
-    out: dict[str, list[bytes]] = {f: [] for f in FAMILIES}
-    mixed: list[bytes] = []
+def records(per_family: int) -> dict[Family, list[bytes]]:
+    """The first `per_family` JSON records of each family, as the simulator puts them on Kafka."""
+    out: dict[Family, list[bytes]] = {f: [] for f in FAMILIES}
     topics = TopicSettings()
     for event in simulated(120_000, "hot"):
-        value = record(topics, event)[2]
-        if event.family != "audit" and len(mixed) < 5000:
-            mixed.append(value)
         if len(out[event.family]) < per_family:
-            out[event.family].append(value)
-        if len(mixed) >= 5000 and all(len(v) >= per_family for v in out.values()):
+            out[event.family].append(record(topics, event)[2])
+        if all(len(v) >= per_family for v in out.values()):
             break
-    return out, mixed
+    return out
+
+
+def telemetry_lines(count: int) -> list[str]:
+    """The first `count` telemetry events in their natural mix, as line protocol."""
+    events = (e for e in simulated(count * 2, "hot") if e.family != "audit")
+    return [to_line(event)[1] for event in itertools.islice(events, count)]
 
 
 def per_record_us(
@@ -81,17 +95,9 @@ def per_record_us(
     return best
 
 
-def measure(
-    section: str,
-    name: str,
-    func: Callable[[Any], object] | None,
-    items: Sequence[Any],
-    note: str,
-    args: argparse.Namespace,
-) -> Row:
-    """One row; a case that is unavailable or fails on the records says so instead."""
-    if func is None:
-        return section, name, None, note
+def measure(section: str, case: Case, args: argparse.Namespace) -> Row:
+    """One row; a case that fails on the records says so instead of a figure."""
+    name, func, items, note = case
     try:
         for item in items:
             func(item)
@@ -100,48 +106,42 @@ def measure(
     return section, name, per_record_us(func, items, args.seconds, args.repeat), note
 
 
-def optional(module: str) -> Any | None:
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        return None
+def loads_then_validate(model: type[Event], raw: bytes) -> Event:
+    return model.model_validate(json.loads(raw), strict=False)
 
 
-def decode_cases(
-    raw: dict[str, list[bytes]],
-) -> Iterable[tuple[str, Callable[[bytes], object] | None, str]]:
-    orjson = optional("orjson")
+def decode_cases(raw: dict[Family, list[bytes]], ingest: Ingest) -> list[Case]:
+    topics = TopicSettings()
+    cases: list[Case] = []
     for family in FAMILIES:
-        model = FAMILY_MODELS[family]  # type: ignore[index]
-        yield f"{family}: schemas.decode (repo)", lambda b, f=family: decode(b, f), ""
-        yield f"{family}: Model.model_validate_json", model.model_validate_json, ""
-        yield (
-            f"{family}: json.loads + Model.model_validate(strict=False)",
-            lambda b, m=model: m.model_validate(json.loads(b), strict=False),
-            "the models are strict; from Python objects an ISO timestamp needs lax mode",
-        )
-        yield (
-            f"{family}: orjson.loads + Model.model_validate(strict=False)",
-            None
-            if orjson is None
-            else (lambda b, m=model: m.model_validate(orjson.loads(b), strict=False)),
-            "" if orjson else "orjson not installed",
-        )
-        yield f"{family}: floor, pydantic_core.from_json (no validation)", from_json, ""
-        yield f"{family}: floor, json.loads (no validation)", json.loads, ""
-        yield (
-            f"{family}: floor, orjson.loads (no validation)",
-            None if orjson is None else orjson.loads,
-            "" if orjson else "orjson not installed",
-        )
+        model, items, topic = FAMILY_MODELS[family], raw[family], getattr(topics, family)
+        cases += [
+            (
+                f"{family}: schemas.decode (repo)",
+                partial(decode, family_or_topic=family),
+                items,
+                "",
+            ),
+            (
+                f"{family}: Ingest.decode (worker: size limit + decode + future-skew check)",
+                partial(ingest.decode, topic=topic),
+                items,
+                "",
+            ),
+            (f"{family}: Model.model_validate_json", model.model_validate_json, items, ""),
+            (
+                f"{family}: json.loads + Model.model_validate(strict=False)",
+                partial(loads_then_validate, model),
+                items,
+                "the models are strict; from Python objects an ISO timestamp needs lax mode",
+            ),
+            (f"{family}: floor, pydantic_core.from_json (no validation)", from_json, items, ""),
+            (f"{family}: floor, json.loads (no validation)", json.loads, items, ""),
+        ]
+    return cases
 
 
-def pseudonymise_cases(
-    events: dict[str, list[BaseModel]],
-) -> list[tuple[str, Callable[[Any], object] | None, Sequence[Any], str]]:
-    from schemas.personal import pseudonymise
-    from streams.privacy import Pseudonymiser
-
+def pseudonymise_cases(events: dict[Family, list[Event]], ingest: Ingest) -> list[Case]:
     current = Pseudonymiser(KEY)
     ids = [f"B-{i:05d}" for i in range(2000)]
 
@@ -156,7 +156,7 @@ def pseudonymise_cases(
         return "p_" + h.hexdigest()[:24]
 
     memo = lru_cache(maxsize=65536)(current.__call__)
-    cases: list[tuple[str, Callable[[Any], object] | None, Sequence[Any], str]] = [
+    cases: list[Case] = [
         ("identifier: Pseudonymiser (HMAC-SHA256, repo)", current, ids, ""),
         ("identifier: HMAC-SHA256 from a prepared key state (.copy())", hmac_copy, ids, ""),
         ("identifier: keyed BLAKE2b-96", blake2b, ids, "a different pseudonym: rotation needed"),
@@ -164,133 +164,106 @@ def pseudonymise_cases(
             "identifier: memoised Pseudonymiser (2,000 distinct ids)",
             memo,
             ids,
-            "hits after 1st pass",
+            "hits after the 1st pass",
         ),
     ]
     for family in ("physical", "audit"):
-        cases.append(
+        cases += [
             (
                 f"{family} event: schemas.personal.pseudonymise (repo)",
                 lambda e: pseudonymise(e, current),
                 events[family],
                 "",
-            )
-        )
+            ),
+            (
+                f"{family} event: Ingest.pseudonymised (worker)",
+                ingest.pseudonymised,
+                events[family],
+                "",
+            ),
+        ]
     return cases
 
 
-def _fields_of(
-    event: BaseModel, tag_paths: dict[str, str]
-) -> tuple[dict[str, str], dict[str, Any]]:
-    """Tags and fields as the repo's point spec lays them out (nested models joined with _)."""
-    flat: dict[str, Any] = {}
-
-    def walk(data: dict[str, Any], prefix: str) -> None:
-        for key, value in data.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}_")
-            elif isinstance(value, list):
-                flat[f"{prefix}{key}"] = ",".join(map(str, value))
-            else:
-                flat[f"{prefix}{key}"] = value
-
-    walk(event.model_dump(mode="json", exclude_none=True), "")
-    tags = {tag: str(flat.pop(path)) for tag, path in tag_paths.items() if path in flat}
-    fields = {k: v for k, v in flat.items() if k not in ("family", "schema_version", "ts")}
-    return tags, fields
+def prepared(event: Event) -> Prepared:
+    """Measurement, tags, fields and timestamp laid out as `to_line` lays them out."""
+    spec = SPECS[event.family]
+    values = _flatten(event)
+    tags = {tag: str(values.pop(path)) for tag, path in spec.tags.items() if path in values}
+    fields = {key: value for key, value in values.items() if key not in NOT_FIELDS}
+    return event.family, tags, fields, timestamp_ns(event, spec.discrete)
 
 
-def lineprotocol_cases(
-    events: dict[str, list[BaseModel]],
-) -> list[tuple[str, Callable[[Any], object] | None, Sequence[Any], str]]:
-    points = optional("agents.points")
-    lineprotocol = optional("agents.lineprotocol")
-    from influxdb_client import Point, WritePrecision
+def point_built(p: Prepared) -> str:
+    point = Point(p[0])
+    for key, value in p[1].items():
+        point.tag(key, value)
+    for name, field in p[2].items():
+        point.field(name, field)
+    line: str = point.time(p[3], WritePrecision.NS).to_line_protocol()
+    return line
 
-    cases: list[tuple[str, Callable[[Any], object] | None, Sequence[Any], str]] = []
+
+def point_from_dict(p: Prepared) -> str:
+    record = {"measurement": p[0], "tags": p[1], "fields": p[2], "time": p[3]}
+    line: str = Point.from_dict(record, WritePrecision.NS).to_line_protocol()
+    return line
+
+
+def lineprotocol_cases(events: dict[Family, list[Event]]) -> list[Case]:
+    cases: list[Case] = []
     for family in ("gpu", "power", "physical"):
         sample = events[family]
-        spec = getattr(points, "SPECS", {}).get(family)
-        tag_paths = dict(spec.tags) if spec else {"site": "site_id", "country": "country"}
-        prepared = [
-            (*_fields_of(e, tag_paths), int(e.ts.timestamp() * 1e9))  # type: ignore[attr-defined]
-            for e in sample
-        ]
-
-        def with_point(p: tuple[dict[str, str], dict[str, Any], int], f: str = family) -> str:
-            point = Point(f)
-            for key, value in p[0].items():
-                point.tag(key, value)
-            for key, value in p[1].items():
-                point.field(key, value)
-            line: str = point.time(p[2], WritePrecision.NS).to_line_protocol()
-            return line
-
-        missing = "agents.points / agents.lineprotocol not importable"
+        ready = [prepared(e) for e in sample]
         cases += [
-            (
-                f"{family}: event -> line, agents.points.to_line (repo)",
-                getattr(points, "to_line", None),
-                sample,
-                "" if points else missing,
-            ),
+            (f"{family}: event -> line, agents.points.to_line (repo)", to_line, sample, ""),
             (
                 f"{family}: tags+fields -> line, agents.lineprotocol.encode_line (repo)",
-                None
-                if lineprotocol is None
-                else (lambda p, f=family: lineprotocol.encode_line(f, p[0], p[1], p[2])),
-                prepared,
-                "" if lineprotocol else missing,
+                lambda p: encode_line(*p),
+                ready,
+                "",
             ),
             (
-                f"{family}: tags+fields -> line, influxdb-client Point.to_line_protocol",
-                with_point,
-                prepared,
+                f"{family}: tags+fields -> line, influxdb-client Point().tag().field()",
+                point_built,
+                ready,
                 "",
+            ),
+            (
+                f"{family}: tags+fields -> line, influxdb-client Point.from_dict",
+                point_from_dict,
+                ready,
+                "what write_api does with a dict record",
             ),
         ]
     return cases
 
 
 def gzip_rows(lines: list[str], seconds: float, repeat: int) -> list[Row]:
-    batch = ("\n".join(lines[:5000])).encode()
-    n = min(5000, len(lines))
+    batch = "\n".join(lines).encode()
     rows: list[Row] = []
     for level in (1, 6, 9):
-        us = per_record_us(
-            lambda b, lv=level: gzip.compress(b, compresslevel=lv), [batch], seconds, repeat
-        )
+        us = per_record_us(partial(gzip.compress, compresslevel=level), [batch], seconds, repeat)
         ratio = len(batch) / len(gzip.compress(batch, compresslevel=level))
         rows.append(
             (
-                "gzip, 5,000-line batch",
-                f"level {level}",
-                us / n,
+                f"gzip, {len(lines):,}-line batch ({len(batch) / 1e6:.2f} MB)",
+                f"level {level}" + (" (gzip.compress default: influxdb-client)" * (level == 9)),
+                us / len(lines),
                 f"ratio {ratio:.1f}x, {us / 1000:.1f} ms per batch, {len(batch) / us:.0f} MB/s",
             )
         )
     return rows
 
 
-def run(args: argparse.Namespace) -> list[Row]:
-    raw, mixed = records(args.records)
-    events = {f: [decode(b, f) for b in raw[f]] for f in FAMILIES}
-    rows: list[Row] = []
-    for name, func, note in decode_cases(raw):
-        items = raw[name.split(":")[0]]
-        rows.append(measure("JSON decode + validate", name, func, items, note, args))
-    for name, func, items, note in pseudonymise_cases(events):  # type: ignore[arg-type]
-        rows.append(measure("pseudonymisation", name, func, items, note, args))
-    for name, func, items, note in lineprotocol_cases(events):  # type: ignore[arg-type]
-        rows.append(measure("line protocol", name, func, items, note, args))
-    points = optional("agents.points")
-    if points is not None:
-        lines = [points.to_line(decode(b))[1] for b in mixed]
-    else:
-        from peers.lineproto import line
-
-        lines = [line(json.loads(b)) for b in mixed]
-    rows += gzip_rows(lines, args.seconds, args.repeat)
+def micro(args: argparse.Namespace) -> list[Row]:
+    raw = records(args.records)
+    events: dict[Family, list[Event]] = {f: [decode(b, f) for b in raw[f]] for f in FAMILIES}
+    ingest = Ingest(Settings.model_validate({}), Pseudonymiser(KEY))
+    rows = [measure("JSON decode + validate", c, args) for c in decode_cases(raw, ingest)]
+    rows += [measure("pseudonymisation", c, args) for c in pseudonymise_cases(events, ingest)]
+    rows += [measure("line protocol", c, args) for c in lineprotocol_cases(events)]
+    rows += gzip_rows(telemetry_lines(GZIP_LINES), args.seconds, args.repeat)
     return rows
 
 
@@ -308,7 +281,7 @@ def table(rows: list[Row]) -> list[str]:
             ]
             section = sec
         if us is None:
-            out.append(f"| {name} | unavailable | - | {note} |")
+            out.append(f"| {name} | failed | - | {note} |")
         else:
             out.append(f"| {name} | {us:,.2f} | {1e6 / us:,.0f} | {note} |")
     return out
@@ -319,27 +292,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.5, help="per run of a case")
     parser.add_argument("--repeat", type=int, default=5, help="runs per case (best counts)")
     parser.add_argument("--records", type=int, default=200, help="records per family")
+    parser.add_argument(
+        "--batch-size", action="store_true", help="batch sizes against InfluxDB instead"
+    )
+    parser.add_argument("--batch-lines", type=int, default=50_000, help="lines per batch round")
+    parser.add_argument("--batch-rounds", type=int, default=3, help="rounds per batch size")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
-    rows = run(args)
-    versions = ", ".join(
-        f"{m} {getattr(optional(m), '__version__', '?')}"
-        for m in ("pydantic", "orjson", "influxdb_client")
-        if optional(m) is not None
+    command = " ".join(["bench/bench_hotpath.py", *sys.argv[1:]])
+    versions = (
+        f"Python {platform.python_version()}, pydantic {pydantic.VERSION}, "
+        f"influxdb-client {influxdb_client.__version__}"
     )
-    lines = [
-        f"# Hot-path micro-benchmarks {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        "",
-        f"Python {platform.python_version()} ({versions}); one core, best of {args.repeat} runs "
-        f"of {args.seconds}s per case, cycling over up to {args.records} simulator records per "
-        f"family. Command: `{' '.join(['bench/bench_hotpath.py', *sys.argv[1:]])}`.",
-        *table(rows),
-    ]
-    text = "\n".join(lines) + "\n"
+    if args.batch_size:
+        settings = Settings()
+        rounds = measure_batch_sizes(settings, telemetry_lines(args.batch_lines), args.batch_rounds)
+        title, stem = "Batch size against InfluxDB", "batch-size"
+        body = batch_table(rounds, args.batch_rounds, settings.influxdb.url)
+        intro = f"{versions}. Command: `{command}`."
+    else:
+        title, stem = "Hot-path micro-benchmarks", "hotpath"
+        body = table(micro(args))
+        intro = (
+            f"{versions}; one core, best of {args.repeat} runs of {args.seconds}s per case, "
+            f"cycling over {args.records} simulator records per family. Command: `{command}`."
+        )
+    text = "\n".join([f"# {title} {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "", intro, *body])
     print(text)
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"hotpath-{datetime.now(UTC):%Y-%m-%d}.md"
-    path.write_text(text)
+    path = args.out / f"{stem}-{datetime.now(UTC):%Y-%m-%d}.md"
+    path.write_text(text + "\n")
     print(f"written {path}")
 
 

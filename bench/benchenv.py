@@ -118,6 +118,11 @@ def cleanup(admin: KafkaAdminClient, settings: Settings, run: str) -> None:
     ]
     if names:
         admin.delete_topics(names)
+    delete_buckets(settings, run)
+
+
+def delete_buckets(settings: Settings, run: str) -> None:
+    """Delete the buckets named after `run` (`bench-<run>-...`)."""
     with influx_client(settings.influxdb) as client:
         api = client.buckets_api()
         for bucket in api.find_buckets(limit=100).buckets:
