@@ -16,6 +16,12 @@ from kafka import KafkaAdminClient
 AREAS = {
     "schemas decode+validate (pydantic)": ("(schemas/decode.py",),
     "pseudonymise (HMAC + model copy)": ("(schemas/personal.py", "(streams/privacy.py"),
+    "batch core (ingest agent, batching, dead letters)": (
+        "(agents/ingest_agent.py",
+        "(agents/batching.py",
+        "(agents/ingest.py",
+        "(agents/dead_letters.py",
+    ),
     "rule engine": ("(agents/rules/",),
     "compliance agent (engine + alert sink)": ("(agents/compliance.py",),
     "Faust table writes (rule state)": ("(agents/rule_state.py",),
