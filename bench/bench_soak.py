@@ -7,9 +7,12 @@ A producer thread feeds the run's topics from the fleet simulator, staying at mo
 events ahead of the worker's committed offsets (so the topics never hold the whole run unread);
 every `--sample-s` the worker's RSS, CPU and committed events are recorded. Reports start (first
 sample after consumption began), peak and end RSS and the slope of RSS over events (least
-squares over the samples after the first 10 % of events, MiB per million events). Writes
-bench/results/soak-<date>.json and .png. A worker that exits or stalls is reported as FAILED
-with what was sampled so far. Needs Kafka and InfluxDB up (`bench/stack_up.py`).
+squares over the samples after the first 10 % of events, MiB per million events), events/s
+after the first commit and worker CPU s per 1k events. The run's buckets keep their points
+forever (10M events span ~39 simulated hours, beyond the benchmarks' usual 1-day retention) and
+are deleted at the end. Writes bench/results/soak-<date>.json and .png. A worker that exits or
+stalls is reported as FAILED with what was sampled so far. Needs Kafka and InfluxDB up
+(`bench/stack_up.py`).
 """
 
 from __future__ import annotations
@@ -160,6 +163,12 @@ def chart(samples: list[dict[str, float]], title: str, path: Path) -> None:
     plt.close(fig)
 
 
+def rate_after_first_commit(live: list[dict[str, float]]) -> float:
+    """Events/s between the first sample with a commit and the last (start-up left out)."""
+    seconds = live[-1]["t_s"] - live[0]["t_s"]
+    return (live[-1]["events"] - live[0]["events"]) / seconds if seconds > 0 else 0.0
+
+
 def summary(samples: list[dict[str, float]], events: int) -> dict[str, Any]:
     live = [s for s in samples if s["events"] > 0] or samples
     if not live:
@@ -171,7 +180,9 @@ def summary(samples: list[dict[str, float]], events: int) -> dict[str, Any]:
         "slope_mib_per_million_events": slope_per_million(samples, events),
         "events_committed": samples[-1]["events"],
         "seconds": samples[-1]["t_s"],
+        "events_per_s": rate_after_first_commit(live),
         "cpu_s": samples[-1]["cpu_s"],
+        "cpu_s_per_1k_events": 1000 * samples[-1]["cpu_s"] / max(1.0, samples[-1]["events"]),
     }
 
 
@@ -193,7 +204,7 @@ def main() -> None:
     points = None
     try:
         ensure_topics(admin, settings.topics)
-        make_buckets(settings)
+        make_buckets(settings, retention_s=0)  # 10M events span ~39 simulated hours
         try:
             soak(settings, admin, env, run, args, samples)
             points = count_points(settings, settings.influxdb.buckets.telemetry) + count_points(
@@ -221,13 +232,17 @@ def main() -> None:
     if samples:
         title = f"sovwatch worker RSS over {args.events:,} simulated events (rules on)"
         chart(samples, title + (" - FAILED" if failure else ""), stem.with_suffix(".png"))
+    r = {"events_committed": 0, "seconds": 0, "events_per_s": 0, "cpu_s_per_1k_events": 0}
+    r |= {k: v for k, v in result.items() if v is not None}
     slope = result.get("slope_mib_per_million_events")
+    rss = "/".join(f"{r.get(k, 0):,.0f}" for k in ("start_rss_mib", "peak_rss_mib", "end_rss_mib"))
     print(
-        f"\nsoak {result['status']}: {result.get('events_committed', 0):,} events in "
-        f"{result.get('seconds', 0):,.0f}s; RSS start {result.get('start_rss_mib', 0):,.0f} / "
-        f"peak {result.get('peak_rss_mib', 0):,.0f} / end {result.get('end_rss_mib', 0):,.0f} MiB; "
+        f"\nsoak {r['status']}: {r['events_committed']:,} events in {r['seconds']:,.0f}s "
+        f"({r['events_per_s']:,.0f} ev/s, {r['cpu_s_per_1k_events']:.3f} worker CPU s/1k); "
+        f"RSS start/peak/end {rss} MiB; "
         f"slope {'n/a' if slope is None else f'{slope:+.1f} MiB per 1M events'}; "
-        f"points stored {points if points is not None else 'n/a'}; {stem}.json/.png"
+        f"points stored {'n/a' if points is None else f'{points:,}'} of {args.events:,} events; "
+        f"{stem}.json/.png"
     )
 
 

@@ -57,21 +57,22 @@ def settings_for(env: Mapping[str, str]) -> Settings:
         return Settings()
 
 
-def make_bucket(settings: Settings, name: str) -> str:
-    """A bucket (1-day retention) unless it exists."""
+def make_bucket(settings: Settings, name: str, retention_s: int = 86400) -> str:
+    """A bucket (default: 1-day retention; 0: keep forever) unless it exists. InfluxDB refuses
+    points older than the retention, so a run's simulated history must fit into it."""
     from influxdb_client import BucketRetentionRules
 
     with influx_client(settings.influxdb) as client:
         api = client.buckets_api()
         if api.find_bucket_by_name(name) is None:
-            rule = BucketRetentionRules(type="expire", every_seconds=86400)
+            rule = BucketRetentionRules(type="expire", every_seconds=retention_s)
             api.create_bucket(bucket_name=name, retention_rules=rule, org=settings.influxdb.org)
     return name
 
 
-def make_buckets(settings: Settings) -> None:
+def make_buckets(settings: Settings, retention_s: int = 86400) -> None:
     for field in BUCKET_FIELDS:
-        make_bucket(settings, getattr(settings.influxdb.buckets, field))
+        make_bucket(settings, getattr(settings.influxdb.buckets, field), retention_s)
 
 
 def count_points(settings: Settings, bucket: str, field: str = "event_id") -> int:
