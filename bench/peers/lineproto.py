@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 TAGS = {
-    "gpu": ("site_id", "country", "node", "gpu_index"),
+    "gpu": ("site_id", "country", "node", "gpu_index", "mig_instance_id"),
     "power": ("site_id", "country", "scope", "scope_id"),
     "physical": ("site_id", "country", "kind", "zone_type", "zone_id"),
     "audit": ("site_id", "country", "action", "outcome", "classification"),

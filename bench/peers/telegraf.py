@@ -8,21 +8,47 @@ from pathlib import Path
 
 BIN = Path.home() / ".cache" / "sovwatch" / "telegraf-1.37.2" / "bin" / "telegraf"
 TAGS = {
-    "gpu": ["site_id", "country", "node", "gpu_index"],
+    "gpu": ["site_id", "country", "node", "gpu_index", "mig_instance_id"],
     "power": ["site_id", "country", "scope", "scope_id"],
     "physical": ["site_id", "country", "kind", "zone_type", "zone_id"],
     "audit": ["site_id", "country", "action", "outcome", "classification"],
 }
+# Telegraf's json parser drops string values not named here: every string the simulator sends
+# (bench_peers' point check would not notice a dropped field, only a dropped point).
 STRINGS = {
-    "gpu": ["event_id", "gpu_uuid", "device", "model_name"],
-    "power": ["event_id"],
-    "physical": ["event_id", "device_id", "badge_id", "holder", "direction"],
+    "gpu": [
+        "event_id",
+        "source",
+        "gpu_uuid",
+        "device",
+        "model_name",
+        "mig_profile",
+        "k8s_namespace",
+        "k8s_pod",
+        "k8s_container",
+    ],
+    "power": ["event_id", "source"],
+    "physical": ["event_id", "source", "device_id", "badge_id", "holder", "direction"],
     "audit": [
         "event_id",
+        "source",
         "actor_id",
+        "actor_kind",
+        "actor_role",
+        "actor_clearance",
+        "actor_nationality",
+        "actor_organisation",
         "dataset_id",
         "model_id",
+        "command",
+        "justification",
+        "session_id",
+        "key_id",
+        "key_custodian",
+        "source_country",
+        "source_region",
         "destination_country",
+        "destination_region",
         "approval_ref",
     ],
 }
