@@ -75,8 +75,9 @@ class AuditStage:
         settings: Settings,
         chain: AuditChain,
         signer: Signer | None,
+        pseudonymiser: Pseudonymiser,
         checkpoint_topic: Any,
-        writer: InfluxWriter,
+        checkpoint_writer: InfluxWriter,
         assigned: Callable[[], Collection[int]],
         send_dead_letter: SendDeadLetter,
     ) -> None:
@@ -84,15 +85,18 @@ class AuditStage:
         self.chain = chain
         self.signer = signer
         self._checkpoint_topic = checkpoint_topic
-        self._writer = writer
+        self._checkpoint_writer = checkpoint_writer
         self._assigned = assigned  # the audit topic's partitions this worker owns now
         self._send_dead_letter = send_dead_letter
-        self._pseudonymiser = Pseudonymiser.from_settings(settings.privacy)
+        self._pseudonymiser = pseudonymiser
         self._checkpoint_lock = asyncio.Lock()
         self.sink: PointSink[_Item] | None = None
 
     def make_sink(
-        self, manual_ack: Callable[[Any], Awaitable[Any]], stopping: Callable[[], bool]
+        self,
+        writer: InfluxWriter,
+        manual_ack: Callable[[Any], Awaitable[Any]],
+        stopping: Callable[[], bool],
     ) -> PointSink[_Item]:
         async def confirm(item: _Item) -> None:
             done = item.sequenced
@@ -113,8 +117,11 @@ class AuditStage:
             log.error("audit record %s refused by InfluxDB: %s", item.sequenced, reason)
             await (await self._send_dead_letter(item.event, rejected_by_influxdb(reason)))
 
-        self.sink = PointSink(self._writer, self._settings.worker, confirm, reject, stopping)
+        self.sink = PointSink(writer, self._settings.worker, confirm, reject, stopping)
         return self.sink
+
+    async def close(self) -> None:
+        await self._checkpoint_writer.close()
 
     def _destination(self, country: str) -> Destination:
         influx = self._settings.influxdb
@@ -175,7 +182,7 @@ class AuditStage:
         )
         await delivery
         destination = self._destination(checkpoint.country)
-        await self._writer.write(
+        await self._checkpoint_writer.write(
             destination.target, destination.bucket, [checkpoint_line(checkpoint)]
         )
         log.info(

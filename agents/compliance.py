@@ -74,24 +74,14 @@ class Compliance:
 
     def evaluate(self, items: Sequence[tuple[Event, int]]) -> list[Alert]:
         """Alerts caused by validated, pseudonymised events, each with its Kafka partition."""
-        now = datetime.now(UTC)
-        alerts: list[Alert] = []
-        state, engine = self._state, self.engine
-        with state.batch():
-            for event, partition in items:
-                state.partition = partition
-                try:
-                    alerts.extend(engine.process(event, now=now))
-                finally:
-                    state.partition = None
+        with self._state.batch():
+            alerts = self.engine.process_batch(items, now=datetime.now(UTC))
         if items:
             self._clock.observe(max(event.ts for event, _ in items))
         return alerts
 
     async def publish(self, alerts: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[Point]]:
         """Sent to Kafka now; returns the deliveries and the points the batch must await/write."""
-        if not alerts:
-            return [], []
         return await self._alerts.stage(alerts)
 
     async def tick(self, active_partitions: Collection[int]) -> None:

@@ -16,14 +16,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.batching import Batcher, consume
 from agents.compliance import Compliance
 from agents.dead_letters import SendDeadLetter
 from agents.ingest import Ingest, rejected_by_influxdb
-from agents.sink import PointSink
+from agents.sink import LineWriter, PointSink
 from schemas.decode import Event
 from schemas.errors import DecodeError
 from streams import metrics
+from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,8 @@ class IngestStage:
 
 
 def make_sink(
-    writer: Any,
-    settings: Any,
+    writer: LineWriter,
+    settings: Settings,
     manual_ack: Callable[[Any], Awaitable[Any]],
     send_dead_letter: SendDeadLetter,
     stopping: Callable[[], bool],
@@ -103,13 +103,3 @@ def make_sink(
         await (await send_dead_letter(item[0], rejected_by_influxdb(reason)))
 
     return PointSink(writer, settings.worker, ack, reject, stopping)
-
-
-async def run(
-    stream: Any,
-    stage: IngestStage,
-    sink: PointSink[Item],
-    batcher: Batcher[Any],
-) -> None:
-    """The agent body: iterate the stream (manual acks), batch, hand over, flush on exit."""
-    await consume(stream.events(), batcher, stage.handle, sink)

@@ -63,6 +63,15 @@ class _Batch(Generic[E]):
     points: int = 0
     opened: float = field(default_factory=time.monotonic)
 
+    def put(self, points: Sequence[tuple[Destination, str]], event: E | None) -> None:
+        """Buffer lines, each remembering its event (None: a line of no one event)."""
+        for destination, line in points:
+            key = destination.key()
+            self.destinations[key] = destination
+            self.lines[key].append(line)
+            self.line_events[key].append(event)
+        self.points += len(points)
+
 
 class PointSink(Generic[E]):
     """Buffer -> acknowledged write -> ack. `E` is the Kafka event type (opaque here)."""
@@ -103,13 +112,8 @@ class PointSink(Generic[E]):
         batch.waits.extend(waits)
         if not batch.events:
             batch.opened = time.monotonic()
-        for destination, line in points:
-            key = destination.key()
-            batch.destinations[key] = destination
-            batch.lines[key].append(line)
-            batch.line_events[key].append(event)
+        batch.put(points, event)
         batch.events.append(event)
-        batch.points += len(points)
         metrics.PENDING_POINTS.set(batch.points)
         if batch.points >= self._max_points:
             await self._start_flush()
@@ -122,12 +126,7 @@ class PointSink(Generic[E]):
         rejects is handed to `reject` with no event."""
         batch = self._batch
         batch.waits.extend(waits)
-        for destination, line in points:
-            key = destination.key()
-            batch.destinations[key] = destination
-            batch.lines[key].append(line)
-            batch.line_events[key].append(None)
-        batch.points += len(points)
+        batch.put(points, None)
         if batch.points >= self._max_points:
             await self._start_flush()
 

@@ -3,7 +3,7 @@ panel builders preset with sovwatch's datasource and a grid size."""
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeVar
 
 from grafana_foundation_sdk.builders import (
     barchart,
@@ -54,15 +54,36 @@ def new_dashboard(uid: str, title: str, folder: str, description: str) -> Dashbo
     )
 
 
-def time_series(title: str, flux: str, width: int = 12, height: int = 8) -> timeseries.Panel:
+Panel = TypeVar(
+    "Panel",
+    timeseries.Panel,
+    stat.Panel,
+    table.Panel,
+    bargauge.Panel,
+    heatmap.Panel,
+    statetimeline.Panel,
+    barchart.Panel,
+)
+
+
+def placed(panel: Panel, title: str, flux: str, width: int, height: int) -> Panel:
+    """`panel` titled, on sovwatch's datasource with one Flux query, `width` x `height` cells."""
     return (
-        timeseries.Panel()
-        .title(title)
+        panel.title(title)
         .datasource(datasource())
         .with_target(Flux(flux))
         .span(width)
         .height(height)
     )
+
+
+def last_values(field: str) -> ReduceDataOptions:
+    """Reduce to the last non-null value of the column `field`, every row shown."""
+    return ReduceDataOptions().calcs(["lastNotNull"]).fields(f"/^{field}$/").values(True)
+
+
+def time_series(title: str, flux: str, width: int = 12, height: int = 8) -> timeseries.Panel:
+    return placed(timeseries.Panel(), title, flux, width, height)
 
 
 def bars_over_time(title: str, flux: str, width: int = 12, height: int = 8) -> timeseries.Panel:
@@ -77,75 +98,27 @@ def bars_over_time(title: str, flux: str, width: int = 12, height: int = 8) -> t
 
 def single_stat(title: str, flux: str, field: str, width: int = 6, height: int = 4) -> stat.Panel:
     """A stat of the column `field`, every row shown (`values`), last value of each."""
-    return (
-        stat.Panel()
-        .title(title)
-        .datasource(datasource())
-        .with_target(Flux(flux))
-        .span(width)
-        .height(height)
-        .reduce_options(
-            ReduceDataOptions().calcs(["lastNotNull"]).fields(f"/^{field}$/").values(True)
-        )
-    )
+    return placed(stat.Panel(), title, flux, width, height).reduce_options(last_values(field))
 
 
 def table_panel(title: str, flux: str, width: int = 12, height: int = 8) -> table.Panel:
-    return (
-        table.Panel()
-        .title(title)
-        .datasource(datasource())
-        .with_target(Flux(flux))
-        .span(width)
-        .height(height)
-    )
+    return placed(table.Panel(), title, flux, width, height)
 
 
 def bar_gauge(title: str, flux: str, field: str, width: int = 8, height: int = 8) -> bargauge.Panel:
-    return (
-        bargauge.Panel()
-        .title(title)
-        .datasource(datasource())
-        .with_target(Flux(flux))
-        .span(width)
-        .height(height)
-        .reduce_options(
-            ReduceDataOptions().calcs(["lastNotNull"]).fields(f"/^{field}$/").values(True)
-        )
-    )
+    return placed(bargauge.Panel(), title, flux, width, height).reduce_options(last_values(field))
 
 
 def heat_map(title: str, flux: str, width: int = 24, height: int = 9) -> heatmap.Panel:
-    return (
-        heatmap.Panel()
-        .title(title)
-        .datasource(datasource())
-        .with_target(Flux(flux))
-        .span(width)
-        .height(height)
-    )
+    return placed(heatmap.Panel(), title, flux, width, height)
 
 
 def state_timeline(title: str, flux: str, width: int = 12, height: int = 8) -> statetimeline.Panel:
-    return (
-        statetimeline.Panel()
-        .title(title)
-        .datasource(datasource())
-        .with_target(Flux(flux))
-        .span(width)
-        .height(height)
-    )
+    return placed(statetimeline.Panel(), title, flux, width, height)
 
 
 def bar_chart(title: str, flux: str, width: int = 12, height: int = 8) -> barchart.Panel:
-    return (
-        barchart.Panel()
-        .title(title)
-        .datasource(datasource())
-        .with_target(Flux(flux))
-        .span(width)
-        .height(height)
-    )
+    return placed(barchart.Panel(), title, flux, width, height)
 
 
 def line_thresholds() -> GraphThresholdsStyleConfig:

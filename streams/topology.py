@@ -6,7 +6,7 @@ and reads no environment; tests build a topology per test with Faust's memory st
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from agents.audit_sign import Signer
 from agents.audit_state import AuditChain
 from agents.batching import Batcher, consume
 from agents.compliance import Compliance, EventClock
-from agents.dead_letters import dead_letter_sender
+from agents.dead_letters import SendDeadLetter, dead_letter_sender
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest
 from agents.ingest_agent import IngestStage, make_sink
@@ -40,41 +40,65 @@ class Topology:
     settings: Settings
     app: SovwatchApp
     topics: Topics
-    rule_state: Any  # the Faust table behind the rule engine
-    audit_heads: Any  # the Faust table behind the audit chain
     compliance: Compliance
     audit: AuditStage
+    send_dead_letter: SendDeadLetter
+    stopping: Callable[[], bool]
     agents: dict[str, Any] = field(default_factory=dict)
     sinks: list[PointSink[Any]] = field(default_factory=list)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def assigned(self, topic: str) -> set[int]:
-        """Partitions of `topic` actively assigned to this worker (standbys are not)."""
-        try:
-            assignment = self.app.consumer.assignment()
-        except Exception:
-            return set()
-        return {tp.partition for tp in assignment if tp.topic == topic}
-
-    def stopping(self) -> bool:
-        return bool(self.app.should_stop)
+        return assigned_partitions(self.app, topic)
 
     def writer(self) -> InfluxWriter:
-        return InfluxWriter(
-            self.settings.worker, timeout_s=self.settings.influxdb.timeout_s, stopping=self.stopping
-        )
+        return influx_writer(self.settings, self.stopping)
 
     def batcher(self) -> Batcher[Any]:
         worker = self.settings.worker
         return Batcher(worker.take_max_events, worker.take_within_s, stopping=self.stopping)
 
+    async def run_batched(
+        self,
+        stream: Any,
+        sink: PointSink[Any],
+        handle: Callable[[list[Any]], Awaitable[None]],
+        writer: InfluxWriter,
+    ) -> None:
+        """An agent's body: its events in batches through `handle` into `sink` (listed on
+        /health while it runs); the writer is closed when the agent stops."""
+        self.sinks.append(sink)
+        try:
+            await consume(stream.events(), self.batcher(), handle, sink)
+        finally:
+            self.sinks.remove(sink)
+            await writer.close()
+
+
+def assigned_partitions(app: Any, topic: str) -> set[int]:
+    """Partitions of `topic` actively assigned to this worker (standbys are not)."""
+    try:
+        assignment = app.consumer.assignment()
+    except Exception:  # not started, or stopping: nothing is ours
+        return set()
+    return {tp.partition for tp in assignment if tp.topic == topic}
+
+
+def influx_writer(settings: Settings, stopping: Callable[[], bool]) -> InfluxWriter:
+    """A writer that gives up retrying once the worker has been stopping for a while."""
+    return InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s, stopping=stopping)
+
 
 def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     """Everything one worker runs. `rules`: an engine of your own (tests), else the packs of
     `SOVWATCH_ALERTS__RULES_DIR` or the built-in ones."""
-    Pseudonymiser.from_settings(settings.privacy)  # fail here, clearly, not inside an agent
+    pseudonymiser = Pseudonymiser.from_settings(settings.privacy)  # fails here, clearly
     app = create_app(settings)
     topics = declare_topics(app, settings)
+
+    def stopping() -> bool:
+        return bool(app.should_stop)
+
     rule_state = app.Table(
         "sovwatch-rule-state",
         key_type=str,
@@ -94,59 +118,58 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         rules = RuleEngine(load_packs(pack_files(rules_dir) if rules_dir else None))
     state = TableState(rule_state)
     rules.state = state
-    alert_writer = InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s)
     compliance = Compliance(
         rules,
         state,
         EventClock(settings.worker.max_future_skew_s),
-        AlertSink(settings.influxdb, settings.alerts, alert_writer, kafka_publisher(topics.alerts)),
+        AlertSink(
+            settings.influxdb,
+            settings.alerts,
+            influx_writer(settings, stopping),
+            kafka_publisher(topics.alerts),
+        ),
     )
-    topology_ref: list[Topology] = []
-
-    def audit_assigned() -> set[int]:
-        return topology_ref[0].assigned(settings.topics.audit)
-
+    send_dead_letter = dead_letter_sender(topics.dlq)
     signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
     audit = AuditStage(
         settings,
         AuditChain(audit_heads, settings.audit.recent_event_ids),
         signer,
+        pseudonymiser,
         topics.audit_checkpoints,
-        InfluxWriter(settings.worker, timeout_s=settings.influxdb.timeout_s),
-        audit_assigned,
-        dead_letter_sender(topics.dlq),
+        influx_writer(settings, stopping),
+        lambda: assigned_partitions(app, settings.topics.audit),
+        send_dead_letter,
     )
-    topology = Topology(settings, app, topics, rule_state, audit_heads, compliance, audit)
-    topology_ref.append(topology)
-    _ingest_agent(topology)
+    topology = Topology(settings, app, topics, compliance, audit, send_dead_letter, stopping)
+    _ingest_agent(topology, Ingest(settings, pseudonymiser))
     _audit_agent(topology)
     _timers(topology)
     _pages(topology)
+
+    @app.on_before_shutdown.connect
+    async def close_writers(sender: Any, **kwargs: Any) -> None:
+        await compliance.close()
+        await audit.close()
+
     log.info("compliance rules loaded: %d", len(rules.rules))
     return topology
 
 
-def _ingest_agent(t: Topology) -> None:
-    settings = t.settings
-    send_dead_letter = dead_letter_sender(t.topics.dlq)
-
-    async def ingest(stream: Any) -> None:
+def _ingest_agent(t: Topology, ingest: Ingest) -> None:
+    async def ingest_agent(stream: Any) -> None:
         manual = stream.noack()
 
         def acked(event: Any) -> None:
             message = event.message
             t.next_offsets[(message.topic, message.partition)] = message.offset + 1
 
-        sink = make_sink(t.writer(), settings, manual.ack, send_dead_letter, t.stopping, acked)
-        ingest = Ingest(settings, Pseudonymiser.from_settings(settings.privacy))
-        stage = IngestStage(ingest, t.compliance, sink, send_dead_letter)
-        t.sinks.append(sink)
-        try:
-            await consume(manual.events(), t.batcher(), stage.handle, sink)
-        finally:
-            t.sinks.remove(sink)
+        writer = t.writer()
+        sink = make_sink(writer, t.settings, manual.ack, t.send_dead_letter, t.stopping, acked)
+        stage = IngestStage(ingest, t.compliance, sink, t.send_dead_letter)
+        await t.run_batched(manual, sink, stage.handle, writer)
 
-    t.agents["ingest"] = t.app.agent(t.topics.telemetry, name="sovwatch.ingest")(ingest)
+    t.agents["ingest"] = t.app.agent(t.topics.telemetry, name="sovwatch.ingest")(ingest_agent)
 
 
 def _audit_agent(t: Topology) -> None:
@@ -161,12 +184,9 @@ def _audit_agent(t: Topology) -> None:
 
     async def audit_agent(stream: Any) -> None:
         manual = stream.noack()
-        sink = audit.make_sink(manual.ack, t.stopping)
-        t.sinks.append(sink)
-        try:
-            await consume(manual.events(), t.batcher(), audit.handle, sink)
-        finally:
-            t.sinks.remove(sink)
+        writer = t.writer()
+        sink = audit.make_sink(writer, manual.ack, t.stopping)
+        await t.run_batched(manual, sink, audit.handle, writer)
 
     t.agents["audit"] = t.app.agent(t.topics.audit, name="sovwatch.audit")(audit_agent)
 

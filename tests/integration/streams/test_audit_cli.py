@@ -4,9 +4,6 @@ and tampering done to InfluxDB itself, each reported at the right sequence numbe
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import tempfile
 import zipfile
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +16,7 @@ from typer.testing import CliRunner
 
 from agents.audit_chain import DIGESTS, HASH, PREV_HASH, SEQ, chain_record, record_line
 from agents.audit_sign import checkpoint_line
+from dashboards.report.chromium import rendered_dom, screenshot
 from streams.audit_cli import audit_app
 from streams.connect import influx_client
 from streams.produce import produce
@@ -140,37 +138,7 @@ def _rfc3339(ns: int) -> str:
 def _screenshot(page: Path, png: Path) -> None:
     """Render the summary in headless Chromium (Debian package `chromium`): it must load from
     the file with no server and draw its SVG charts."""
-    browser = shutil.which("chromium")
-    assert browser, "the Debian package 'chromium' is required (docker/native/system-deps.sh)"
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-    ]
-    with tempfile.TemporaryDirectory() as profile:
-        dom = subprocess.run(
-            [browser, *flags, f"--user-data-dir={profile}", "--dump-dom", page.as_uri()],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        ).stdout.decode()
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                browser,
-                *flags,
-                f"--user-data-dir={profile}",
-                f"--screenshot={png}",
-                "--window-size=1200,1600",
-                page.as_uri(),
-            ],
-            capture_output=True,
-            timeout=120,
-            check=True,
-        )
+    dom = rendered_dom(page)
+    screenshot(page, png, width=1200, height=1600)
     assert "INTACT" in dom and dom.count("<svg") >= 3 and "<rect" in dom
     assert png.stat().st_size > 20_000  # a rendered page, not a blank one

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from agents.influx_writer import WriteRejectedError
 from streams.settings import InfluxTarget
 
 
@@ -34,22 +36,25 @@ def events(
     ]
 
 
-@dataclass
-class GatedWriter:
-    """InfluxDB: records acknowledged writes; while `gate` is clear, writes do not return."""
+class RecordingWriter:
+    """Stands in for InfluxDB: records acknowledged writes; while `gate` is clear, writes do
+    not return; lines in `rejected_lines` make InfluxDB refuse the batch."""
 
-    writes: list[tuple[str, list[str]]] = field(default_factory=list)
-    gate: asyncio.Event = field(default_factory=asyncio.Event)
-
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
+        self.writes: list[tuple[str, str, list[str]]] = []
+        self.gate = asyncio.Event()
         self.gate.set()
+        self.rejected_lines: set[str] = set()
 
     async def write(self, target: InfluxTarget, bucket: str, lines: Sequence[str]) -> None:
         await self.gate.wait()
-        self.writes.append((bucket, list(lines)))
+        bad = self.rejected_lines.intersection(lines)
+        if bad:
+            raise WriteRejectedError(400, f"field type conflict in {sorted(bad)}")
+        self.writes.append((target.url, bucket, list(lines)))
 
     def lines(self) -> list[str]:
-        return [line for _, lines in self.writes for line in lines]
+        return [line for *_, lines in self.writes for line in lines]
 
 
 @dataclass
@@ -65,3 +70,14 @@ class RecordingTopic:
     async def send(self, key: bytes | None, value: bytes) -> Awaitable[bool]:
         self.sent.append((key, value))
         return asyncio.ensure_future(self.delivered.wait())
+
+
+class RecordingTable:
+    """The two things TableState uses of a Faust table: `data` and `send_changelog`."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.changelog: list[tuple[int, str, Any]] = []
+
+    def send_changelog(self, partition: int, key: str, value: Any, **_: Any) -> None:
+        self.changelog.append((partition, key, value))

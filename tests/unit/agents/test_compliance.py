@@ -12,22 +12,8 @@ from agents.compliance import Compliance, EventClock
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from streams.settings import Settings
-from tests.unit.agents.fakes import GatedWriter, RecordingTopic
-from tests.unit.agents.rule_state_fakes import RecordingTable
-from tests.unit.agents.rules.helpers import at, event, pack
-
-SILENT = """
-- id: t.silent
-  title: silent node
-  desc: test
-  kind: absence
-  applies_to: gpu
-  output: "silent {node} at {site_id}"
-  severity: high
-  team: ops
-  group_by: [site_id, node]
-  window: 5m
-"""
+from tests.unit.agents.fakes import RecordingTable, RecordingTopic, RecordingWriter
+from tests.unit.agents.rules.helpers import SILENT, at, event, pack
 
 
 class FixedWall:
@@ -43,7 +29,7 @@ def compliance(topic: RecordingTopic, wall: FixedWall) -> Compliance:
     state = TableState(RecordingTable())
     rules = RuleEngine([pack(SILENT)], state=state)
     sink = AlertSink(
-        settings.influxdb, settings.alerts, GatedWriter(), kafka_publisher({"ops": topic})
+        settings.influxdb, settings.alerts, RecordingWriter(), kafka_publisher({"ops": topic})
     )
     return Compliance(rules, state, EventClock(300, wall=wall, monotonic=lambda: 0.0), sink)
 

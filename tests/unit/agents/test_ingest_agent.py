@@ -17,8 +17,13 @@ from agents.rules.fixtures import build_event
 from agents.sink import PointSink
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
-from tests.unit.agents.fakes import FaustEvent, GatedWriter, RecordingTopic, events
-from tests.unit.agents.rule_state_fakes import RecordingTable
+from tests.unit.agents.fakes import (
+    FaustEvent,
+    RecordingTable,
+    RecordingTopic,
+    RecordingWriter,
+    events,
+)
 from tests.unit.agents.rules.helpers import engine
 
 TOPIC = "telemetry.gpu"
@@ -47,7 +52,7 @@ class Pipeline:
         self.settings = Settings.model_validate(
             {"worker": {"batch_max_points": batch_max_points, "batch_max_age_s": 60}}
         )
-        self.writer = GatedWriter()
+        self.writer = RecordingWriter()
         self.dlq = RecordingTopic()
         self.alerts = RecordingTopic()
         self.acked: list[tuple[str, int, int]] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.rule_state import PARTITION, TableState
-from tests.unit.agents.rule_state_fakes import RecordingTable
+from tests.unit.agents.fakes import RecordingTable
 
 
 def test_event_writes_use_the_event_partition_and_remember_it() -> None:

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 
-from agents.influx_writer import WriteRejectedError
 from agents.sink import Destination, PointSink
 from streams.settings import InfluxTarget, WorkerSettings
+from tests.unit.agents.fakes import RecordingWriter
 
 DEFAULT = Destination(InfluxTarget(), "telemetry")
 GERMANY = Destination(InfluxTarget(url="http://de.invalid:8086", org="de"), "telemetry")
-
-
-class RecordingWriter:
-    """Stands in for InfluxDB in unit tests: records writes, can block or reject."""
-
-    def __init__(self) -> None:
-        self.writes: list[tuple[str, str, list[str]]] = []
-        self.gate = asyncio.Event()
-        self.gate.set()
-        self.rejected_lines: set[str] = set()
-
-    async def write(self, target: InfluxTarget, bucket: str, lines: Sequence[str]) -> None:
-        await self.gate.wait()
-        bad = self.rejected_lines.intersection(lines)
-        if bad:
-            raise WriteRejectedError(400, f"field type conflict in {sorted(bad)}")
-        self.writes.append((target.url, bucket, list(lines)))
 
 
 def make_sink(

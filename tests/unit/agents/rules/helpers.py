@@ -13,6 +13,20 @@ from agents.rules.model import RulePack
 from schemas.alert import Alert
 from schemas.decode import Event
 
+SILENT = """
+- id: t.silent
+  title: silent node
+  desc: test
+  kind: absence
+  applies_to: gpu
+  output: "silent {node} at {site_id}"
+  severity: high
+  team: ops
+  group_by: [site_id, node]
+  window: 5m
+"""
+"""An absence rule (a node silent for 5 minutes), for the timer tests."""
+
 
 def pack(rules_yaml: str, **fields: Any) -> RulePack:
     return RulePack.model_validate({"rules": yaml.safe_load(rules_yaml), **fields})

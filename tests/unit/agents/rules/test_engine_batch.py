@@ -6,7 +6,7 @@ from __future__ import annotations
 from agents.rule_state import PARTITION, TableState
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
-from tests.unit.agents.rule_state_fakes import RecordingTable
+from tests.unit.agents.fakes import RecordingTable
 from tests.unit.agents.rules.helpers import at, event, feed, pack
 
 DENIED = """

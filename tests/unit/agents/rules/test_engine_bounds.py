@@ -11,7 +11,7 @@ from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
 from streams.metrics import REGISTRY
-from tests.unit.agents.rule_state_fakes import RecordingTable
+from tests.unit.agents.fakes import RecordingTable
 from tests.unit.agents.rules.helpers import at, event, feed, pack
 
 COMMON = """

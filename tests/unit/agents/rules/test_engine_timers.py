@@ -7,21 +7,8 @@ from typing import Any
 
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
-from tests.unit.agents.rule_state_fakes import RecordingTable
-from tests.unit.agents.rules.helpers import at, event, pack, tick
-
-SILENT = """
-- id: t.silent
-  title: silent node
-  desc: test
-  kind: absence
-  applies_to: gpu
-  output: "silent {node} at {site_id}"
-  severity: high
-  team: ops
-  group_by: [site_id, node]
-  window: 5m
-"""
+from tests.unit.agents.fakes import RecordingTable
+from tests.unit.agents.rules.helpers import SILENT, at, event, pack, tick
 
 
 class WriteLog(dict[str, Any]):
