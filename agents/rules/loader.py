@@ -10,7 +10,9 @@ import yaml
 from pydantic import ValidationError
 
 from agents.rules.language import Compiler, ExpressionError
-from agents.rules.model import KEY_ORDER, Rule, RulePack
+from agents.rules.model import KEY_ORDER, Rule, RulePack, placeholders
+from agents.rules.typecheck import Checker, field_type
+from schemas.decode import FAMILY_MODELS, Family
 
 PACKS_DIR = Path(__file__).with_name("packs")
 
@@ -56,7 +58,8 @@ def load_packs(paths: list[Path] | None = None) -> list[RulePack]:
 
 
 def lint_file(path: Path) -> tuple[RulePack | None, list[LintIssue]]:
-    """The pack and its issues: YAML syntax, schema, key order, expressions that don't compile."""
+    """The pack and its issues: YAML syntax, schema, key order, expressions that don't compile,
+    and fields a rule names that its families don't have or compares with the wrong type."""
     text = path.read_text()
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -94,7 +97,58 @@ def lint_file(path: Path) -> tuple[RulePack | None, list[LintIssue]]:
                 compiler.compile(source)
             except ExpressionError as exc:
                 issues.append(where.expression(("rules", index, *loc), rule.id, exc))
+                continue
+            checker = Checker(_models(_families_of(rule, loc)), pack.lists, pack.macros)
+            issues += [
+                where.expression(("rules", index, *loc), rule.id, e) for e in checker.check(source)
+            ]
+        issues += _named_fields(rule, index, where)
     return (pack if not issues else None), issues
+
+
+# Values the engine adds to an alert's context besides the event's fields (agents/rules/kinds.py).
+CONTEXT_EXTRAS: dict[str, set[str]] = {
+    "sustained": {"duration_s"},
+    "count": {"count"},
+    "absence": {"silent_s"},
+}
+
+
+def _families_of(rule: Rule, loc: tuple[Any, ...]) -> tuple[Family, ...]:
+    """The families an expression is evaluated on: a sequence step's own, else the rule's."""
+    if loc[0] in ("first", "then"):
+        step = getattr(rule, loc[0])
+        return (step.applies_to,)
+    return rule.families
+
+
+def _models(families: tuple[Family, ...]) -> list[Any]:
+    return [FAMILY_MODELS[family] for family in families]
+
+
+def _named_fields(rule: Rule, index: int, where: _Locator) -> list[LintIssue]:
+    """group_by and actor must exist in every family of the rule (a missing one groups every
+    event under 'None'); output placeholders in one of them, or be a value the engine adds."""
+    issues = []
+    named: list[tuple[tuple[Any, ...], str]] = [
+        (("group_by", i), path) for i, path in enumerate(rule.group_by)
+    ]
+    if rule.actor is not None:
+        named.append((("actor",), rule.actor))
+    for loc, path in named:
+        for family in rule.families:
+            if field_type(_models((family,)), path) is None:
+                message = f"rule {rule.id}: unknown field '{path}' for {family} events"
+                issues.append(where.issue(("rules", index, *loc), message))
+    for name in placeholders(rule.output):
+        if (
+            name not in CONTEXT_EXTRAS.get(rule.kind, set())
+            and field_type(_models(rule.families), name) is None
+        ):
+            families = "/".join(rule.families)
+            message = f"rule {rule.id}: output names '{{{name}}}', which no {families} event has"
+            issues.append(where.issue(("rules", index, "output"), message))
+    return issues
 
 
 def _expressions(rule: Rule) -> list[tuple[tuple[Any, ...], str]]:
