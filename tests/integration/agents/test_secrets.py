@@ -10,6 +10,7 @@ an InfluxDB target whose token is refused. Then the worker log, the output of CL
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import threading
@@ -96,9 +97,9 @@ def test_no_secret_in_worker_log_cli_output_or_metrics(
         "web token": f"web-token-LEAKCHECK-{unique}",
         "webhook token": f"webhook-token-LEAKCHECK-{unique}",
     }
-    residency = (
-        '{"LU": {"url": "http://127.0.0.1:8086", "org": "sovwatch", '
-        f'"token": "{secrets["refused InfluxDB token"]}"}}}}'
+    influx = Isolated(unique, tmp_path).settings.influxdb  # the stack's own server and org
+    residency = json.dumps(
+        {"LU": {"url": influx.url, "org": influx.org, "token": secrets["refused InfluxDB token"]}}
     )
     pipeline = Isolated(
         unique,
