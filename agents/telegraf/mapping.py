@@ -17,7 +17,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -29,6 +29,7 @@ from schemas.gpu import GpuSample
 from schemas.power import PowerReading
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 NVIDIA_SMI_FIELDS: Final[Mapping[str, str]] = {
     "utilization_gpu": "gpu_util_pct",
@@ -160,7 +161,12 @@ def envelope(metric: Metric) -> dict[str, Any]:
                 f"tags.{tag}", "missing",
             )  # fmt: skip
     material = "|".join(
-        [tags["site"], metric.name, *(f"{k}={tags[k]}" for k in sorted(tags)), metric.ts.isoformat()]
+        [
+            tags["site"],
+            metric.name,
+            *(f"{k}={tags[k]}" for k in sorted(tags)),
+            metric.ts.isoformat(),
+        ]
     )
     return {
         "schema_version": SCHEMA_VERSION,
@@ -172,7 +178,7 @@ def envelope(metric: Metric) -> dict[str, Any]:
     }
 
 
-def validated(model: type[BaseModel], metric: Metric, event: dict[str, Any]) -> Any:
+def validated(model: type[M], metric: Metric, event: dict[str, Any]) -> M:
     """`model` from the mapped fields; a DecodeError naming the Telegraf metric otherwise."""
     try:
         return model.model_validate({k: v for k, v in event.items() if v is not None})
@@ -184,7 +190,9 @@ def validated(model: type[BaseModel], metric: Metric, event: dict[str, Any]) -> 
 def _redfish_power(metric: Metric, event: dict[str, Any]) -> Event:
     scope, scope_id = _redfish_scope(metric.tags)
     if metric.name == "redfish_power_powersupplies":
-        scope_id += "/" + _identifier(metric.tags.get("member_id") or metric.tags.get("name", ""))
+        scope_id += "/psu-" + _identifier(
+            metric.tags.get("member_id") or metric.tags.get("name", "")
+        )
     event |= _renamed(metric.fields, REDFISH_FIELDS[metric.name])
     return validated(PowerReading, metric, event | {"scope": scope, "scope_id": scope_id})
 

@@ -62,7 +62,9 @@ def from_timestamp(value: int) -> datetime:
     try:
         ts = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
-        raise bad(f"timestamp {value} is out of range", "timestamp", "timestamp_range", str(value))
+        raise bad(
+            f"timestamp {value} is out of range", "timestamp", "timestamp_range", str(value)
+        ) from None
     return ts.replace(microsecond=fraction * 1_000_000 // divisor)
 
 
