@@ -104,6 +104,7 @@ system-deps:
 native: system-deps
 	docker/native/kafka.sh
 	docker/native/influxdb.sh
+	docker/native/telegraf.sh
 
 stack: $(VENV)/.installed native
 	$(SOVWATCH) stack up
