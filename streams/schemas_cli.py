@@ -102,21 +102,24 @@ def collect_telegraf_config(
     redfish_system_id: Annotated[
         str, typer.Option(help="Redfish ComputerSystem id of the BMCs")
     ] = "System.Embedded.1",
+    ipmi: Annotated[bool, typer.Option(help="Collect the local BMC's sensors (ipmitool)")] = False,
     interval: Annotated[int, typer.Option(min=1, help="Seconds between collections")] = 10,
 ) -> None:
     """Print a Telegraf configuration that feeds this site's GPUs and BMCs to sovwatch."""
     _check("--site", site, Identifier, "letters, digits and . _ : / @ -, e.g. fra-1")
     _check("--country", country, CountryCode, "an ISO 3166-1 alpha-2 code such as DE")
-    if not nvidia_smi and not redfish:
+    if not nvidia_smi and not redfish and not ipmi:
         raise SovwatchError(
-            "nothing to collect", "add --nvidia-smi and/or one --redfish https://<bmc> per BMC"
+            "nothing to collect",
+            "add --nvidia-smi, --ipmi and/or one --redfish https://<bmc> per BMC",
         )
     for url in redfish or []:
         if not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1]) == 0:
             raise SovwatchError(f"--redfish {url!r} is not a URL", "use https://<bmc-address>")
     collectors = SiteCollectors(
-        site, country, nvidia_smi, nvidia_smi_bin, list(redfish or []), redfish_system_id, interval
-    )
+        site, country, nvidia_smi, nvidia_smi_bin, list(redfish or []), redfish_system_id,
+        interval, ipmi,
+    )  # fmt: skip
     typer.echo(telegraf_config(collectors, get_settings()), nl=False)
 
 

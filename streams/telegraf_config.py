@@ -1,9 +1,9 @@
 """The Telegraf configuration a site runs to feed sovwatch (`sovwatch collect telegraf-config`).
 
-Inputs (nvidia_smi, redfish) keep only the metrics `agents.telegraf` maps, so nothing else
-reaches the dead-letter topic; the site and country are global tags; outputs.kafka writes to
-`topics.telegraf`, keyed by site, in the worker's `telegraf.data_format`. Credentials are
-Telegraf environment references (`${REDFISH_PASSWORD}`), never values.
+Inputs (nvidia_smi, redfish, ipmi_sensor) keep only the metrics `agents.telegraf` maps, so
+nothing else reaches the dead-letter topic; the site and country are global tags; outputs.kafka
+writes to `topics.telegraf`, keyed by site, in the worker's `telegraf.data_format`. Credentials
+are Telegraf environment references (`${REDFISH_PASSWORD}`), never values.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class SiteCollectors:
     redfish: list[str] = field(default_factory=list)
     redfish_system_id: str = "System.Embedded.1"
     interval_s: int = 10
+    ipmi: bool = False
 
 
 def _toml(value: object) -> str:
@@ -86,6 +87,15 @@ def telegraf_config(site: SiteCollectors, settings: Settings) -> str:
         ]
     for address in site.redfish:
         lines += _redfish(address, site.redfish_system_id)
+    if site.ipmi:
+        lines += [
+            "",
+            "[[inputs.ipmi_sensor]]  # the local BMC, through ipmitool",
+            '  namepass = ["ipmi_sensor"]',
+            "  [inputs.ipmi_sensor.tagpass]  # power sensors, or air temperatures by name",
+            '    unit = ["watts"]',
+            f"    name = {_toml([glob for glob in AIR_SENSOR_GLOBS if glob.islower()])}",
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -71,7 +71,7 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
         "telegraf config: nothing to collect",
         ["collect", "telegraf-config", "--site", "fra-1", "--country", "DE"],
         {},
-        "nothing to collect; add --nvidia-smi and/or one --redfish",
+        "nothing to collect; add --nvidia-smi, --ipmi and/or one --redfish",
     ),
     (
         "telegraf config: redfish not a URL",

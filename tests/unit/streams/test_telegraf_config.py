@@ -76,10 +76,16 @@ def test_inputs_pass_only_mapped_metrics() -> None:
     assert len(redfish) == 4  # power + thermal per BMC
     passed = set(nvidia["namepass"]) | {name for r in redfish for name in r["namepass"]}
     mappers = TelegrafAdapter("json")._mappers
-    assert passed == set(mappers) - {"ipmi_sensor"}
+    assert passed == set(mappers) - {"ipmi_sensor"}  # ipmi: --ipmi, below
     assert all(r["username"] == "${REDFISH_USERNAME}" for r in redfish)
     thermal = [r for r in redfish if r["include_metrics"] == ["thermal"]]
     assert all(r["tagpass"]["name"] == AIR_SENSOR_GLOBS for r in thermal)
+
+
+def test_ipmi_passes_power_and_air_sensors_of_the_local_bmc() -> None:
+    [ipmi] = config(SiteCollectors("fra-1", "DE", ipmi=True))["inputs"]["ipmi_sensor"]
+    assert ipmi["tagpass"]["unit"] == ["watts"]
+    assert "*inlet*" in ipmi["tagpass"]["name"] and "*exhaust*" in ipmi["tagpass"]["name"]
 
 
 def test_every_air_sensor_glob_is_a_name_the_adapter_maps() -> None:
