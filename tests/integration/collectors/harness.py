@@ -16,8 +16,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kafka import KafkaConsumer, TopicPartition
-
 from streams.settings import Settings
 from streams.stack.process import free_port
 
@@ -27,31 +25,6 @@ MOCKUP = RECORDINGS / "redfish-mockup"
 REPO = Path(__file__).resolve().parents[3]
 SUSHY_STATIC = str(Path(sys.executable).with_name("sushy-static"))
 TELEGRAF_VERSION = "1.37.2"
-
-
-def values_so_far(settings: Settings, topics: list[str], timeout_s: float = 30) -> list[bytes]:
-    """Every value on `topics` up to their end offsets now (Telegraf keeps producing: reading
-    until the topics fall quiet would never end)."""
-    consumer = KafkaConsumer(**settings.kafka.client_config())
-    try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning()
-        ends = consumer.end_offsets(partitions)
-        values: list[bytes] = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"could not read {topics} to their end in {timeout_s}s")
-            for tp, records in consumer.poll(timeout_ms=500).items():
-                values += [r.value for r in records if r.offset < ends[tp]]
-        return values
-    finally:
-        consumer.close()
 
 
 def telegraf_binary(settings: Settings) -> Path:

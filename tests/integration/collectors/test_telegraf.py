@@ -21,7 +21,7 @@ from schemas.deadletter import DeadLetter
 from schemas.decode import decode_as
 from schemas.gpu import GpuSample
 from schemas.power import PowerReading
-from streams.connect import influx_client
+from streams.connect import influx_client, values_to_end
 from streams.produce import produce
 from streams.settings import Settings
 from streams.stack import Stack
@@ -33,7 +33,6 @@ from tests.integration.collectors.harness import (
     extra_gpu_node,
     nvidia_smi,
     telegraf_binary,
-    values_so_far,
 )
 from tests.integration.pipeline import Isolated, wait_for
 
@@ -235,7 +234,7 @@ def test_over_temperature_and_over_power_raise_the_alerts_native_samples_raise(
 
     def alerts() -> dict[str, dict[str, Alert]]:
         found: dict[str, dict[str, Alert]] = {site: {}, native_site: {}}
-        for value in values_so_far(pipeline.settings, pipeline.alert_topics()):
+        for value in values_to_end(pipeline.settings.kafka, pipeline.alert_topics()):
             alert = decode_as(value, Alert)
             if alert.site_id in found and alert.rule_id in rules:
                 found[alert.site_id][alert.rule_id] = alert
@@ -286,7 +285,7 @@ def test_bad_telegraf_input_is_dead_lettered_with_its_reason(
         def reasons() -> set[str]:
             return {
                 decode_as(value, DeadLetter).reason.split(":")[0]
-                for value in values_so_far(pipeline.settings, [dlq])
+                for value in values_to_end(pipeline.settings.kafka, [dlq])
             }
 
         expected = {
@@ -297,7 +296,7 @@ def test_bad_telegraf_input_is_dead_lettered_with_its_reason(
         }
         assert wait_for(lambda: expected <= reasons(), timeout_s=90), reasons()
         time.sleep(3)  # more unmapped records within the same minute
-        letters = [decode_as(v, DeadLetter) for v in values_so_far(pipeline.settings, [dlq])]
+        letters = [decode_as(v, DeadLetter) for v in values_to_end(pipeline.settings.kafka, [dlq])]
         unmapped = [d for d in letters if d.reason.startswith("unmapped Telegraf metric")]
         assert len(unmapped) >= 2
     typed = next(d for d in letters if d.reason.startswith("Telegraf nvidia_smi"))
