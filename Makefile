@@ -9,7 +9,7 @@ SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
 	test-fuzz test-faults bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers \
-	bench-hotpath bench-batch-size bench-soak simulate
+	bench-hotpath bench-batch-size bench-soak bench-collectors simulate
 
 demo: setup dev-env
 	$(SOVWATCH) stack up
@@ -47,7 +47,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # Benchmarks: figures, never assertions. bench-pipeline needs (and starts) the native stack.
-bench: bench-schemas bench-bad-input bench-hotpath bench-rules bench-audit bench-pipeline
+bench: bench-schemas bench-bad-input bench-hotpath bench-collectors bench-rules bench-audit bench-pipeline
 
 bench-schemas: $(VENV)/.installed
 	$(BIN)/python bench/bench_schemas.py
@@ -75,6 +75,10 @@ bench-peers: stack
 bench-hotpath: $(VENV)/.installed
 	$(BIN)/python bench/bench_hotpath.py
 
+# Telegraf adapter (json and influx formats) vs native JSON families, one core, no servers.
+bench-collectors: $(VENV)/.installed
+	$(BIN)/python bench/bench_collectors.py
+
 # 1k / 5k / 10k-line batches written to the stack's InfluxDB.
 bench-batch-size: stack
 	$(BIN)/python bench/bench_hotpath.py --batch-size
@@ -100,6 +104,7 @@ system-deps:
 native: system-deps
 	docker/native/kafka.sh
 	docker/native/influxdb.sh
+	docker/native/telegraf.sh
 
 stack: $(VENV)/.installed native
 	$(SOVWATCH) stack up

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from agents.points import to_line
 from agents.sink import Destination
+from agents.telegraf import TelegrafAdapter
 from schemas.deadletter import DeadLetter
 from schemas.decode import Event, Family, decode
 from schemas.envelope import Envelope
@@ -33,6 +34,8 @@ class Ingest:
             topics.physical: "physical",
             topics.audit: "audit",
         }
+        self.telegraf_topic = topics.telegraf
+        self.telegraf = TelegrafAdapter(settings.telegraf.data_format)
         self._influx = settings.influxdb
         self._buckets = {
             "telemetry": settings.influxdb.buckets.telemetry,
@@ -43,15 +46,19 @@ class Ingest:
         self.max_future_skew_s = settings.worker.max_future_skew_s
 
     def decode(self, raw: bytes | None, topic: str, now: datetime | None = None) -> Event:
-        """The validated event; `DecodeError` for anything else (a null value, a record over
-        `max_record_bytes`: it is rejected before any parsing; an event dated more than
-        `max_future_skew_s` after `now`)."""
+        """The validated event (a Telegraf metric mapped to its family); `DecodeError` for
+        anything else (a null value, a record over `max_record_bytes`: it is rejected before any
+        parsing; an event dated more than `max_future_skew_s` after `now`)."""
         if raw is None:
             raise DecodeError(
                 "record has no value (tombstone)",
                 (FieldIssue(field="", constraint="missing", value=None, message="no value"),),
             )
-        event = decode(within_limit(raw, self.max_record_bytes), topic, topics=self.topic_families)
+        raw = within_limit(raw, self.max_record_bytes)
+        if topic == self.telegraf_topic:
+            event = self.telegraf.decode(raw)
+        else:
+            event = decode(raw, topic, topics=self.topic_families)
         return not_in_future(event, now or datetime.now(UTC), self.max_future_skew_s)
 
     def pseudonymised(self, event: Event) -> Event:

@@ -56,6 +56,8 @@ METRIC_FIELDS: Final[dict[str, str]] = {
     "DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL": "nvlink_replay_errors_total",
     "DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL": "nvlink_recovery_errors_total",
     "DCGM_FI_DEV_PCIE_REPLAY_COUNTER": "pcie_replay_counter",
+    "DCGM_FI_DEV_PCIE_LINK_GEN": "pcie_link_gen",
+    "DCGM_FI_DEV_PCIE_LINK_WIDTH": "pcie_link_width",
     "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "clock_throttle_reasons",
     "DCGM_FI_DEV_CLOCKS_EVENT_REASONS": "clock_throttle_reasons",  # name since DCGM 3.3
 }

@@ -42,6 +42,7 @@ would lose the ones we do.
 | nvlink_replay_errors_total     | DCGM_FI_DEV_NVLINK_REPLAY_ERROR_COUNT_TOTAL   | count |
 | nvlink_recovery_errors_total   | DCGM_FI_DEV_NVLINK_RECOVERY_ERROR_COUNT_TOTAL | count |
 | pcie_replay_counter            | DCGM_FI_DEV_PCIE_REPLAY_COUNTER           | count   |
+| pcie_link_gen / _width         | DCGM_FI_DEV_PCIE_LINK_GEN / _WIDTH        | gen / lanes |
 | clock_throttle_reasons         | DCGM_FI_DEV_CLOCK_THROTTLE_REASONS [1]    | bitmask |
 
 [1] DCGM 3.3+ names it DCGM_FI_DEV_CLOCKS_EVENT_REASONS; both are read.
@@ -130,6 +131,8 @@ class GpuSample(Envelope):
     nvlink_replay_errors_total: Counter | None = Field(None, description="NVLink replay errors")
     nvlink_recovery_errors_total: Counter | None = Field(None, description="NVLink recoveries")
     pcie_replay_counter: Counter | None = Field(None, description="PCIe replays (counter)")
+    pcie_link_gen: int | None = Field(None, ge=1, le=16, description="Current PCIe generation")
+    pcie_link_width: int | None = Field(None, ge=1, le=64, description="Current PCIe lanes")
     clock_throttle_reasons: Counter | None = Field(
         None, le=(1 << 63) - 1, description="NVML clocks event reason bitmask (0: none)"
     )

@@ -1,6 +1,7 @@
 """Power and environment readings, aligned with DMTF Redfish, and PUE derivation.
 
-A reading describes one `scope` (site, hall, rack, PDU or feed) identified by `scope_id`.
+A reading describes one `scope` (site, hall, rack, PDU, feed, or a node as its BMC reports it)
+identified by `scope_id`.
 Unknown fields are **ignored**, as for GPU samples: telemetry collectors are upgraded first and
 an unknown sensor is harmless to drop.
 
@@ -31,20 +32,22 @@ from pydantic import ConfigDict, Field
 
 from schemas.envelope import Envelope, Identifier
 
-PowerScope = Literal["site", "hall", "rack", "pdu", "feed"]
+PowerScope = Literal["site", "hall", "rack", "pdu", "feed", "node"]
 Watts = Annotated[float, Field(ge=0, le=1e9)]
 KilowattHours = Annotated[float, Field(ge=0, le=1e12)]
 Celsius = Annotated[float, Field(ge=-50, le=150)]
 
 
 class PowerReading(Envelope):
-    """One power/environment reading of a site, hall, rack, PDU or feed."""
+    """One power/environment reading of a site, hall, rack, PDU, feed or node."""
 
     model_config = ConfigDict(extra="ignore")
 
     family: Literal["power"] = Field("power", description="Event family discriminator")
     scope: PowerScope = Field(description="What the reading covers")
-    scope_id: Identifier = Field(description="Id of the hall, rack, PDU or feed (site id at site)")
+    scope_id: Identifier = Field(
+        description="Id of the hall, rack, PDU, feed or node (site id at site)"
+    )
     power_w: Watts | None = Field(None, description="Active power, W")
     energy_kwh: KilowattHours | None = Field(None, description="Lifetime energy, kWh (counter)")
     voltage_v: float | None = Field(None, ge=0, le=1e6, description="Voltage, V (RMS)")

@@ -87,7 +87,7 @@ def create_app(settings: Settings) -> SovwatchApp:
 class Topics:
     """Every topic the worker reads or writes, declared on one app."""
 
-    telemetry: Any  # the four families, consumed together by the ingest agent
+    telemetry: Any  # the four families and Telegraf's topic, consumed by the ingest agent
     audit: Any
     dlq: Any
     alerts: dict[str, Any]  # per team, keyed by alert id
@@ -101,7 +101,7 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
         return app.topic(*topic_names, key_type=bytes, value_type=bytes)
 
     return Topics(
-        telemetry=raw(names.gpu, names.power, names.physical, names.audit),
+        telemetry=raw(names.gpu, names.power, names.physical, names.audit, names.telegraf),
         audit=raw(names.audit),
         dlq=raw(names.dlq),
         alerts={

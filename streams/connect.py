@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
+
 from influxdb_client import InfluxDBClient
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from streams.errors import ServiceUnreachableError
@@ -34,6 +36,29 @@ def kafka_admin(kafka: KafkaSettings, client_id: str = "sovwatch-admin") -> Kafk
         raise kafka_unreachable(kafka) from exc
     except KafkaError as exc:
         raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, type(exc).__name__) from exc
+
+
+def values_to_end(kafka: KafkaSettings, topics: list[str], timeout_s: float = 30) -> list[bytes]:
+    """Every value on `topics` up to their end offsets at call time (what was read by then if
+    `timeout_s` passes first). Producers may go on writing: this never waits for them."""
+    consumer = KafkaConsumer(enable_auto_commit=False, **kafka.client_config())
+    try:
+        parts = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in consumer.partitions_for_topic(topic) or ()
+        ]
+        consumer.assign(parts)
+        consumer.seek_to_beginning()
+        ends = consumer.end_offsets(parts)
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(p) < ends[p] for p in parts) and time.monotonic() < deadline:
+            for part, records in consumer.poll(timeout_ms=500).items():
+                values += [record.value for record in records if record.offset < ends[part]]
+        return values
+    finally:
+        consumer.close()
 
 
 def influx_client(influx: InfluxSettings) -> InfluxDBClient:

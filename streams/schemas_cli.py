@@ -1,4 +1,5 @@
-"""`sovwatch schemas …` and `sovwatch collect …`: schema export and the DCGM collector.
+"""`sovwatch schemas …` and `sovwatch collect …`: schema export, the DCGM collector and the
+Telegraf configuration of a site.
 
 Wired into `streams.cli` with `app.add_typer(schemas_app, name="schemas")` and
 `app.add_typer(collect_app, name="collect")`.
@@ -27,6 +28,7 @@ from schemas.jsonschema import export_json_schemas
 from streams.errors import SovwatchError
 from streams.produce import produce
 from streams.settings import get_settings
+from streams.telegraf_config import SiteCollectors, telegraf_config
 
 schemas_app = typer.Typer(help="sovwatch's event schemas.", no_args_is_help=True)
 collect_app = typer.Typer(
@@ -86,6 +88,39 @@ def collect_dcgm(
         if once:
             return
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+
+@collect_app.command("telegraf-config")
+def collect_telegraf_config(
+    site: Annotated[str, typer.Option(help="Site id (the Kafka key)")],
+    country: Annotated[str, typer.Option(help="Site country, ISO 3166-1 alpha-2")],
+    nvidia_smi: Annotated[bool, typer.Option(help="Collect the node's GPUs (nvidia-smi)")] = False,
+    nvidia_smi_bin: Annotated[str, typer.Option(help="Path of nvidia-smi")] = "/usr/bin/nvidia-smi",
+    redfish: Annotated[
+        list[str] | None, typer.Option(help="BMC Redfish URL (repeat per BMC)")
+    ] = None,
+    redfish_system_id: Annotated[
+        str, typer.Option(help="Redfish ComputerSystem id of the BMCs")
+    ] = "System.Embedded.1",
+    ipmi: Annotated[bool, typer.Option(help="Collect the local BMC's sensors (ipmitool)")] = False,
+    interval: Annotated[int, typer.Option(min=1, help="Seconds between collections")] = 10,
+) -> None:
+    """Print a Telegraf configuration that feeds this site's GPUs and BMCs to sovwatch."""
+    _check("--site", site, Identifier, "letters, digits and . _ : / @ -, e.g. fra-1")
+    _check("--country", country, CountryCode, "an ISO 3166-1 alpha-2 code such as DE")
+    if not nvidia_smi and not redfish and not ipmi:
+        raise SovwatchError(
+            "nothing to collect",
+            "add --nvidia-smi, --ipmi and/or one --redfish https://<bmc> per BMC",
+        )
+    for url in redfish or []:
+        if not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1]) == 0:
+            raise SovwatchError(f"--redfish {url!r} is not a URL", "use https://<bmc-address>")
+    collectors = SiteCollectors(
+        site, country, nvidia_smi, nvidia_smi_bin, list(redfish or []), redfish_system_id,
+        interval, ipmi,
+    )  # fmt: skip
+    typer.echo(telegraf_config(collectors, get_settings()), nl=False)
 
 
 def collect_once(

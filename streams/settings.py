@@ -141,6 +141,9 @@ class TopicSettings(BaseModel):
     alerts_security: str = "alerts.security"
     alerts_compliance: str = "alerts.compliance"
     audit_checkpoints: str = "audit.checkpoints"
+    telegraf: str = Field(
+        "telemetry.telegraf", description="Telegraf's outputs.kafka topic (its metrics, mapped)"
+    )
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
     retention_hours: int = Field(7 * 24, ge=1)
@@ -151,6 +154,15 @@ class TopicSettings(BaseModel):
     def all_names(self) -> list[str]:
         """Every topic sovwatch uses (each str field is a topic name), in a stable order."""
         return [value for value in self.model_dump().values() if isinstance(value, str)]
+
+
+class TelegrafSettings(BaseModel):
+    """Telegraf as a producer (`topics.telegraf`); `sovwatch collect telegraf-config` writes the
+    matching Telegraf configuration."""
+
+    data_format: Literal["json", "influx"] = Field(
+        "json", description="data_format of the sites' outputs.kafka: json or influx"
+    )
 
 
 class WorkerSettings(BaseModel):
@@ -275,6 +287,7 @@ class Settings(BaseSettings):
     influxdb: InfluxSettings = InfluxSettings()
     grafana: GrafanaSettings = GrafanaSettings()
     topics: TopicSettings = TopicSettings()
+    telegraf: TelegrafSettings = TelegrafSettings()
     worker: WorkerSettings = WorkerSettings()
     privacy: PrivacySettings = PrivacySettings()
     alerts: AlertSettings = AlertSettings()

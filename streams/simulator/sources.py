@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from kafka import KafkaConsumer, TopicPartition
-
 from schemas.alert import Alert
 from schemas.decode import decode_as
 from schemas.errors import DecodeError
-from streams.connect import influx_client
+from streams.connect import influx_client, values_to_end
 from streams.settings import Settings
 from streams.simulator.score import AlertSeen
 
@@ -19,29 +17,13 @@ def alerts_from_kafka(settings: Settings, timeout_s: float = 30) -> list[AlertSe
     """Every alert on the three alert topics, up to their end offsets at call time."""
     topics = settings.topics
     names = [topics.alerts_ops, topics.alerts_security, topics.alerts_compliance]
-    consumer = KafkaConsumer(
-        consumer_timeout_ms=1000, enable_auto_commit=False, **settings.kafka.client_config()
-    )
     seen: list[AlertSeen] = []
-    try:
-        parts = [
-            TopicPartition(name, p)
-            for name in names
-            for p in consumer.partitions_for_topic(name) or ()
-        ]
-        consumer.assign(parts)
-        consumer.seek_to_beginning()
-        ends = consumer.end_offsets(parts)
-        deadline = datetime.now() + timedelta(seconds=timeout_s)
-        while any(consumer.position(p) < ends[p] for p in parts) and datetime.now() < deadline:
-            for record in consumer:
-                try:
-                    alert = decode_as(record.value, Alert)
-                except DecodeError:
-                    continue
-                seen.append(_seen(alert))
-    finally:
-        consumer.close()
+    for value in values_to_end(settings.kafka, names, timeout_s):
+        try:
+            alert = decode_as(value, Alert)
+        except DecodeError:
+            continue
+        seen.append(_seen(alert))
     return seen
 
 

@@ -33,6 +33,7 @@ TOPIC_FIELDS = (
     "alerts_security",
     "alerts_compliance",
     "audit_checkpoints",
+    "telegraf",
 )
 
 
