@@ -17,17 +17,29 @@ HOUR_MS = 3600 * 1000
 def topic_specs(topics: TopicSettings) -> list[NewTopic]:
     """One NewTopic per sovwatch topic."""
     retention = {"retention.ms": str(topics.retention_hours * HOUR_MS)}
-    # Compacted: readers need the latest checkpoint per site, forever.
+    # Compacted: readers need the latest checkpoint per site and the latest state of each
+    # incident (alerts are keyed by incident id), forever.
     compacted = {"cleanup.policy": "compact"}
+    keep_latest = compacted_topics(topics)
     return [
         NewTopic(
             name=name,
             num_partitions=topics.partitions,
             replication_factor=topics.replication_factor,
-            topic_configs=compacted if name == topics.audit_checkpoints else retention,
+            topic_configs=compacted if name in keep_latest else retention,
         )
         for name in topics.all_names()
     ]
+
+
+def compacted_topics(topics: TopicSettings) -> set[str]:
+    """Topics keyed by what they describe, of which only the latest record per key matters."""
+    return {
+        topics.audit_checkpoints,
+        topics.alerts_ops,
+        topics.alerts_security,
+        topics.alerts_compliance,
+    }
 
 
 def ensure_topics(
