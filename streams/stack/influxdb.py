@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -85,23 +84,14 @@ class InfluxNode:
 
     def wait_ready(self, timeout_s: float) -> None:
         """Ready means /health reports pass."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.pid() is None:
-                raise StackError(
-                    f"influxd exited during start-up; last log lines:\n{self.process.log_tail()}",
-                    f"full log: {self.process.log_file}",
-                )
+
+        def healthy() -> bool:
             try:
-                if self._request("GET", "/health").get("status") == "pass":
-                    return
+                return bool(self._request("GET", "/health").get("status") == "pass")
             except (urllib.error.URLError, OSError, ValueError):
-                pass
-            time.sleep(0.3)
-        raise StackError(
-            f"InfluxDB did not become ready at {self.url} within {timeout_s:.0f}s",
-            f"see {self.process.log_file}",
-        )
+                return False
+
+        self.process.wait_ready(healthy, timeout_s, "InfluxDB", self.url)
 
     def initialise(self) -> None:
         """First start: create org, operator token and buckets. Every start: ensure buckets and
