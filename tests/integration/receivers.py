@@ -162,9 +162,9 @@ def parse_cef(line: str) -> tuple[list[str], dict[str, str]]:
     parts: list[str] = []
     rest = line
     for _ in range(7):
-        match = _find_unescaped_pipe(rest)
-        parts.append(rest[:match])
-        rest = rest[match + 1 :]
+        pipe = _find_unescaped_pipe(rest)
+        parts.append(rest[:pipe])
+        rest = rest[pipe + 1 :]
     header = [_unescape(p, header=True) for p in parts]
     header[0] = header[0].removeprefix("CEF:")
     keys = [m for m in _EXTENSION_KEY.finditer(rest) if not _escaped(rest, m.end() - 1)]
