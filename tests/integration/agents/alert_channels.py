@@ -31,9 +31,9 @@ def channel_settings(**alerts: str) -> Settings:
 class Incidents:
     """The built-in rule packs fed with events near the wall clock."""
 
-    def __init__(self) -> None:
+    def __init__(self, ago_s: float = 120) -> None:
         self.engine = RuleEngine(load_packs())
-        self.t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
+        self.t0 = datetime.now(UTC) - timedelta(seconds=ago_s)
         self._n = 0
 
     def event(self, seconds: float, **spec: Any) -> list[Alert]:
