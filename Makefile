@@ -100,6 +100,7 @@ system-deps:
 native: system-deps
 	docker/native/kafka.sh
 	docker/native/influxdb.sh
+	docker/native/alertmanager.sh
 
 stack: $(VENV)/.installed native
 	$(SOVWATCH) stack up

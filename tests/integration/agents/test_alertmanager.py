@@ -170,3 +170,19 @@ def test_a_silence_made_with_the_api_suppresses_an_incident(
     assert state["labels"]["incident"] == silenced[0].id
     assert state["status"]["state"] == "suppressed"
     assert state["status"]["silencedBy"] == [silence["silenceID"]]
+
+
+def test_the_sample_per_team_config_is_what_stack_up_serves(tmp_path: Path) -> None:
+    node = AlertmanagerNode(StackSettings(run_dir=tmp_path), free_port())  # the sample config
+    node.start()
+    try:
+        node.wait_ready(60)
+        status = api(node, "/api/v2/status")
+        assert 'team="security"' in status["config"]["original"]
+        assert {r["name"] for r in api(node, "/api/v2/receivers")} == {
+            "ops",
+            "security",
+            "compliance",
+        }
+    finally:
+        node.stop()
