@@ -8,7 +8,6 @@ caller gives one (tests route to their own receivers).
 
 from __future__ import annotations
 
-import os
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 from streams.errors import StackError
 from streams.settings import StackSettings
 from streams.stack.process import ManagedProcess, port_open
-from streams.stack.recipes import RECIPES, run_recipe
+from streams.stack.recipes import RECIPES, ensure_installed
 
 HOST = "127.0.0.1"
 SAMPLE_CONFIG = RECIPES.parent / "alertmanager" / "alertmanager.yml"
@@ -39,15 +38,12 @@ class AlertmanagerNode:
         return f"http://{HOST}:{self.port}"
 
     def install(self) -> None:
-        if not self.binary.is_file():
-            run_recipe(
-                "alertmanager.sh",
-                {
-                    **os.environ,
-                    "SOVWATCH_CACHE": str(self.stack.cache_dir),
-                    "SOVWATCH_ALERTMANAGER_VERSION": self.stack.alertmanager_version,
-                },
-            )
+        ensure_installed(
+            self.binary,
+            "alertmanager.sh",
+            self.stack.cache_dir,
+            SOVWATCH_ALERTMANAGER_VERSION=self.stack.alertmanager_version,
+        )
 
     def config_file(self) -> Path:
         path = self.workdir / "alertmanager.yml"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import urllib.error
 import urllib.request
@@ -17,7 +16,7 @@ from streams.influx_tokens import tokens_dir
 from streams.settings import InfluxSettings, StackSettings
 from streams.stack.influx_auth import ScopedTokens
 from streams.stack.process import ManagedProcess, port_open
-from streams.stack.recipes import run_recipe
+from streams.stack.recipes import ensure_installed
 
 HOST = "127.0.0.1"
 
@@ -38,15 +37,12 @@ class InfluxNode:
         return f"http://{HOST}:{self.port}"
 
     def install(self) -> None:
-        if not self.binary.is_file():
-            run_recipe(
-                "influxdb.sh",
-                {
-                    **os.environ,
-                    "SOVWATCH_CACHE": str(self.stack.cache_dir),
-                    "SOVWATCH_INFLUXDB_VERSION": self.stack.influxdb_version,
-                },
-            )
+        ensure_installed(
+            self.binary,
+            "influxdb.sh",
+            self.stack.cache_dir,
+            SOVWATCH_INFLUXDB_VERSION=self.stack.influxdb_version,
+        )
 
     def start(self) -> None:
         if self.process.pid() is not None:
