@@ -133,7 +133,11 @@ class Sustained(_NoTimer):
                 return None, [Firing(ts, ts, (event.event_id,), rule.context(event), clears=True)]
             return None, []
         if state is None or ts - state["last"] > window:  # first true sample, or data gap
+            gap = state is not None and state["fired"]
+            last = float(state["last"]) if state is not None else ts
             state = {"since": ts, "last": ts, "ids": [event.event_id], "fired": False}
+            if gap:  # the fired run ended with its last sample: a new run must earn its alert
+                return state, [Firing(last, last, (), rule.context(event), clears=True)]
             return state, []
         state = {**state, "last": ts, "ids": [*state["ids"][-EVIDENCE + 1 :], event.event_id]}
         if ts - state["since"] >= window and not state["fired"]:

@@ -43,6 +43,14 @@ def test_a_sustained_incident_resolves_when_a_sample_is_back_under_threshold() -
     assert feed(rules, physical(600, "access_granted")) == []  # resolved once
 
 
+def test_a_data_gap_ends_a_fired_sustained_run_at_its_last_sample() -> None:
+    rules = rules_of("sustained")
+    fired = feed(rules, *(physical(s, "door_held_open") for s in (0, 300)))
+    after_gap = feed(rules, physical(5000, "door_held_open"))
+    assert statuses(after_gap) == [(fired[0].id, "resolved")]
+    assert after_gap[0].ends_at == at(300)
+
+
 def test_a_sustained_incident_reopens_when_the_condition_is_back_within_suppress() -> None:
     rules = rules_of("sustained")
     feed(rules, *(physical(s, "door_held_open") for s in (0, 300)))
