@@ -67,6 +67,12 @@ class Stack:
             if "alertmanager" in extras:
                 raise
             am_port = _local_port(DEFAULT_ALERTMANAGER, "Alertmanager", "")
+        taken = {kafka_port: "Kafka", kafka_port + 1: "Kafka's controller", influx_port: "InfluxDB"}
+        if "alertmanager" in extras and am_port in taken:
+            raise StackError(
+                f"Alertmanager's port {am_port} is {taken[am_port]}'s",
+                "point SOVWATCH_ALERTS__ALERTMANAGER_URL at another port",
+            )
         self.alertmanager = AlertmanagerNode(settings.stack, am_port)
         self.timeout_s = settings.stack.start_timeout_s
 
