@@ -26,6 +26,7 @@ from schemas.alert import Alert
 from streams import metrics
 
 log = logging.getLogger(__name__)
+LOG_DROPS_EVERY_S = 60.0
 
 
 class DeliveryError(Exception):
@@ -65,6 +66,8 @@ class DeliveryQueue:
         self.channel = channel
         self.max_records = max_records
         self._records: deque[Alert] = deque()
+        self._dropped = 0
+        self._logged_at = float("-inf")
 
     def __len__(self) -> int:
         return len(self._records)
@@ -79,13 +82,19 @@ class DeliveryQueue:
             victim = next((r for r in self._records if r.status == "updated"), self._records[0])
             self._records.remove(victim)
             metrics.DELIVERIES_DROPPED.labels(channel=self.channel, status=victim.status).inc()
-            log.warning(
-                "%s queue full (%d): dropped the %s record of %s",
-                self.channel,
-                self.max_records,
-                victim.status,
-                victim.id,
-            )
+            self._dropped += 1
+            now = time.monotonic()
+            if now - self._logged_at >= LOG_DROPS_EVERY_S:  # a flood logs once a minute
+                log.warning(
+                    "%s queue full (%d records): %d dropped since the last report, the latest "
+                    "the %s record of %s",
+                    self.channel,
+                    self.max_records,
+                    self._dropped,
+                    victim.status,
+                    victim.id,
+                )
+                self._logged_at, self._dropped = now, 0
         self._records.append(alert)
         self._gauge()
 
