@@ -105,6 +105,7 @@ native: system-deps
 	docker/native/kafka.sh
 	docker/native/influxdb.sh
 	docker/native/telegraf.sh
+	docker/native/alertmanager.sh
 
 stack: $(VENV)/.installed native
 	$(SOVWATCH) stack up

@@ -116,8 +116,8 @@ def to_line(event: Event) -> tuple[str, str]:
 
 def alert_line(alert: Alert) -> str:
     """The `alert` point of the alerts bucket. Its timestamp is the incident's window start (plus
-    a sub-millisecond offset from the alert id), so each re-emission of one alert — with a later
-    window end and more evidence — overwrites the same point."""
+    a sub-millisecond offset from the alert id), so each state change of one incident — a later
+    window end, more evidence, resolved — overwrites the same point."""
     ts_ns = int(alert.window_start.timestamp() * 1_000_000) * 1000
     ts_ns += zlib.crc32(alert.id.encode()) % NS_PER_MS
     tags = {
@@ -133,5 +133,7 @@ def alert_line(alert: Alert) -> str:
         "message": alert.message,
         "window_end": alert.window_end.isoformat(),
         "duration_s": (alert.window_end - alert.window_start).total_seconds(),
+        "status": alert.status,
+        "ends_at": alert.ends_at.isoformat() if alert.ends_at else None,
     }
     return encode_line("alert", tags, fields, ts_ns)

@@ -4,6 +4,11 @@
 so replaying the same input after a crash or a rebalance produces the same id, and the duplicate
 vanishes downstream (InfluxDB point, Grafana annotation, ticket). The window's end is not part of
 the id: while an incident goes on, the same alert is re-emitted with a later end and more evidence.
+
+An alert is an incident with a lifecycle: `firing` (first record), `updated` (more evidence, a later
+window end; any number of times), `resolved` (the condition cleared, `ends_at` says when). Each
+state change is one record keyed by the id, so a compacted alerts topic keeps each incident's latest
+state.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from schemas.errors import field_errors
 
 Severity = Literal["info", "low", "medium", "high", "critical"]
 Team = Literal["ops", "security", "compliance"]
+Status = Literal["firing", "updated", "resolved"]
 
 
 def alert_id(rule_id: str, group: str, window_start: datetime) -> str:
@@ -55,6 +61,14 @@ class Alert(BaseModel):
     )
     message: Text = Field(min_length=1, description="Human-readable summary")
     created_ts: UtcDatetime = Field(description="When the rule engine created the alert (UTC)")
+    status: Status = Field("firing", description="firing -> updated* -> resolved")
+    ends_at: UtcDatetime | None = Field(
+        None, description="When the condition cleared (event time, UTC); set once resolved"
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "resolved"
 
     @model_validator(mode="after")
     def _window_ordered(self) -> Self:
@@ -62,5 +76,10 @@ class Alert(BaseModel):
             raise field_errors(
                 type(self).__name__,
                 {"window_end": ("window_order", "window_end must not be before window_start")},
+            )
+        if (self.status == "resolved") != (self.ends_at is not None):
+            raise field_errors(
+                type(self).__name__,
+                {"ends_at": ("ends_at_status", "ends_at is set exactly when status is resolved")},
             )
         return self

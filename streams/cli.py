@@ -53,9 +53,13 @@ console = Console(soft_wrap=True)
 
 
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(
+    with_: list[str] = typer.Option(
+        [], "--with", help="Also start: alertmanager (at SOVWATCH_ALERTS__ALERTMANAGER_URL)"
+    ),
+) -> None:
     """Install (first time), start and initialise Kafka and InfluxDB; waits until both answer."""
-    stack = Stack(get_settings())
+    stack = Stack(get_settings(), tuple(with_))
     stack.up()
     for service in stack.status():
         console.print(f"{service.name}: {service.state} at {service.address} (pid {service.pid})")

@@ -104,3 +104,27 @@ RULE_STATE_PRUNED = Counter(
     "Rule state keys deleted once expired (windows, sequences, incidents)",
     registry=REGISTRY,
 )
+DELIVERIES_SENT = Counter(
+    "sovwatch_alert_deliveries_sent_total",
+    "Incident records a channel's receiver accepted",
+    ["channel"],
+    registry=REGISTRY,
+)
+DELIVERIES_FAILED = Counter(
+    "sovwatch_alert_deliveries_failed_total",
+    "Incident records a channel gave up on after its retries",
+    ["channel"],
+    registry=REGISTRY,
+)
+DELIVERIES_DROPPED = Counter(
+    "sovwatch_alert_deliveries_dropped_total",
+    "Incident records dropped from a full delivery queue (oldest updates first)",
+    ["channel", "status"],
+    registry=REGISTRY,
+)
+DELIVERIES_QUEUED = Gauge(
+    "sovwatch_alert_deliveries_queued",
+    "Incident records waiting in a channel's delivery queue",
+    ["channel"],
+    registry=REGISTRY,
+)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import typer
@@ -9,11 +11,13 @@ import yaml
 from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 from agents.rules.fixtures import FIXTURES_DIR, load_fixtures, run_fixtures
 from agents.rules.loader import PACKS_DIR, RuleLoadError, lint_file, load_packs, pack_files
 from schemas.alert import Alert
+from streams.alerts_tail import SEVERITIES, Board, Filters, decoded, line
 from streams.errors import ServiceUnreachableError, SovwatchError
 from streams.settings import get_settings
 
@@ -21,14 +25,6 @@ rules_app = typer.Typer(help="Compliance rule packs: lint, test, list.", no_args
 alerts_app = typer.Typer(help="Alerts raised by the rule engine.", no_args_is_help=True)
 console = Console(soft_wrap=True)
 
-SEVERITIES = ("info", "low", "medium", "high", "critical")
-SEVERITY_STYLE = {
-    "info": "dim",
-    "low": "cyan",
-    "medium": "yellow",
-    "high": "red",
-    "critical": "bold red",
-}
 
 RulesDir = typer.Option(None, "--rules", help="Directory of rule packs (*.yaml); default: built-in")
 
@@ -101,9 +97,10 @@ def tail(
     min_severity: str = typer.Option("info", "--min-severity", help=" < ".join(SEVERITIES)),
     site: str | None = typer.Option(None, "--site", help="Only this site id"),
     from_beginning: bool = typer.Option(False, "--from-beginning", help="Replay stored alerts"),
-    limit: int = typer.Option(0, "--limit", min=0, help="Stop after N alerts (0 = follow)"),
+    limit: int = typer.Option(0, "--limit", min=0, help="Stop after N records (0 = follow)"),
+    as_json: bool = typer.Option(False, "--json", help="Print the records as JSON lines"),
 ) -> None:
-    """Follow alerts live in the terminal."""
+    """Follow incidents: a live table on a terminal, one line per state change in a pipe."""
     settings = get_settings()
     topics = {
         "ops": settings.topics.alerts_ops,
@@ -119,41 +116,60 @@ def tail(
         raise SovwatchError(
             f"unknown severity '{min_severity}'", f"use one of {', '.join(SEVERITIES)}"
         )
-    floor = SEVERITIES.index(min_severity)
+    filters = Filters(min_severity, site)
     try:
         consumer = KafkaConsumer(
             *(topics[t] for t in (team or topics)),
             auto_offset_reset="earliest" if from_beginning else "latest",
             enable_auto_commit=False,
-            consumer_timeout_ms=1000,
             **settings.kafka.client_config(),
         )
     except KafkaError as exc:
         raise ServiceUnreachableError(
             "Kafka", settings.kafka.bootstrap_servers, type(exc).__name__
         ) from exc
-    shown = 0
-    try:
+
+    def batches() -> Iterator[list[Alert]]:
+        """What each poll brought, within a second at most (an empty list when nothing came)."""
         while True:
-            for record in consumer:
-                try:
-                    alert = Alert.model_validate_json(record.value)
-                except ValueError:
-                    continue
-                if SEVERITIES.index(alert.severity) < floor or (site and alert.site_id != site):
-                    continue
-                style = SEVERITY_STYLE[alert.severity]
-                severity = f"[{style}]{alert.severity:<8}[/{style}]"
-                console.print(
-                    f"{alert.window_start:%Y-%m-%d %H:%M:%S}Z {severity} "
-                    f"{alert.team:<10} {alert.site_id:<12} {alert.rule_id}: {alert.message} "
-                    f"[dim]({len(alert.evidence_event_ids)} events, {alert.id})[/dim]",
-                    highlight=False,
-                )
-                shown += 1
-                if limit and shown >= limit:
-                    return
+            polled = consumer.poll(timeout_ms=1000, max_records=500)
+            values = (record.value for records in polled.values() for record in records)
+            yield list(decoded(values, filters))
+
+    try:
+        if console.is_terminal and not as_json:
+            _live(batches(), limit)
+        else:
+            _lines(batches(), limit, as_json)
     except KeyboardInterrupt:
         pass
     finally:
         consumer.close()
+
+
+def _lines(batches: Iterator[list[Alert]], limit: int, as_json: bool) -> None:
+    shown = 0
+    for batch in batches:
+        for alert in batch:
+            if as_json:
+                print(alert.model_dump_json(), flush=True)
+            else:
+                console.print(line(alert), highlight=False)
+            shown += 1
+            if limit and shown >= limit:
+                return
+
+
+def _live(batches: Iterator[list[Alert]], limit: int) -> None:
+    board = Board()
+    shown = 0
+    with Live(board.table(), console=console, auto_refresh=False) as live:
+        for batch in batches:
+            now = time.monotonic()
+            for alert in batch:
+                board.apply(alert, now)
+                shown += 1
+            board.expire(now)
+            live.update(board.table(), refresh=True)
+            if limit and shown >= limit:
+                return

@@ -221,10 +221,25 @@ class AlertSettings(BaseModel):
 
     rules_dir: Path | None = Field(None, description="Rule packs (*.yaml); default: built-in")
     tick_interval_s: float = Field(5.0, gt=0, description="How often time-driven rules run")
-    webhook_url: str | None = Field(None, description="POST each alert as JSON here")
+    webhook_url: str | None = Field(None, description="POST each incident record as JSON here")
     webhook_token: SecretStr | None = Field(None, description="Bearer token for the webhook")
+    webhook_hmac_key: SecretStr | None = Field(
+        None, description="Signs each webhook body (X-Sovwatch-Signature, HMAC-SHA256)"
+    )
     syslog_address: str | None = Field(None, description="host:port of a SIEM (CEF over syslog)")
     syslog_protocol: Literal["udp", "tcp"] = "udp"
+    alertmanager_url: str | None = Field(
+        None, description="Prometheus Alertmanager base URL, e.g. http://127.0.0.1:9093"
+    )
+    alertmanager_repost_s: float = Field(
+        60.0, gt=0, description="Re-post open incidents this often (< its resolve_timeout)"
+    )
+    delivery_queue_max: int = Field(
+        1000, ge=1, description="Records each channel queues; full: oldest updates dropped first"
+    )
+    retry_initial_s: float = Field(0.5, gt=0, description="First retry of a failed delivery")
+    retry_max_s: float = Field(30.0, gt=0, description="Longest wait between delivery retries")
+    retry_attempts: int = Field(6, ge=1, description="Tries per record before it is given up")
 
 
 class AuditSettings(BaseModel):
@@ -257,8 +272,9 @@ class StackSettings(BaseModel):
     """The native (no-container) dev/CI stack started by `sovwatch stack up`.
 
     Its ports are not settings of their own: the broker listens where
-    `kafka.bootstrap_servers` points (controller on the next port) and influxd where
-    `influxdb.url` points, so clients and servers cannot disagree.
+    `kafka.bootstrap_servers` points (controller on the next port), influxd where
+    `influxdb.url` points and Alertmanager (`--with alertmanager`) where `alerts.alertmanager_url`
+    points (default 127.0.0.1:9093), so clients and servers cannot disagree.
     """
 
     cache_dir: Path = DEFAULT_CACHE
@@ -270,6 +286,7 @@ class StackSettings(BaseModel):
         "<run_dir>/kafka/tls; clients need the matching SOVWATCH_KAFKA__* settings",
     )
     influxdb_version: str = "2.9.1"
+    alertmanager_version: str = "0.35.0"
     start_timeout_s: float = Field(90.0, gt=0)
 
 

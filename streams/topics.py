@@ -3,31 +3,45 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 
 from kafka import KafkaAdminClient
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.settings import TopicSettings
 
 HOUR_MS = 3600 * 1000
+log = logging.getLogger(__name__)
 
 
 def topic_specs(topics: TopicSettings) -> list[NewTopic]:
     """One NewTopic per sovwatch topic."""
     retention = {"retention.ms": str(topics.retention_hours * HOUR_MS)}
-    # Compacted: readers need the latest checkpoint per site, forever.
+    # Compacted: readers need the latest checkpoint per site and the latest state of each
+    # incident (alerts are keyed by incident id), forever.
     compacted = {"cleanup.policy": "compact"}
+    keep_latest = compacted_topics(topics)
     return [
         NewTopic(
             name=name,
             num_partitions=topics.partitions,
             replication_factor=topics.replication_factor,
-            topic_configs=compacted if name == topics.audit_checkpoints else retention,
+            topic_configs=compacted if name in keep_latest else retention,
         )
         for name in topics.all_names()
     ]
+
+
+def compacted_topics(topics: TopicSettings) -> set[str]:
+    """Topics keyed by what they describe, of which only the latest record per key matters."""
+    return {
+        topics.audit_checkpoints,
+        topics.alerts_ops,
+        topics.alerts_security,
+        topics.alerts_compliance,
+    }
 
 
 def ensure_topics(
@@ -41,6 +55,7 @@ def ensure_topics(
     only once every partition of every created topic has a leader.
     """
     existing = set(admin.list_topics())
+    compact_existing(admin, sorted(compacted_topics(topics) & existing))
     missing = [spec for spec in topic_specs(topics) if spec.name not in existing]
     if missing:
         # Another worker may win the race: the topic is there, which is all we need.
@@ -49,6 +64,36 @@ def ensure_topics(
         created = {spec.name: spec.num_partitions for spec in missing}
         wait_until_led(admin, created, visible_within_s)
     return [spec.name for spec in missing]
+
+
+def compact_existing(admin: KafkaAdminClient, names: list[str]) -> None:
+    """Make topics created before they were compacted (alerts topics of older versions) compacted:
+    each incident keeps its latest record. A broker that refuses (no AlterConfigs permission) is
+    logged, not fatal: the topics still work, they only keep every record until retention."""
+    if not names:
+        return
+    described = admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in names]
+    ).get("topic", {})
+    stale = [
+        name
+        for name in names
+        if described.get(name, {}).get("cleanup.policy", {}).get("value") != "compact"
+    ]
+    if not stale:
+        return
+    try:
+        admin.alter_configs(
+            [
+                ConfigResource(
+                    ConfigResourceType.TOPIC, name, configs={"cleanup.policy": "compact"}
+                )
+                for name in stale
+            ]
+        )
+        log.info("topics now compacted: %s", ", ".join(stale))
+    except KafkaError as exc:
+        log.warning("could not make %s compacted (%s): set cleanup.policy=compact", stale, exc)
 
 
 def wait_until_led(admin: KafkaAdminClient, partitions: dict[str, int], timeout_s: float) -> None:

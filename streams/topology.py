@@ -18,6 +18,7 @@ from agents.audit import AuditStage
 from agents.audit_sign import Signer
 from agents.audit_state import AuditChain
 from agents.batching import Batcher, consume
+from agents.channels import deliveries
 from agents.compliance import Compliance, EventClock
 from agents.dead_letters import SendDeadLetter, dead_letter_sender
 from agents.influx_writer import InfluxWriter
@@ -124,9 +125,9 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         EventClock(settings.worker.max_future_skew_s),
         AlertSink(
             settings.influxdb,
-            settings.alerts,
             influx_writer(settings, stopping),
             kafka_publisher(topics.alerts),
+            deliveries(settings),
         ),
     )
     send_dead_letter = dead_letter_sender(topics.dlq)

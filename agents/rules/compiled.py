@@ -11,6 +11,9 @@ from agents.rules.language import Compiled, Compiler, getter
 from agents.rules.model import Rule, placeholders
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_CLAUSE = re.compile(r"\[([^\[\]]*)\]")
+"""An optional clause of an output template: `[ to {destination_country}]` is left out whole when
+a field it names has no value."""
 
 
 @dataclass(frozen=True)
@@ -42,15 +45,26 @@ class CompiledRule:
         return bool(self.matches(event))
 
     def context(self, event: Any, **extra: Any) -> dict[str, str]:
-        """The values the output template names, as strings (kept in state for timer alerts)."""
+        """The values the output template names, as strings (kept in state for timer alerts);
+        a field without a value is left out."""
         values: dict[str, Any] = {"site_id": event.site_id, "country": event.country}
         values.update((name, _get(event, name)) for name in placeholders(self.rule.output))
         values.update(extra)
-        return {name: _text(value) for name, value in values.items()}
+        texts = {name: _text(value) for name, value in values.items()}
+        return {name: text for name, text in texts.items() if text is not None}
 
     def message(self, context: Mapping[str, str]) -> str:
-        """The output template filled in; a placeholder the context lacks shows as '?'."""
-        return _PLACEHOLDER.sub(lambda m: context.get(m.group(1), "?"), self.rule.output)
+        """The output template filled in. A `[...]` clause naming a field the context lacks is
+        left out whole; a bare placeholder without a value is left out with the space before it.
+        Never a '?'."""
+
+        def clause(match: re.Match[str]) -> str:
+            names = _PLACEHOLDER.findall(match.group(1))
+            return match.group(1) if all(context.get(n) for n in names) else ""
+
+        text = _CLAUSE.sub(clause, self.rule.output)
+        text = _MISSING_WORD.sub(lambda m: _fill(m, context), text)
+        return " ".join(text.split())
 
 
 def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
@@ -93,7 +107,17 @@ def _get(event: Any, path: str) -> Any:
     return value
 
 
-def _text(value: Any) -> str:
+_MISSING_WORD = re.compile(r"\s?\{([^{}]+)\}")
+
+
+def _fill(match: re.Match[str], context: Mapping[str, str]) -> str:
+    value = context.get(match.group(1))
+    if not value:
+        return ""
+    return match.group(0).replace("{" + match.group(1) + "}", value)
+
+
+def _text(value: Any) -> str | None:
     if value is None:
-        return "?"
+        return None
     return str(getattr(value, "value", value))

@@ -64,6 +64,16 @@ class _Fired:
     firings: tuple[Firing, ...]
 
 
+@dataclass(frozen=True)
+class _Resolved:
+    """Incidents the timer resolved: their state, stored only if it still is `before`."""
+
+    rule: CompiledRule
+    key: str
+    before: State
+    after: State
+
+
 @dataclass
 class TickResult:
     """Alerts due by time alone; `commit()` stores the state they leave once they are delivered.
@@ -74,6 +84,7 @@ class TickResult:
     _fired: list[_Fired] = field(repr=False)
     _now: datetime = field(repr=False)
     _active: Active | None = field(repr=False)
+    _resolved: list[_Resolved] = field(default_factory=list, repr=False)
     _committed: bool = field(default=False, repr=False)
 
     def commit(self) -> None:
@@ -81,7 +92,7 @@ class TickResult:
         alerts). A second call does nothing."""
         if not self._committed:
             self._committed = True
-            self._engine._commit(self._fired)
+            self._engine._commit(self._fired, self._resolved)
             self._engine.prune(self._now, self._active)
 
 
@@ -190,10 +201,14 @@ class RuleEngine:
         fired: list[_Fired] = []
         epoch = _epoch(now)
         deadlines = self._index.deadlines
+        due_incidents: list[tuple[str, State]] = []
         for key in deadlines.pop_due(epoch):
             before: State | None = self.state.get(key)
             if before is None or (active is not None and not active(key)):
                 continue  # gone, or not ours: `reindex` brings it back once it is assigned here
+            if key.endswith(INCIDENT):
+                due_incidents.append((key, before))
+                continue
             rule_id, _, group = key.partition("|")
             rule = self._timed.get(rule_id)
             if rule is None:
@@ -204,12 +219,14 @@ class RuleEngine:
                 if firings or after is not before:
                     current = self.state.get(key + INCIDENT)
                     for firing in firings:
-                        current, incident = incidents.join(rule, group, firing, current)
                         meta = {
                             "site_id": firing.context.get("site_id") or group.split("/")[0],
                             "country": firing.context.get("country", "ZZ"),
                         }
-                        alerts.append(incidents.alert_of(rule, incident, firing, meta, now))
+                        current, incident, status = incidents.join(
+                            rule, group, firing, current, meta
+                        )
+                        alerts.append(incidents.alert_of(rule, incident, status, now))
                     fired.append(_Fired(rule, key, group, before, after, tuple(firings)))
                     deadlines.set(key, epoch)  # due again until committed
                 elif (deadline := kind.deadline(rule, before)) is not None:
@@ -217,7 +234,41 @@ class RuleEngine:
             except Exception:
                 self._errors.report(rule.id, f"on the timer for {key}")
                 deadlines.set(key, epoch)  # judged again next tick
-        return TickResult(alerts, self, fired, now, active)
+        fired_groups = {change.key + INCIDENT for change in fired}
+        resolved = self._resolve_due(due_incidents, fired_groups, epoch, now, alerts)
+        return TickResult(alerts, self, fired, now, active, resolved)
+
+    def _resolve_due(
+        self,
+        due: list[tuple[str, State]],
+        fired: set[str],
+        epoch: float,
+        now: datetime,
+        alerts: list[Alert],
+    ) -> list[_Resolved]:
+        """Resolve the incidents whose suppress period passed without new evidence (a group
+        whose timer also fired this tick is judged at the next one)."""
+        resolved: list[_Resolved] = []
+        deadlines = self._index.deadlines
+        for key, before in due:
+            rule = self._by_id.get(key.partition("|")[0])
+            if rule is None:
+                continue
+            if key in fired:
+                deadlines.set(key, epoch)
+                continue
+            try:
+                after, closed = incidents.resolve_due(rule, before, epoch)
+                if after is not None:
+                    alerts.extend(incidents.alert_of(rule, i, "resolved", now) for i in closed)
+                    resolved.append(_Resolved(rule, key, before, after))
+                    deadlines.set(key, epoch)  # due again until committed
+                elif (deadline := incidents.deadline(rule, before)) is not None:
+                    deadlines.set(key, deadline)
+            except Exception:
+                self._errors.report(rule.id, f"resolving the incidents of {key}")
+                deadlines.set(key, epoch)
+        return resolved
 
     def prune(self, now: datetime, active: Active | None = None) -> int:
         """Delete, among the keys `active` accepts, the state that expired `grace_s` before
@@ -267,7 +318,16 @@ class RuleEngine:
         self._index = index
         self._indexed = True
 
-    def _commit(self, fired: Sequence[_Fired]) -> None:
+    def _commit(self, fired: Sequence[_Fired], resolved: Sequence[_Resolved] = ()) -> None:
+        for done in resolved:
+            try:
+                # Evidence may have joined while the records were delivered: it wins, and the
+                # next tick judges the incidents again.
+                if self.state.get(done.key) == done.before:
+                    self.state[done.key] = done.after
+                    self._index.settled(done.rule, done.key, done.after)
+            except Exception:
+                self._errors.report(done.rule.id, f"storing the resolution of {done.key}")
         for change in fired:
             try:
                 current = self.state.get(change.key)
@@ -282,7 +342,11 @@ class RuleEngine:
                 incident_key = change.key + INCIDENT
                 joined = self.state.get(incident_key)
                 for firing in change.firings:
-                    joined, _ = incidents.join(change.rule, change.group, firing, joined)
+                    meta = {
+                        "site_id": firing.context.get("site_id") or change.group.split("/")[0],
+                        "country": firing.context.get("country", "ZZ"),
+                    }
+                    joined, _, _ = incidents.join(change.rule, change.group, firing, joined, meta)
                 if joined is not None:
                     self.state[incident_key] = joined
                     self._index.settled(change.rule, incident_key, joined)
@@ -297,14 +361,20 @@ class RuleEngine:
         meta: dict[str, str],
         now: datetime,
     ) -> list[Alert]:
-        """The alerts of an event's firings; their incidents are stored once all are built."""
+        """The alerts of an event's firings (and clearings); their incidents are stored once all
+        are built."""
         key = f"{rule.id}|{group}{INCIDENT}"
-        current = self.state.get(key)
-        alerts = []
+        before = current = self.state.get(key)
+        alerts: list[Alert] = []
         for firing in firings:
-            current, incident = incidents.join(rule, group, firing, current)
-            alerts.append(incidents.alert_of(rule, incident, firing, meta, now))
-        if current is not None:
+            if firing.clears:
+                cleared, closed = incidents.clear(current, firing.end)
+                current = cleared or current
+                alerts.extend(incidents.alert_of(rule, i, "resolved", now) for i in closed)
+                continue
+            current, incident, status = incidents.join(rule, group, firing, current, meta)
+            alerts.append(incidents.alert_of(rule, incident, status, now))
+        if current is not None and current is not before:
             self.state[key] = current
             self._index.wrote(rule, key, current)
         return alerts

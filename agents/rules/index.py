@@ -44,6 +44,8 @@ class StateIndex:
         if rule is None:
             return NEVER
         if key.endswith(INCIDENT):
+            if incidents.deadline(rule, state) is not None:
+                return None
             return incidents.expires(rule, state)
         kind = KINDS[rule.rule.kind]
         if kind.deadline(rule, state) is not None:
@@ -63,14 +65,17 @@ class StateIndex:
         self._schedule(rule, key, state)
 
     def settled(self, rule: CompiledRule, key: str, state: State) -> None:
-        """The timer's firings were stored: the key's next deadline is its true one."""
+        """The timer's firings (or resolutions) were stored: the key's next deadline is its
+        true one."""
         self.groups.setdefault(rule.id, OrderedDict()).setdefault(group_of(key), None)
-        if not key.endswith(INCIDENT):
+        if key.endswith(INCIDENT):
+            deadline = incidents.deadline(rule, state)
+        else:
             deadline = KINDS[rule.rule.kind].deadline(rule, state)
-            if deadline is None:
-                self.deadlines.discard(key)
-            else:
-                self.deadlines.set(key, deadline)
+        if deadline is None:
+            self.deadlines.discard(key)
+        else:
+            self.deadlines.set(key, deadline)
         expiry = self.expiry(key, state)
         if expiry is not None:
             self.expiries.set(key, expiry)
@@ -93,7 +98,12 @@ class StateIndex:
             return
         if key.endswith(INCIDENT):
             group = key[: -len(INCIDENT)]
-            when = incidents.expires(rule, state)
+            deadline = incidents.deadline(rule, state)
+            if deadline is None:
+                when = incidents.expires(rule, state)
+            else:  # waits for its timer to resolve it
+                self.deadlines.set(key, deadline)
+                when = deadline
         else:
             group = key
             kind = KINDS[rule.rule.kind]
@@ -115,8 +125,13 @@ class StateIndex:
 
     def _schedule(self, rule: CompiledRule, key: str, state: State) -> None:
         if key.endswith(INCIDENT):
-            if key not in self.expiries:
+            # Written once per alert (not per event): the expiry follows the incidents' status.
+            deadline = incidents.deadline(rule, state)
+            if deadline is None:
                 self.expiries.set(key, incidents.expires(rule, state))
+            else:
+                self.deadlines.earliest(key, deadline)
+                self.expiries.set(key, deadline)
             return
         kind = KINDS[rule.rule.kind]
         if key not in self.expiries:

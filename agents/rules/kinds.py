@@ -27,10 +27,14 @@ LATE_GRACE_S = 60.0  # how long a B from another topic waits for an earlier A to
 
 @dataclass(frozen=True)
 class Firing:
+    """A rule's condition met over [start, end]; with `clears`, the condition stopped holding at
+    `end` (sustained, absence): the group's open incidents resolve."""
+
     start: float
     end: float
     evidence: tuple[str, ...]
     context: dict[str, str]
+    clears: bool = False
 
 
 class Kind(Protocol):
@@ -125,9 +129,15 @@ class Sustained(_NoTimer):
         if state is not None and ts < state["last"]:
             return state, []  # out of order: a run is judged on samples in time order
         if not rule.matches(event):
+            if state is not None and state["fired"]:  # back under threshold: the run is over
+                return None, [Firing(ts, ts, (event.event_id,), rule.context(event), clears=True)]
             return None, []
         if state is None or ts - state["last"] > window:  # first true sample, or data gap
+            gap = state is not None and state["fired"]
+            last = float(state["last"]) if state is not None else ts
             state = {"since": ts, "last": ts, "ids": [event.event_id], "fired": False}
+            if gap:  # the fired run ended with its last sample: a new run must earn its alert
+                return state, [Firing(last, last, (), rule.context(event), clears=True)]
             return state, []
         state = {**state, "last": ts, "ids": [*state["ids"][-EVIDENCE + 1 :], event.event_id]}
         if ts - state["since"] >= window and not state["fired"]:
@@ -148,12 +158,10 @@ class Absence:
     ) -> tuple[State | None, list[Firing]]:
         if not rule.matches(event) or (state is not None and ts <= state["last"]):
             return state, []
-        return {
-            "last": ts,
-            "last_id": event.event_id,
-            "fired": False,
-            "ctx": rule.context(event),
-        }, []
+        after = {"last": ts, "last_id": event.event_id, "fired": False, "ctx": rule.context(event)}
+        if state is not None and state["fired"]:  # data again: the silence is over
+            return after, [Firing(ts, ts, (event.event_id,), after["ctx"], clears=True)]
+        return after, []
 
     def on_tick(
         self, rule: CompiledRule, now: float, state: State
@@ -169,8 +177,10 @@ class Absence:
         return None if state["fired"] else float(state["last"]) + (rule.rule.window or 0.0)
 
     def expires(self, rule: CompiledRule, state: State) -> float:
-        # Once fired, the state only stops a second alert for the same silence; a sample after
-        # it is pruned starts a fresh state just as it would replace this one.
+        # Once fired, the state waits for data again to resolve the incident (the per-rule
+        # group cap bounds such states).
+        if state["fired"]:
+            return float("inf")
         return float(state["last"]) + (rule.rule.window or 0.0)
 
 

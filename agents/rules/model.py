@@ -84,7 +84,11 @@ class Rule(BaseModel):
     kind: Kind = "stateless"
     applies_to: Family | None = Field(None, description="Event family (all kinds but sequence)")
     condition: str = Field("true", min_length=1)
-    output: str = Field(min_length=3, description="Alert message; {field} placeholders")
+    output: str = Field(
+        min_length=3,
+        description="Alert message; {field} placeholders, [ optional clause with {field}] left "
+        "out when a field it names has no value",
+    )
     severity: Severity
     team: Team
     tags: list[str] = Field(default_factory=list, description="Frameworks and controls")

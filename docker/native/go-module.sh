@@ -1,4 +1,4 @@
-# Sourced by the recipes that build a Go module (influxdb.sh, telegraf.sh).
+# Sourced by the recipes that build a Go module (influxdb.sh, telegraf.sh, alertmanager.sh).
 # Not executable on its own.
 
 # go_module_source MODULE@VERSION: log the build to $PREFIX/build.log, download the module with

@@ -12,6 +12,8 @@ command -v cc >/dev/null || need+=(gcc)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 # The audit export's HTML summary is rendered headless in a test.
 command -v chromium >/dev/null || need+=(chromium)
+# The syslog (CEF) alert channel is tested against a real rsyslog started by the test.
+command -v rsyslogd >/dev/null || [[ -x /usr/sbin/rsyslogd ]] || need+=(rsyslog)
 
 if ((${#need[@]})); then
   echo "installing Debian packages: ${need[*]}"

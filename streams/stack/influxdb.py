@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -18,7 +16,7 @@ from streams.influx_tokens import tokens_dir
 from streams.settings import InfluxSettings, StackSettings
 from streams.stack.influx_auth import ScopedTokens
 from streams.stack.process import ManagedProcess, port_open
-from streams.stack.recipes import run_recipe
+from streams.stack.recipes import ensure_installed
 
 HOST = "127.0.0.1"
 
@@ -39,15 +37,12 @@ class InfluxNode:
         return f"http://{HOST}:{self.port}"
 
     def install(self) -> None:
-        if not self.binary.is_file():
-            run_recipe(
-                "influxdb.sh",
-                {
-                    **os.environ,
-                    "SOVWATCH_CACHE": str(self.stack.cache_dir),
-                    "SOVWATCH_INFLUXDB_VERSION": self.stack.influxdb_version,
-                },
-            )
+        ensure_installed(
+            self.binary,
+            "influxdb.sh",
+            self.stack.cache_dir,
+            SOVWATCH_INFLUXDB_VERSION=self.stack.influxdb_version,
+        )
 
     def start(self) -> None:
         if self.process.pid() is not None:
@@ -85,23 +80,14 @@ class InfluxNode:
 
     def wait_ready(self, timeout_s: float) -> None:
         """Ready means /health reports pass."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.pid() is None:
-                raise StackError(
-                    f"influxd exited during start-up; last log lines:\n{self.process.log_tail()}",
-                    f"full log: {self.process.log_file}",
-                )
+
+        def healthy() -> bool:
             try:
-                if self._request("GET", "/health").get("status") == "pass":
-                    return
+                return bool(self._request("GET", "/health").get("status") == "pass")
             except (urllib.error.URLError, OSError, ValueError):
-                pass
-            time.sleep(0.3)
-        raise StackError(
-            f"InfluxDB did not become ready at {self.url} within {timeout_s:.0f}s",
-            f"see {self.process.log_file}",
-        )
+                return False
+
+        self.process.wait_ready(healthy, timeout_s, "InfluxDB", self.url)
 
     def initialise(self) -> None:
         """First start: create org, operator token and buckets. Every start: ensure buckets and

@@ -13,8 +13,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from streams.errors import StackError
 
 MARKER = "SOVWATCH_STACK_PROCESS"
 
@@ -95,6 +98,26 @@ class ManagedProcess:
         while not self._is_ours(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         return proc.pid
+
+    def wait_ready(
+        self, ready: Callable[[], bool], timeout_s: float, what: str, address: str
+    ) -> None:
+        """Poll `ready` until it holds; fails at once if the process exited, else after
+        timeout_s, naming the log either way."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.pid() is None:
+                raise StackError(
+                    f"{what} exited during start-up; last log lines:\n{self.log_tail()}",
+                    f"full log: {self.log_file}",
+                )
+            if ready():
+                return
+            time.sleep(0.3)
+        raise StackError(
+            f"{what} did not become ready at {address} within {timeout_s:.0f}s",
+            f"see {self.log_file}",
+        )
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """SIGTERM the process group, SIGKILL after timeout_s. True if something was stopped."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -25,3 +26,10 @@ def run_recipe(script: str, env: dict[str, str]) -> None:
             f"install recipe {script} failed with exit code {result.returncode}",
             "read its output above; a rerun resumes from the cache",
         )
+
+
+def ensure_installed(binary: Path, script: str, cache_dir: Path, **versions: str) -> None:
+    """Run the recipe that builds `binary` into the cache unless it is there; `versions` are the
+    recipe's version variables (e.g. SOVWATCH_INFLUXDB_VERSION="2.9.1")."""
+    if not binary.is_file():
+        run_recipe(script, {**os.environ, "SOVWATCH_CACHE": str(cache_dir), **versions})

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from streams import web_auth
-from streams.errors import StackError
 from streams.settings import StackSettings, WorkerSettings
 from streams.stack.process import ManagedProcess, port_open
 
@@ -40,21 +38,15 @@ class WorkerNode:
             sovwatch = Path(sys.executable).with_name("sovwatch")
             # The caller's directory, so the worker reads the same `.env` as the caller.
             self.process.start([str(sovwatch), "worker"], env=env, cwd=Path.cwd())
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.pid() is None:
-                raise StackError(
-                    f"the worker exited during start-up:\n{self.process.log_tail()}",
-                    f"full log: {self.process.log_file}",
-                )
+
+        def answers() -> bool:
             try:
                 self.get("/health", timeout_s=2)
-                return
+                return True
             except (urllib.error.URLError, OSError):
-                time.sleep(0.5)
-        raise StackError(
-            f"the worker did not answer {self.url}/health", f"see {self.process.log_file}"
-        )
+                return False
+
+        self.process.wait_ready(answers, timeout_s, "the worker", f"{self.url}/health")
 
     def is_up(self) -> bool:
         return port_open(self.host, self.port)

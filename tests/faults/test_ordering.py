@@ -79,12 +79,15 @@ def test_kill_9_with_dead_letters_inside_unwritten_batches_loses_nothing(
     check(outcome, truth, scenario)
 
 
-def alert_emissions(values: list[bytes]) -> Counter[tuple[str, str]]:
-    """(rule id, alert id) -> records on the alert topics."""
-    counts: Counter[tuple[str, str]] = Counter()
+def alert_emissions(values: list[bytes]) -> Counter[tuple[str, str, str, int, str]]:
+    """(rule id, alert id, status, evidence count, window end) -> records on the alert topics:
+    each state change of an incident (firing, each update, resolved) is one key, so a key seen
+    twice is a state change emitted twice."""
+    counts: Counter[tuple[str, str, str, int, str]] = Counter()
     for raw in values:
         alert = json.loads(raw)
-        counts[(alert["rule_id"], alert["id"])] += 1
+        state = (alert.get("status", "firing"), len(alert["evidence_event_ids"]))
+        counts[(alert["rule_id"], alert["id"], *state, alert["window_end"])] += 1
     return counts
 
 
@@ -113,12 +116,18 @@ def test_two_workers_emit_every_time_driven_alert_exactly_once(
         on_kafka = pipeline.records(pipeline.alert_topics(), expected=10**9, timeout_s=10)
     emitted = alert_emissions(on_kafka)
     timed = {key: n for key, n in emitted.items() if key[0] in timed_rules}
+    incidents = {key[:2] for key in timed}
     scenario = Scenario("2 workers, timed alerts", produced=truth.produced, max_lag=int(lag))
     scenario.recovery_s = waited
-    scenario.notes = f"{len(timed)} time-driven alerts, emitted {sum(timed.values())} times"
+    scenario.notes = (
+        f"{len(incidents)} time-driven incidents, {len(timed)} state changes, "
+        f"emitted {sum(timed.values())} times"
+    )
     report.append(scenario)
     check(outcome, truth, scenario)
-    assert len(timed) >= 3, f"only {len(timed)} time-driven alerts: the test proves little"
+    assert len(incidents) >= 3, f"only {len(incidents)} time-driven alerts: the test proves little"
+    fired = {key[:2] for key in timed if key[2] == "firing"}
+    assert fired == incidents, "a time-driven incident has records but never fired"
     repeated = {key: n for key, n in timed.items() if n > 1}
-    assert not repeated, f"time-driven alerts emitted more than once: {repeated}"
+    assert not repeated, f"time-driven state changes emitted more than once: {repeated}"
     assert lag == 0, f"{lag:g} records not committed after the drain"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
 from streams.connect import kafka_admin
 from streams.selfcheck import kafka_round_trip
 from streams.settings import Settings, TopicSettings
 from streams.stack import Stack
-from streams.topics import ensure_topics, partition_counts
+from streams.topics import ensure_topics, partition_counts, wait_until_led
 
 
 def test_produce_then_consume_returns_the_same_records_in_order(
@@ -68,4 +68,24 @@ def test_ensure_topics_creates_sovwatch_topics_with_configured_partitions(
     assert sorted(created) == sorted(topics.all_names())
     assert again == []
     assert counts == {name: 3 for name in topics.all_names()}
+    assert configs["cleanup.policy"]["value"] == "compact"
+
+
+def test_alerts_topics_made_before_compaction_become_compacted(
+    stack: Stack, settings: Settings, unique: str
+) -> None:
+    base = TopicSettings(partitions=1)
+    topics = base.model_copy(
+        update={k: f"test.{unique}.{v}" for k, v in base.model_dump().items() if isinstance(v, str)}
+    )
+    admin = kafka_admin(settings.kafka)
+    try:
+        old = NewTopic(topics.alerts_security, 1, 1, topic_configs={"retention.ms": "3600000"})
+        admin.create_topics([old])
+        wait_until_led(admin, {topics.alerts_security: 1}, 30)
+        ensure_topics(admin, topics)
+        resource = ConfigResource(ConfigResourceType.TOPIC, topics.alerts_security)
+        configs = admin.describe_configs([resource])["topic"][topics.alerts_security]
+    finally:
+        admin.close()
     assert configs["cleanup.policy"]["value"] == "compact"

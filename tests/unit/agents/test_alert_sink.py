@@ -6,10 +6,10 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 
-from agents.alert_sink import AlertSink, cef
+from agents.alert_sink import AlertSink
 from agents.influx_writer import WriteRejectedError
 from schemas.alert import Alert, alert_id
-from streams.settings import AlertSettings, InfluxSettings, InfluxTarget
+from streams.settings import InfluxSettings, InfluxTarget
 
 T = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -53,7 +53,7 @@ def sink(writer: Writer, published: list[Alert]) -> AlertSink:
     influx = InfluxSettings.model_validate(
         {"residency": {"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}}}
     )
-    return AlertSink(influx, AlertSettings(), writer, publish)
+    return AlertSink(influx, writer, publish)
 
 
 def test_alerts_are_published_and_stored_in_their_countrys_influxdb() -> None:
@@ -86,10 +86,3 @@ def test_a_point_influxdb_refuses_does_not_stop_the_sink() -> None:
     published: list[Alert] = []
     asyncio.run(sink(Writer(reject=True), published).emit([alert(), alert("FR")]))
     assert len(published) == 2
-
-
-def test_cef_escapes_header_and_extension_characters() -> None:
-    line = cef(alert())
-    assert line.startswith("CEF:0|sovwatch|sovwatch|1|sec.duress|DURESS at door\\|a = main|10|")
-    assert "msg=DURESS at door|a \\= main" in line
-    assert "externalId=alert-" in line and "cs1=site-1" in line

@@ -28,9 +28,7 @@ def compliance(topic: RecordingTopic, wall: FixedWall) -> Compliance:
     settings = Settings()
     state = TableState(RecordingTable())
     rules = RuleEngine([pack(SILENT)], state=state)
-    sink = AlertSink(
-        settings.influxdb, settings.alerts, RecordingWriter(), kafka_publisher({"ops": topic})
-    )
+    sink = AlertSink(settings.influxdb, RecordingWriter(), kafka_publisher({"ops": topic}))
     return Compliance(rules, state, EventClock(300, wall=wall, monotonic=lambda: 0.0), sink)
 
 

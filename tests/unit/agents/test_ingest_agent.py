@@ -71,7 +71,6 @@ class Pipeline:
         rule_engine.state = state
         alert_sink = AlertSink(
             self.settings.influxdb,
-            self.settings.alerts,
             self.writer,
             kafka_publisher({"ops": self.alerts, "security": self.alerts}),
         )

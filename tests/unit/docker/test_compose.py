@@ -40,7 +40,24 @@ def resolved() -> dict[str, Any]:
 
 
 def test_compose_file_passes_compose_schema_validation() -> None:
-    assert set(resolved()["services"]) == {"kafka", "influxdb", "grafana", "setup", "worker"}
+    assert set(resolved()["services"]) == {
+        "kafka",
+        "influxdb",
+        "grafana",
+        "alertmanager",
+        "setup",
+        "worker",
+    }
+
+
+def test_alertmanager_routes_each_team_and_the_worker_posts_to_it() -> None:
+    services = resolved()["services"]
+    assert services["alertmanager"]["image"] == "prom/alertmanager:v0.35.0"
+    assert env_of("worker")["SOVWATCH_ALERTS__ALERTMANAGER_URL"] == "http://alertmanager:9093"
+    config = yaml.safe_load((COMPOSE.parent / "alertmanager" / "alertmanager.yml").read_text())
+    routes = {r["matchers"][0]: r["receiver"] for r in config["route"]["routes"]}
+    assert routes == {f'team="{t}"': t for t in ("ops", "security", "compliance")}
+    assert {r["name"] for r in config["receivers"]} == {"ops", "security", "compliance"}
 
 
 def without(name: str) -> dict[str, str]:
@@ -96,7 +113,7 @@ def test_only_grafana_is_reachable_from_outside_and_only_on_loopback() -> None:
 
 def test_every_long_running_server_has_a_healthcheck_and_binds_to_loopback() -> None:
     services = resolved()["services"]
-    for name in ("kafka", "influxdb", "grafana"):
+    for name in ("kafka", "influxdb", "grafana", "alertmanager"):
         assert services[name]["healthcheck"]["test"], name
         # docker-compose 1.x prints short syntax: HOST_IP:HOST_PORT:CONTAINER_PORT/PROTO
         for port in services[name].get("ports", []):

@@ -106,24 +106,40 @@ def test_a_pending_deadline_is_never_pruned_before_the_timer_judged_it() -> None
         assert rules.prune(at(86_400)) == 0  # long overdue, but not yet fired
         result = rules.tick(at(86_400))
         assert len(result.alerts) == 1
-        result.commit()  # delivered: the state and the incident go once expired
+        result.commit()  # delivered: the incident waits for the timer to resolve it
+        assert rules.state
+        resolved = rules.tick(at(86_400))
+        assert [a.status for a in resolved.alerts] == ["resolved"]
+        assert resolved.alerts[0].id == result.alerts[0].id
+        resolved.commit()  # resolved and long expired: gone
         assert rules.prune(at(10 * 86_400)) == 0 and not rules.state
 
 
-def test_an_absence_is_kept_until_it_fired_then_pruned() -> None:
+def test_an_absence_is_kept_until_data_comes_again_then_pruned() -> None:
     rules = rules_of("absence")
     feed(rules, physical(0, "door_held_open"))
     assert rules.prune(at(86_400)) == 0
     result = rules.tick(at(86_400))
     result.commit()
-    assert len(result.alerts) == 1 and not rules.state  # fired, expired, pruned at commit
+    assert [a.status for a in result.alerts] == ["firing"]
+    assert rules.prune(at(10 * 86_400)) == 0 and rules.state  # still silent: still open
+    again = feed(rules, physical(10 * 86_400, "door_held_open"))
+    assert [(a.id, a.status) for a in again] == [(result.alerts[0].id, "resolved")]
+    # The resolved incident goes; the group's fresh state waits for the next silence.
+    assert rules.prune(at(20 * 86_400)) == 1
+    assert not any(key.endswith("|alert") for key in rules.state)
 
 
-def test_incidents_are_kept_for_their_suppression_then_pruned() -> None:
+def test_incidents_are_kept_until_the_timer_resolved_them_then_pruned() -> None:
     rules = rules_of("stateless")
     assert len(feed(rules, physical(0, "duress"))) == 1
     assert rules.prune(at(899)) == 0 and keys(rules) == {"t.stateless|alert"}
-    assert rules.prune(at(900)) == 1 and not rules.state
+    assert rules.prune(at(86_400)) == 0  # open: waits for its timer
+    assert rules.tick(at(899)).alerts == []
+    result = rules.tick(at(900))
+    assert [a.status for a in result.alerts] == ["resolved"]
+    result.commit()  # stored as resolved, expired at once (grace 0): pruned
+    assert not rules.state
 
 
 def test_the_grace_keeps_expired_state_for_late_data() -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from streams.errors import StackError
 from streams.stack.process import ManagedProcess
 
 
@@ -53,3 +56,18 @@ def test_log_tail_returns_the_last_lines(tmp_path: Path) -> None:
     proc = ManagedProcess("noisy", tmp_path)
     proc.log_file.write_text("".join(f"line {i}\n" for i in range(100)))
     assert proc.log_tail(3) == "line 97\nline 98\nline 99"
+
+
+def test_wait_ready_returns_once_ready_and_names_the_log_when_the_process_dies(
+    tmp_path: Path,
+) -> None:
+    proc = ManagedProcess("sleeper", tmp_path)
+    proc.start(sleeper())
+    calls = iter([False, False, True])
+    proc.wait_ready(lambda: next(calls), 10, "sleeper", "nowhere")
+    proc.stop(timeout_s=5)
+    dying = ManagedProcess("dying", tmp_path)
+    dying.start(["bash", "-c", "echo broken config; exit 3"])
+    with pytest.raises(StackError) as err:
+        dying.wait_ready(lambda: False, 10, "dying", "nowhere")
+    assert "dying exited during start-up" in str(err.value) and "broken config" in str(err.value)
