@@ -210,7 +210,7 @@ class Checker:
     ) -> None:
         if isinstance(op, ast.In | ast.NotIn):
             if b.kind == "list" and b.values is not None:
-                wrong = [v for v in b.values if not _fits(a, v)]
+                wrong = sorted((v for v in b.values if not _fits(a, v)), key=repr)
                 if wrong and a.kind != "any":
                     errors.append(_at(right, f"{_describe(left, a)} is never {_show(wrong[0])}"))
             elif b.kind not in ("list", "string", "any"):
