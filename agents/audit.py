@@ -9,9 +9,9 @@ the batch's writes, never ahead of them.
 
 Sequencing rules and why they are exactly-once: `agents.audit_state`. The chain state is the
 table `sovwatch-audit-heads` (site -> durable head), recovered from its changelog on start and
-rebalance. Its writes use the producer's partitioner on the site key, the same as the audit
-topic's, so the head of a site lives in the partition of its events; that lets the ack callback
-and the checkpoint timer update it outside stream iteration.
+rebalance. Each head is written to the changelog partition of its site's events
+(`agents.audit_table`), so the ack callback and the checkpoint timer can update it outside
+stream iteration.
 """
 
 from __future__ import annotations

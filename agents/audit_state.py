@@ -20,9 +20,9 @@ duplicates (same event id at another offset) are caught by the recent-id window.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from agents.audit_chain import (
     GENESIS_HASH,
@@ -88,14 +88,29 @@ class Sequenced:
 Skip = Literal["stored", "duplicate"]
 
 
+class HeadStore(Protocol):
+    """Durable heads: the site (UTF-8 bytes, the Kafka key) -> `Head.to_bytes()`, each written
+    to the partition of the site's events (where recovery looks for it)."""
+
+    def get(self, key: bytes, /) -> bytes | None: ...
+
+    def keys(self) -> Iterable[bytes]: ...
+
+    def put(self, key: bytes, value: bytes, partition: int) -> None: ...
+
+
+class MemoryHeads(dict[bytes, bytes]):
+    """A `HeadStore` in memory (tests, benchmarks): no partitions to write to."""
+
+    def put(self, key: bytes, value: bytes, partition: int) -> None:
+        self[key] = value
+
+
 class AuditChain:
-    """Sequences pseudonymised audit events per site over a store of durable heads.
+    """Sequences pseudonymised audit events per site over a store of durable heads (a Faust
+    table in the worker: `agents.audit_table.TableHeads`)."""
 
-    `store` maps the site (UTF-8 bytes, the Kafka key) to `Head.to_bytes()`; a Faust table in
-    the worker, a dict in tests.
-    """
-
-    def __init__(self, store: MutableMapping[bytes, bytes], recent_ids: int = 256) -> None:
+    def __init__(self, store: HeadStore, recent_ids: int = 256) -> None:
         self._store = store
         self._recent_max = recent_ids
         self._working: dict[str, _Working] = {}
@@ -104,7 +119,7 @@ class AuditChain:
         return Head.from_bytes(self._store.get(site.encode()))
 
     def _put(self, site: str, head: Head) -> None:
-        self._store[site.encode()] = head.to_bytes()
+        self._store.put(site.encode(), head.to_bytes(), head.partition)
 
     def sites(self) -> Iterator[str]:
         for key in list(self._store.keys()):

@@ -113,8 +113,18 @@ async def consume(
 ) -> None:
     """Feed `events` to `batcher`, whose task hands batches to `handle` and flushes `sink`
     when due; on exit (the stream ended or the agent is stopped) hand over and write what is
-    held, then return (or re-raise the cancellation)."""
+    held, then return (or re-raise the cancellation). If the batch task fails, so does this,
+    with its error, at once."""
     runner = asyncio.ensure_future(batcher.run(handle, sink.flush_if_due))
+    consumer = asyncio.current_task()
+
+    def fail_the_agent(task: asyncio.Future[None]) -> None:
+        # The agent may be waiting for an event that never comes (a quiet topic): without this
+        # the error sat in the task and the events it held were never acked.
+        if consumer is not None and not task.cancelled() and task.exception() is not None:
+            consumer.cancel()
+
+    runner.add_done_callback(fail_the_agent)
     try:
         async for event in events:
             await batcher.put(event)

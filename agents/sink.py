@@ -100,6 +100,17 @@ class PointSink(Generic[E]):
         """Points buffered, not counting the batch being written."""
         return self._batch.points
 
+    def progress(self) -> dict[str, Any]:
+        """Where this sink's events are (for /health): buffered, and whether a write is on."""
+        batch = self._batch
+        return {
+            "buffered_events": len(batch.events),
+            "buffered_points": batch.points,
+            "batch_age_s": round(time.monotonic() - batch.opened, 1) if batch.events else 0.0,
+            "writing": self._inflight is not None and not self._inflight.done(),
+            "abandoned": self.abandoned,
+        }
+
     async def add(
         self,
         event: E,

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.audit_chain import record_line
 from agents.audit_sign import Signer, generate_keypair
-from agents.audit_state import AuditChain
+from agents.audit_state import AuditChain, MemoryHeads
 from agents.audit_verify import verify
 from tests.unit.agents.audit_fixtures import audit_event, build_chain
 
@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     n = parser.parse_args().records
     events = [audit_event(i, site=f"site-{i % 4}") for i in range(n)]
-    chain = AuditChain({})
+    chain = AuditChain(MemoryHeads())
     started = time.perf_counter()
     for offset, event in enumerate(events):
         placed = chain.sequence(event, 0, offset)

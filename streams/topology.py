@@ -17,6 +17,7 @@ from agents.alert_sink import AlertSink, kafka_publisher
 from agents.audit import AuditStage
 from agents.audit_sign import Signer
 from agents.audit_state import AuditChain
+from agents.audit_table import TableHeads
 from agents.batching import Batcher, consume
 from agents.channels import deliveries
 from agents.compliance import Compliance, EventClock
@@ -47,6 +48,8 @@ class Topology:
     stopping: Callable[[], bool]
     agents: dict[str, Any] = field(default_factory=dict)
     sinks: list[PointSink[Any]] = field(default_factory=list)
+    # Per running agent, what /health shows of its batcher and sink.
+    progress: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def assigned(self, topic: str) -> set[int]:
@@ -61,6 +64,7 @@ class Topology:
 
     async def run_batched(
         self,
+        name: str,
         stream: Any,
         sink: PointSink[Any],
         handle: Callable[[list[Any]], Awaitable[None]],
@@ -68,11 +72,14 @@ class Topology:
     ) -> None:
         """An agent's body: its events in batches through `handle` into `sink` (listed on
         /health while it runs); the writer is closed when the agent stops."""
+        batcher = self.batcher()
         self.sinks.append(sink)
+        self.progress[name] = lambda: {"queued_events": batcher.queued, **sink.progress()}
         try:
-            await consume(stream.events(), self.batcher(), handle, sink)
+            await consume(stream.events(), batcher, handle, sink)
         finally:
             self.sinks.remove(sink)
+            self.progress.pop(name, None)
             await writer.close()
 
 
@@ -111,7 +118,6 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         key_type=bytes,
         value_type=bytes,
         partitions=settings.topics.partitions,
-        use_partitioner=True,
         help="Audit chain: site -> durable head (seq, hash, offset, Merkle frontier)",
     )
     if rules is None:
@@ -134,7 +140,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
     audit = AuditStage(
         settings,
-        AuditChain(audit_heads, settings.audit.recent_event_ids),
+        AuditChain(TableHeads(audit_heads), settings.audit.recent_event_ids),
         signer,
         pseudonymiser,
         topics.audit_checkpoints,
@@ -168,7 +174,7 @@ def _ingest_agent(t: Topology, ingest: Ingest) -> None:
         writer = t.writer()
         sink = make_sink(writer, t.settings, manual.ack, t.send_dead_letter, t.stopping, acked)
         stage = IngestStage(ingest, t.compliance, sink, t.send_dead_letter)
-        await t.run_batched(manual, sink, stage.handle, writer)
+        await t.run_batched("ingest", manual, sink, stage.handle, writer)
 
     t.agents["ingest"] = t.app.agent(t.topics.telemetry, name="sovwatch.ingest")(ingest_agent)
 
@@ -187,7 +193,7 @@ def _audit_agent(t: Topology) -> None:
         manual = stream.noack()
         writer = t.writer()
         sink = audit.make_sink(writer, manual.ack, t.stopping)
-        await t.run_batched(manual, sink, audit.handle, writer)
+        await t.run_batched("audit", manual, sink, audit.handle, writer)
 
     t.agents["audit"] = t.app.agent(t.topics.audit, name="sovwatch.audit")(audit_agent)
 
@@ -237,6 +243,7 @@ def _pages(t: Topology) -> None:
                 "pending_points": sum(sink.pending_points for sink in t.sinks),
                 "stored": _total(metrics.EVENTS_STORED),
                 "dead_letters": _total(metrics.DEAD_LETTERS),
+                "by_agent": {name: progress() for name, progress in t.progress.items()},
             }
         )
 

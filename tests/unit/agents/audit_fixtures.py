@@ -7,7 +7,7 @@ from typing import Any
 
 from agents.audit_chain import Record
 from agents.audit_sign import Checkpoint, Signer
-from agents.audit_state import AuditChain
+from agents.audit_state import AuditChain, MemoryHeads
 from schemas.audit import Actor, AuditEvent
 
 # Recent, so the alerts the compliance agent raises on these events fit every bucket's retention.
@@ -45,7 +45,7 @@ def build_chain(
 ) -> tuple[list[Record], list[Checkpoint], AuditChain]:
     """Sequence, 'store' and confirm every event; a checkpoint every `every` records (0 = one
     at the end) and always one at the end."""
-    chain = AuditChain({}, recent_ids)
+    chain = AuditChain(MemoryHeads(), recent_ids)
     records: list[Record] = []
     checkpoints: list[Checkpoint] = []
     for offset, event in enumerate(events):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from agents.audit_chain import HASH, PREV_HASH, SEQ, Frontier
-from agents.audit_state import AuditChain, Head, Sequenced
+from agents.audit_state import AuditChain, Head, MemoryHeads, Sequenced
 from tests.unit.agents.audit_fixtures import audit_event
 
 
@@ -15,7 +15,7 @@ def _seq(placed: Sequenced | str) -> int:
 
 
 def test_each_site_gets_consecutive_numbers_linked_by_hash() -> None:
-    chain = AuditChain({})
+    chain = AuditChain(MemoryHeads())
     placed: list[Sequenced] = []
     for i in range(6):
         for site in ("a", "b"):
@@ -31,7 +31,7 @@ def test_each_site_gets_consecutive_numbers_linked_by_hash() -> None:
 
 
 def test_a_replay_after_a_crash_resequences_identically_and_skips_what_was_stored() -> None:
-    store: dict[bytes, bytes] = {}
+    store = MemoryHeads()
     events = [audit_event(i) for i in range(10)]
     before = AuditChain(store)
     first_run = [before.sequence(e, 0, offset) for offset, e in enumerate(events)]
@@ -49,7 +49,7 @@ def test_a_replay_after_a_crash_resequences_identically_and_skips_what_was_store
 
 
 def test_confirms_arriving_for_an_old_assignment_do_not_move_the_head_twice() -> None:
-    store: dict[bytes, bytes] = {}
+    store = MemoryHeads()
     chain = AuditChain(store)
     first = [chain.sequence(audit_event(i), 0, i) for i in range(3)]
     chain.forget({0})  # rebalance: partition 0 revoked, then assigned again
@@ -64,14 +64,14 @@ def test_confirms_arriving_for_an_old_assignment_do_not_move_the_head_twice() ->
 
 
 def test_a_producer_duplicate_at_another_offset_gets_no_second_number() -> None:
-    chain = AuditChain({})
+    chain = AuditChain(MemoryHeads())
     assert _seq(chain.sequence(audit_event(0), 0, 0)) == 1
     assert chain.sequence(audit_event(0), 0, 1) == "duplicate"
     assert _seq(chain.sequence(audit_event(1), 0, 2)) == 2
 
 
 def test_a_checkpoint_stays_pending_until_published_and_covers_the_period() -> None:
-    store: dict[bytes, bytes] = {}
+    store = MemoryHeads()
     chain = AuditChain(store)
     hashes = []
     for i in range(5):

@@ -122,3 +122,18 @@ async def test_a_failing_batch_task_fails_the_agent() -> None:
         assert "bug in a stage" in str(exc)
     else:
         raise AssertionError("the agent went on without its batch task")
+
+
+async def test_a_batch_task_failing_while_no_event_comes_fails_the_agent_at_once() -> None:
+    # The audit agent's ack callback failed after the topic's last event: the agent waited for
+    # the next event forever and the batch it held was never acked.
+    async def handle(batch: list[int]) -> None:
+        raise ValueError("ack callback failed")
+
+    quiet = asyncio.Event()  # never set: no more events
+    task = asyncio.ensure_future(consume(stream([1], quiet), Batcher(100, 0.01), handle, Sink()))
+    done, _ = await asyncio.wait({task}, timeout=5)
+    task.cancel()
+    assert done, "the agent kept waiting for events with a dead batch task"
+    error = task.exception()
+    assert isinstance(error, ValueError) and "ack callback failed" in str(error)

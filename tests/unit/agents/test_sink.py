@@ -141,3 +141,20 @@ async def test_events_wait_for_their_other_acknowledgements_before_the_ack() -> 
     delivered.set()
     await asyncio.wait_for(flushing, 1)
     assert acked == ["e1"]
+
+
+async def test_progress_tells_buffered_events_from_a_write_in_flight() -> None:
+    writer = RecordingWriter()
+    writer.gate.clear()  # InfluxDB does not answer
+    sink, acked, _ = make_sink(writer, max_points=2)
+    await sink.add("e1", [(DEFAULT, "m v=1 1")])
+    buffered = sink.progress()
+    assert (buffered["buffered_events"], buffered["buffered_points"]) == (1, 1)
+    assert buffered["writing"] is False
+    await sink.add("e2", [(DEFAULT, "m v=2 2")])  # full: handed to a write that hangs
+    await asyncio.sleep(0)
+    writing = sink.progress()
+    assert (writing["buffered_events"], writing["writing"]) == (0, True)
+    writer.gate.set()
+    await sink.flush()
+    assert sink.progress()["writing"] is False and acked == ["e1", "e2"]
