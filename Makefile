@@ -23,8 +23,9 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# On every core (pytest-xdist): the suite is many small CLI processes.
 unit: $(VENV)/.installed system-deps
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q -n auto tests/unit
 
 # 100k+ generated bad inputs through the ingest path (no servers; about a minute).
 test-fuzz: $(VENV)/.installed
