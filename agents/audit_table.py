@@ -22,11 +22,12 @@ class TableHeads:
         self._table = table
 
     def get(self, key: bytes, /) -> bytes | None:
-        value = self._table.data.get(key)
-        return None if value is None else bytes(value)
+        value: bytes | None = self._table.data.get(key)
+        return value
 
     def keys(self) -> Iterable[bytes]:
-        return list(self._table.data.keys())
+        keys: Iterable[bytes] = self._table.data.keys()  # AuditChain.sites copies them
+        return keys
 
     def put(self, key: bytes, value: bytes, partition: int) -> None:
         if partition < 0:

@@ -121,6 +121,7 @@ async def consume(
     def fail_the_agent(task: asyncio.Future[None]) -> None:
         # The agent may be waiting for an event that never comes (a quiet topic): without this
         # the error sat in the task and the events it held were never acked.
+        # Cancelled here, `finally` below re-raises the batch task's own error.
         if consumer is not None and not task.cancelled() and task.exception() is not None:
             consumer.cancel()
 
@@ -128,9 +129,6 @@ async def consume(
     try:
         async for event in events:
             await batcher.put(event)
-            if runner.done():
-                runner.result()  # the batch task failed: fail the agent with its error
-                raise RuntimeError("the batch task ended early")
     finally:
         batcher.close()
         await asyncio.shield(runner)

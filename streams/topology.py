@@ -47,9 +47,8 @@ class Topology:
     send_dead_letter: SendDeadLetter
     stopping: Callable[[], bool]
     agents: dict[str, Any] = field(default_factory=dict)
-    sinks: list[PointSink[Any]] = field(default_factory=list)
-    # Per running agent, what /health shows of its batcher and sink.
-    progress: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
+    # Per running agent, its batcher and sink (what /health reports).
+    running: dict[str, tuple[Batcher[Any], PointSink[Any]]] = field(default_factory=dict)
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def assigned(self, topic: str) -> set[int]:
@@ -73,13 +72,11 @@ class Topology:
         """An agent's body: its events in batches through `handle` into `sink` (listed on
         /health while it runs); the writer is closed when the agent stops."""
         batcher = self.batcher()
-        self.sinks.append(sink)
-        self.progress[name] = lambda: {"queued_events": batcher.queued, **sink.progress()}
+        self.running[name] = (batcher, sink)
         try:
             await consume(stream.events(), batcher, handle, sink)
         finally:
-            self.sinks.remove(sink)
-            self.progress.pop(name, None)
+            del self.running[name]
             await writer.close()
 
 
@@ -239,11 +236,14 @@ def _pages(t: Topology) -> None:
         return web.json(
             {
                 "status": "ok",
-                "agents": len(t.sinks),
-                "pending_points": sum(sink.pending_points for sink in t.sinks),
+                "agents": len(t.running),
+                "pending_points": sum(sink.pending_points for _, sink in t.running.values()),
                 "stored": _total(metrics.EVENTS_STORED),
                 "dead_letters": _total(metrics.DEAD_LETTERS),
-                "by_agent": {name: progress() for name, progress in t.progress.items()},
+                "by_agent": {
+                    name: {"queued_events": batcher.queued, **sink.progress()}
+                    for name, (batcher, sink) in t.running.items()
+                },
             }
         )
 
