@@ -126,9 +126,18 @@ async def consume(
             consumer.cancel()
 
     runner.add_done_callback(fail_the_agent)
+    # Not `async for event in events`: its variable would hold the last event while the next is
+    # awaited. Faust gives every agent of a topic the same event object and, on a rebalance,
+    # clears the agents' queues and waits until no unacked message is referenced: an event this
+    # agent had handed over long ago kept the other agent's cleared copy alive, and the rebalance
+    # waited for it forever.
+    iterator = aiter(events)
     try:
-        async for event in events:
-            await batcher.put(event)
+        while True:
+            try:
+                await batcher.put(await anext(iterator))
+            except StopAsyncIteration:
+                break
     finally:
         batcher.close()
         await asyncio.shield(runner)

@@ -4,6 +4,8 @@ the worker stops, bounded memory, and what is held written on exit."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from collections.abc import AsyncIterator
 
 from agents.batching import Batcher, consume
@@ -137,3 +139,38 @@ async def test_a_batch_task_failing_while_no_event_comes_fails_the_agent_at_once
     assert done, "the agent kept waiting for events with a dead batch task"
     error = task.exception()
     assert isinstance(error, ValueError) and "ack callback failed" in str(error)
+
+
+class Record:
+    """Stands for a Faust event: weak-referenceable, like the messages Faust tracks."""
+
+
+async def test_once_handed_over_an_event_is_not_held_while_the_next_is_awaited() -> None:
+    # Faust hands one event object to every agent of its topic and, on a rebalance, clears the
+    # agents' queues and waits until no unacked message is referenced any more. An agent that kept
+    # the last event it iterated pinned the copy cleared from the other agent's queue: the
+    # rebalance waited for it forever.
+    hold = asyncio.Event()
+    handled = asyncio.Event()
+    first = Record()
+    seen = weakref.ref(first)
+
+    async def events() -> AsyncIterator[Record]:
+        nonlocal first
+        item, first = first, None  # type: ignore[assignment]
+        yield item
+        del item
+        await hold.wait()
+
+    async def handle(batch: list[Record]) -> None:
+        handled.set()
+
+    task = asyncio.ensure_future(consume(events(), Batcher(10, 0.01), handle, Sink()))
+    await asyncio.wait_for(handled.wait(), 5)
+    await asyncio.sleep(0.05)
+    gc.collect()
+    try:
+        assert seen() is None, "consume still references the last event it took"
+    finally:
+        hold.set()
+        await task
