@@ -208,11 +208,11 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
     console.print(f"\nReport of the demo period (every dashboard, alerts, audit): {report}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors (bad flags, files, settings, servers) become one line on stderr
-    and exit code 2, never a traceback."""
+    and exit code 2, never a traceback. `argv`: the arguments (default: the command line)."""
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, prog_name="sovwatch", standalone_mode=False)
     except NoArgsIsHelpError as exc:
         exc.show()  # the help text
         sys.exit(2)

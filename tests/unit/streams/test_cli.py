@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from streams.connect import influx_client
 from streams.errors import ServiceUnreachableError
 from streams.settings import Settings
 from streams.stack.process import free_port
-
-SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
-
-
-def run(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [SOVWATCH, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from tests.unit.streams.cli_run import CliResult, run_cli
 
 
-def assert_one_clean_line(result: subprocess.CompletedProcess[str]) -> str:
+def run(*args: str, **env: str) -> CliResult:
+    return run_cli(list(args), env)
+
+
+def assert_one_clean_line(result: CliResult) -> str:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()

@@ -1,21 +1,18 @@
-"""Bad input to the real `sovwatch` console script: wrong flags and commands, bad files and
-settings, unreachable servers. Each gives exactly one line on stderr that says what is wrong and
-how to fix it, exit code 2, and no traceback. No server is needed: every address is a closed
-port on 127.0.0.1."""
+"""Bad input to `sovwatch` (its entry point, in this process): wrong flags and commands, bad
+files and settings, unreachable servers. Each gives exactly one line on stderr that says what is
+wrong and how to fix it, exit code 2, and no traceback. No server is needed: every address is a
+closed port on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agents.audit_sign import generate_keypair
 from streams.stack.process import free_port
+from tests.unit.streams.cli_run import run_cli
 
-SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
 KAFKA_DOWN = "Kafka is not reachable at 127.0.0.1:"
 INFLUX_DOWN = "InfluxDB is not reachable at http://127.0.0.1:"
 START_STACK = "sovwatch stack up"
@@ -176,7 +173,6 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
 def test_bad_input_gives_one_clear_line(
     files: Path, args: list[str], env: dict[str, str], expected: str
 ) -> None:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SOVWATCH_")}
     servers = {
         "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": closed(),
         "SOVWATCH_KAFKA__CONNECT_TIMEOUT_S": "1",
@@ -188,13 +184,8 @@ def test_bad_input_gives_one_clear_line(
         "SOVWATCH_GRAFANA__TIMEOUT_S": "1",
         "SOVWATCH_STACK__RUN_DIR": str(files / "run"),
     }
-    result = subprocess.run(
-        [SOVWATCH, *(arg.replace("{closed}", closed()) for arg in args)],
-        env={**clean, **servers, **env},
-        cwd=files,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_cli(
+        [arg.replace("{closed}", closed()) for arg in args], env={**servers, **env}, cwd=files
     )
     assert "Traceback" not in result.stdout + result.stderr, result.stderr
     lines = result.stderr.strip().splitlines()

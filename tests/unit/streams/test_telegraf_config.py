@@ -4,17 +4,13 @@ tests/integration/collectors.)"""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
-from pathlib import Path
 from typing import Any
 
 from agents.telegraf.mapping import EXHAUST, INLET, TelegrafAdapter
 from streams.settings import Settings
 from streams.telegraf_config import AIR_SENSOR_GLOBS, SiteCollectors, telegraf_config
-
-SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
+from tests.unit.streams.cli_run import run_cli
 
 
 def config(site: SiteCollectors, **settings: Any) -> dict[str, Any]:
@@ -95,11 +91,11 @@ def test_every_air_sensor_glob_is_a_name_the_adapter_maps() -> None:
 
 
 def test_the_command_prints_the_configuration() -> None:
-    result = subprocess.run(
-        [SOVWATCH, "collect", "telegraf-config", "--site", "fra-1", "--country", "DE",
+    result = run_cli(
+        ["collect", "telegraf-config", "--site", "fra-1", "--country", "DE",
          "--redfish", "https://10.1.0.7", "--interval", "30"],
-        capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
+    assert result.returncode == 0, result.stderr
     parsed = tomllib.loads(result.stdout)
     assert parsed["agent"]["interval"] == "30s"
     assert "nvidia_smi" not in parsed["inputs"]
