@@ -17,10 +17,10 @@ from typing import Any
 from agents.delivery import Delivery, close_all
 from agents.influx_writer import WriteRejectedError
 from agents.points import alert_line
+from agents.residency import Residency
 from agents.sink import Destination, LineWriter
 from schemas.alert import Alert
 from streams import metrics
-from streams.settings import InfluxSettings
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +32,12 @@ Publish = Callable[[Alert], Awaitable[Awaitable[Any]]]
 class AlertSink:
     def __init__(
         self,
-        influx: InfluxSettings,
+        residency: Residency,
         writer: LineWriter,
         publish: Publish,
         deliveries: Sequence[Delivery] = (),
     ) -> None:
-        self._influx = influx
+        self._residency = residency
         self._writer = writer
         self._publish = publish
         self.deliveries = list(deliveries)
@@ -45,7 +45,7 @@ class AlertSink:
     def point(self, alert: Alert) -> tuple[Destination, str]:
         """The alert's line, bound for the alerts bucket of its country's InfluxDB."""
         destination = Destination(
-            self._influx.target_for(alert.country), self._influx.buckets.alerts
+            self._residency.target_for(alert.country), self._residency.influx.buckets.alerts
         )
         return destination, alert_line(alert)
 

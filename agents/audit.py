@@ -31,6 +31,7 @@ from agents.audit_state import AuditChain, Sequenced
 from agents.dead_letters import SendDeadLetter
 from agents.influx_writer import InfluxWriter
 from agents.ingest import not_in_future, rejected_by_influxdb, within_limit
+from agents.residency import Residency
 from agents.sink import Destination, PointSink
 from schemas.audit import AuditEvent
 from schemas.decode import decode_as
@@ -82,6 +83,7 @@ class AuditStage:
         send_dead_letter: SendDeadLetter,
     ) -> None:
         self._settings = settings
+        self._residency = Residency.from_settings(settings)
         self.chain = chain
         self.signer = signer
         self._checkpoint_topic = checkpoint_topic
@@ -124,8 +126,9 @@ class AuditStage:
         await self._checkpoint_writer.close()
 
     def _destination(self, country: str) -> Destination:
-        influx = self._settings.influxdb
-        return Destination(influx.target_for(country), influx.buckets.audit)
+        return Destination(
+            self._residency.target_for(country), self._settings.influxdb.buckets.audit
+        )
 
     async def handle(self, events: list[Any]) -> None:
         assert self.sink is not None
@@ -135,8 +138,10 @@ class AuditStage:
             message = event.message
             try:
                 raw = within_limit(message.value or b"", settings.topics.max_record_bytes)
-                decoded = not_in_future(
-                    decode_as(raw, AuditEvent), now, settings.worker.max_future_skew_s
+                decoded = self._residency.resident(
+                    not_in_future(
+                        decode_as(raw, AuditEvent), now, settings.worker.max_future_skew_s
+                    )
                 )
             except DecodeError:
                 await sink.add(_Item(event, None, ""), ())  # the ingest agent dead-letters it

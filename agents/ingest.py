@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from agents.points import to_line
+from agents.residency import Residency
 from agents.sink import Destination
 from agents.telegraf import TelegrafAdapter
 from schemas.deadletter import DeadLetter
@@ -36,7 +37,7 @@ class Ingest:
         }
         self.telegraf_topic = topics.telegraf
         self.telegraf = TelegrafAdapter(settings.telegraf.data_format)
-        self._influx = settings.influxdb
+        self._residency = Residency.from_settings(settings)
         self._buckets = {
             "telemetry": settings.influxdb.buckets.telemetry,
             "audit": settings.influxdb.buckets.audit,
@@ -59,7 +60,9 @@ class Ingest:
             event = self.telegraf.decode(raw)
         else:
             event = decode(raw, topic, topics=self.topic_families)
-        return not_in_future(event, now or datetime.now(UTC), self.max_future_skew_s)
+        return self._residency.resident(
+            not_in_future(event, now or datetime.now(UTC), self.max_future_skew_s)
+        )
 
     def pseudonymised(self, event: Event) -> Event:
         """The event with its personal identifiers replaced by keyed pseudonyms."""
@@ -76,7 +79,7 @@ class Ingest:
             return []
         bucket_kind, line = to_line(event)
         destination = Destination(
-            self._influx.target_for(event.country), self._buckets[bucket_kind]
+            self._residency.target_for(event.country), self._buckets[bucket_kind]
         )
         return [(destination, line)]
 

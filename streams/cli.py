@@ -113,11 +113,15 @@ def setup() -> None:
     """Prepare the configured Kafka and InfluxDB: create missing topics and buckets."""
     topics_create()
     settings = get_settings()
-    with influx_client(settings.influxdb) as client:
-        created = ensure_buckets(client, settings.influxdb)
-    for name, days in wanted_buckets(settings.influxdb).items():
-        verb = "created" if name in created else "exists "
-        console.print(f"{verb} bucket {name} (retention {f'{days} d' if days else 'forever'})")
+    stores = settings.influxdb.stores()
+    for label, store in stores.items():  # the main InfluxDB and each residency target
+        with influx_client(store) as client:
+            created = ensure_buckets(client, store)
+        where = f" on {store.url} ({label})" if len(stores) > 1 else ""
+        for name, days in wanted_buckets(store).items():
+            verb = "created" if name in created else "exists "
+            retention = f"{days} d" if days else "forever"
+            console.print(f"{verb} bucket {name} (retention {retention}){where}")
 
 
 @app.command("worker")

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from schemas.country import CountryCode
+
 DEFAULT_CACHE = Path.home() / ".cache" / "sovwatch"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 """Host names of the native stack: it serves 127.0.0.1 only."""
@@ -93,9 +95,11 @@ class InfluxTarget(BaseModel):
 class InfluxSettings(InfluxTarget):
     """How sovwatch reaches InfluxDB 2.x (v2 HTTP API).
 
-    `residency` maps an ISO country code to the target that must hold that country's records,
-    e.g. SOVWATCH_INFLUXDB__RESIDENCY='{"DE": {"url": "https://influx.de.example", "org": "de",
-    "token": "..."}}'. Countries not listed use the default target (url/org/token above).
+    `residency` maps an ISO country code (upper case, validated at load) to the target that must
+    hold that country's records, e.g. SOVWATCH_INFLUXDB__RESIDENCY='{"DE": {"url":
+    "https://influx.de.example", "org": "de", "token": "..."}}'. Once the map is set, a country
+    it does not list has no store: its events are dead-lettered (`ResidencySettings.default`).
+    With no map, the target above stores every country.
     """
 
     buckets: InfluxBuckets = InfluxBuckets()
@@ -105,11 +109,22 @@ class InfluxSettings(InfluxTarget):
         description="Token `sovwatch audit` reads the audit bucket with (default: the native "
         "stack's audit-reader token, else `token`)",
     )
-    residency: dict[str, InfluxTarget] = Field(default_factory=dict)
+    residency: dict[CountryCode, InfluxTarget] = Field(default_factory=dict)
 
-    def target_for(self, country: str) -> InfluxTarget:
-        """The target that must store records of this country."""
-        return self.residency.get(country.upper(), self)
+    def stores(self) -> dict[str, InfluxSettings]:
+        """Each distinct server/org that holds records: the main one ('main') and every residency
+        target (named by its countries), as settings of its own (same buckets and timeout)."""
+        found: dict[tuple[str, str], tuple[list[str], InfluxSettings]] = {
+            (self.url, self.org): (["main"], self)
+        }
+        for country, target in sorted(self.residency.items()):
+            key = (target.url, target.org)
+            if key in found:
+                found[key][0].append(country)
+            else:
+                copy = self.model_copy(update={**dict(target), "residency": {}})
+                found[key] = ([country], copy)
+        return {",".join(names): store for names, store in found.values()}
 
 
 class GrafanaSettings(BaseModel):
@@ -242,6 +257,16 @@ class AlertSettings(BaseModel):
     retry_attempts: int = Field(6, ge=1, description="Tries per record before it is given up")
 
 
+class ResidencySettings(BaseModel):
+    """SOVWATCH_RESIDENCY__*: where a country without its own target may go."""
+
+    default: Literal["none", "influxdb"] = Field(
+        "none",
+        description="Countries not in SOVWATCH_INFLUXDB__RESIDENCY: 'none' dead-letters their "
+        "events (fail closed); 'influxdb' stores them on the main InfluxDB (logged at start)",
+    )
+
+
 class AuditSettings(BaseModel):
     """The sovereignty audit chain: checkpoint signing and cadence.
 
@@ -308,6 +333,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     privacy: PrivacySettings = PrivacySettings()
     alerts: AlertSettings = AlertSettings()
+    residency: ResidencySettings = ResidencySettings()
     audit: AuditSettings = AuditSettings()
     stack: StackSettings = StackSettings()
 

@@ -25,6 +25,7 @@ from agents.dead_letters import SendDeadLetter, dead_letter_sender
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest
 from agents.ingest_agent import IngestStage, make_sink
+from agents.residency import Residency
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs, pack_files
@@ -127,7 +128,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         state,
         EventClock(settings.worker.max_future_skew_s),
         AlertSink(
-            settings.influxdb,
+            Residency.from_settings(settings),
             influx_writer(settings, stopping),
             kafka_publisher(topics.alerts),
             deliveries(settings),
@@ -156,6 +157,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         await compliance.close()
         await audit.close()
 
+    Residency.from_settings(settings).log_policy()
     log.info("compliance rules loaded: %d", len(rules.rules))
     return topology
 

@@ -112,6 +112,7 @@ def test_no_secret_in_worker_log_cli_output_or_metrics(
         SOVWATCH_ALERTS__WEBHOOK_URL=webhook,
         SOVWATCH_ALERTS__WEBHOOK_TOKEN=secrets["webhook token"],
         SOVWATCH_INFLUXDB__RESIDENCY=residency,
+        SOVWATCH_RESIDENCY__DEFAULT="influxdb",  # the DE site's events go to the stack's server
     )
     topics = pipeline.settings.topics
     site = f"x{unique}"

@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from agents.alert_sink import AlertSink
 from agents.influx_writer import WriteRejectedError
+from agents.residency import Residency
 from schemas.alert import Alert, alert_id
-from streams.settings import InfluxSettings, InfluxTarget
+from streams.settings import InfluxSettings, InfluxTarget, ResidencySettings
 
 T = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -53,7 +54,7 @@ def sink(writer: Writer, published: list[Alert]) -> AlertSink:
     influx = InfluxSettings.model_validate(
         {"residency": {"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}}}
     )
-    return AlertSink(influx, writer, publish)
+    return AlertSink(Residency(influx, ResidencySettings(default="influxdb")), writer, publish)
 
 
 def test_alerts_are_published_and_stored_in_their_countrys_influxdb() -> None:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from agents.alert_sink import AlertSink, kafka_publisher
 from agents.compliance import Compliance, EventClock
+from agents.residency import Residency
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from streams.settings import Settings
@@ -28,7 +29,9 @@ def compliance(topic: RecordingTopic, wall: FixedWall) -> Compliance:
     settings = Settings()
     state = TableState(RecordingTable())
     rules = RuleEngine([pack(SILENT)], state=state)
-    sink = AlertSink(settings.influxdb, RecordingWriter(), kafka_publisher({"ops": topic}))
+    sink = AlertSink(
+        Residency.from_settings(settings), RecordingWriter(), kafka_publisher({"ops": topic})
+    )
     return Compliance(rules, state, EventClock(300, wall=wall, monotonic=lambda: 0.0), sink)
 
 

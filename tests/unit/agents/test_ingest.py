@@ -13,13 +13,16 @@ from streams.settings import Settings
 KEY = b"unit-test-key-0123456789"
 
 
-def ingest(**influx: object) -> Ingest:
-    settings = Settings.model_validate({"influxdb": influx} if influx else {})
+def ingest(default: str = "none", **influx: object) -> Ingest:
+    settings = Settings.model_validate(
+        {"influxdb": influx, "residency": {"default": default}} if influx else {}
+    )
     return Ingest(settings, Pseudonymiser(KEY))
 
 
 def test_points_go_to_the_target_of_the_events_country() -> None:
     routed = ingest(
+        "influxdb",
         url="http://influx-default.invalid:8086",
         residency={"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}},
     )

@@ -12,6 +12,7 @@ from agents.compliance import Compliance, EventClock
 from agents.dead_letters import dead_letter_sender
 from agents.ingest import Ingest
 from agents.ingest_agent import IngestStage, Item, make_sink
+from agents.residency import Residency
 from agents.rule_state import TableState
 from agents.rules.fixtures import build_event
 from agents.sink import PointSink
@@ -70,7 +71,7 @@ class Pipeline:
         state = TableState(RecordingTable())
         rule_engine.state = state
         alert_sink = AlertSink(
-            self.settings.influxdb,
+            Residency.from_settings(self.settings),
             self.writer,
             kafka_publisher({"ops": self.alerts, "security": self.alerts}),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.settings import KafkaSettings, Settings
+from streams.settings import InfluxSettings, KafkaSettings, Settings
 
 
 def test_nested_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,3 +59,14 @@ def test_every_topic_name_is_listed_once() -> None:
     assert "telemetry.gpu" in names
     assert "audit.checkpoints" in names
     assert "telemetry.telegraf" in names
+
+
+def test_each_store_is_listed_once_with_its_countries() -> None:
+    de = {"url": "http://influx-de.invalid:8086", "org": "de", "token": "de-token-secret"}
+    fr = {**de, "org": "fr"}
+    influx = InfluxSettings.model_validate({"residency": {"DE": de, "AT": de, "FR": fr}})
+    stores = influx.stores()
+    assert list(stores) == ["main", "AT,DE", "FR"]
+    assert (stores["AT,DE"].url, stores["AT,DE"].org) == (de["url"], "de")
+    assert stores["AT,DE"].token.get_secret_value() == "de-token-secret"
+    assert stores["FR"].residency == {} and stores["FR"].buckets == stores["main"].buckets
