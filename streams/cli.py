@@ -125,12 +125,18 @@ def setup() -> None:
 
 
 @app.command("worker")
-def worker(loglevel: str = typer.Option("info", help="debug, info, warning or error")) -> None:
+def worker(
+    loglevel: str = typer.Option("info", help="debug, info, warning or error"),
+    jurisdiction: str | None = typer.Option(
+        None,
+        help="Only this country's Kafka cluster and InfluxDB, e.g. DE (SOVWATCH_RESIDENCY__KAFKA)",
+    ),
+) -> None:
     """Run a pipeline worker (Faust). Several workers form one consumer group."""
     from streams.worker import run_worker
 
     sys.argv = [sys.argv[0]]  # Faust parses argv itself: it must not see ours
-    run_worker(loglevel)
+    run_worker(loglevel, jurisdiction)
 
 
 @app.command("demo-produce")

@@ -26,6 +26,7 @@ from schemas.envelope import Identifier
 from schemas.errors import DecodeError
 from schemas.jsonschema import export_json_schemas
 from streams.errors import SovwatchError
+from streams.jurisdiction import kafka_for
 from streams.produce import produce
 from streams.settings import get_settings
 from streams.telegraf_config import SiteCollectors, telegraf_config
@@ -70,8 +71,10 @@ def collect_dcgm(
     _check("--source", source, Identifier, "letters, digits and . _ : / @ -")
     settings = get_settings()
 
+    kafka = kafka_for(settings, country)  # the country's own cluster, if it has one
+
     def send(records: Iterable[tuple[str, bytes, bytes]]) -> int:
-        return produce(settings.kafka, records)
+        return produce(kafka, records)
 
     while True:
         started = time.monotonic()

@@ -258,8 +258,14 @@ class AlertSettings(BaseModel):
 
 
 class ResidencySettings(BaseModel):
-    """SOVWATCH_RESIDENCY__*: where a country without its own target may go."""
+    """SOVWATCH_RESIDENCY__*: where a country without its own InfluxDB target may go, and the
+    Kafka cluster of each jurisdiction that keeps its stream in-country (`streams.jurisdiction`)."""
 
+    kafka: dict[CountryCode, KafkaSettings] = Field(
+        default_factory=dict,
+        description='Country -> its own Kafka cluster, e.g. \'{"DE": {"bootstrap_servers": '
+        '"kafka.de:9093"}}\': `sovwatch worker --jurisdiction DE` and the DE collectors use it',
+    )
     default: Literal["none", "influxdb"] = Field(
         "none",
         description="Countries not in SOVWATCH_INFLUXDB__RESIDENCY: 'none' dead-letters their "

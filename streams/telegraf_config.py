@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 
 from agents.telegraf.mapping import NVIDIA_SMI_FIELDS, NVIDIA_SMI_MIG_FIELDS, REDFISH_FIELDS
+from streams.jurisdiction import kafka_for
 from streams.settings import Settings
 
 AIR_SENSOR_GLOBS = [
@@ -44,7 +45,7 @@ def _toml(value: object) -> str:
 
 def telegraf_config(site: SiteCollectors, settings: Settings) -> str:
     """The telegraf.conf text for `site`, producing to the cluster and topic of `settings`."""
-    kafka, data_format = settings.kafka, settings.telegraf.data_format
+    kafka, data_format = kafka_for(settings, site.country), settings.telegraf.data_format
     lines = [
         f"# Telegraf for sovwatch site {site.site} ({site.country}), written by",
         "# `sovwatch collect telegraf-config`. Start it with: telegraf --config telegraf.conf",

@@ -39,6 +39,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
+def free_port_pair(host: str = "127.0.0.1") -> int:
+    """A free port whose successor is free too (a broker's controller takes port + 1)."""
+    while True:
+        port = free_port(host)
+        if not port_open(host, port + 1):
+            return port
+
+
 @dataclass(frozen=True)
 class ManagedProcess:
     """One server: how to start it, where its pid and log live."""

@@ -13,19 +13,11 @@ from pathlib import Path
 import pytest
 
 from streams.stack import Stack
-from streams.stack.process import free_port, port_open
+from streams.stack.process import free_port, free_port_pair
 from tests.faults.harness import FaultStack, Scenario
 from tests.integration.pipeline import settings_from
 
 REPORT: list[Scenario] = []
-
-
-def _free_pair() -> int:
-    """A free port whose successor is free too (the broker's controller takes port + 1)."""
-    while True:
-        port = free_port()
-        if not port_open("127.0.0.1", port + 1):
-            return port
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +25,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack
     run_dir = tmp_path_factory.mktemp("stack")
     env = {
         "SOVWATCH_STACK__RUN_DIR": str(run_dir),
-        "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{_free_pair()}",
+        "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port_pair()}",
         "SOVWATCH_INFLUXDB__URL": f"http://127.0.0.1:{free_port()}",
     }
     settings = settings_from(env)

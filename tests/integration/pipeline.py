@@ -18,7 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streams.connect import influx_client, kafka_admin
 from streams.influx_tokens import worker_env
-from streams.settings import Settings
+from streams.settings import InfluxSettings, Settings
 from streams.stack.process import free_port
 from streams.topics import ensure_topics
 
@@ -87,20 +87,7 @@ class Isolated:
 
     def points_by_measurement(self, site_prefix: str) -> Counter[str]:
         """Distinct points (one per series+timestamp) per measurement for sites of this test."""
-        counts: Counter[str] = Counter()
-        buckets = self.settings.influxdb.buckets
-        with influx_client(self.settings.influxdb) as client:
-            for bucket in (buckets.telemetry, buckets.audit):
-                # Tag and field predicates in one filter are pushed down to the storage engine.
-                tables = client.query_api().query(
-                    f'from(bucket: "{bucket}") |> range(start: -1d, stop: 1d) '
-                    f'|> filter(fn: (r) => r.site =~ /^{site_prefix}/ and r._field == "event_id") '
-                    '|> group(columns: ["_measurement"]) |> count()',
-                )
-                for table in tables:
-                    for record in table:
-                        counts[record.values["_measurement"]] += record.get_value()
-        return counts
+        return points_by_measurement(self.settings.influxdb, site_prefix)
 
     def dead_letters(self, expected: int, timeout_s: float = 30) -> list[bytes]:
         """All records of this test's DLQ topic (waits until `expected` arrived or timeout)."""
@@ -131,10 +118,32 @@ class Isolated:
         return [topics.alerts_ops, topics.alerts_security, topics.alerts_compliance]
 
 
+def points_by_measurement(influx: InfluxSettings, site_prefix: str) -> Counter[str]:
+    """Distinct points (one per series+timestamp) per measurement on this InfluxDB, for sites
+    whose id starts with `site_prefix`."""
+    counts: Counter[str] = Counter()
+    buckets = influx.buckets
+    with influx_client(influx) as client:
+        for bucket in (buckets.telemetry, buckets.audit):
+            # Tag and field predicates in one filter are pushed down to the storage engine.
+            tables = client.query_api().query(
+                f'from(bucket: "{bucket}") |> range(start: -1d, stop: 1d) '
+                f'|> filter(fn: (r) => r.site =~ /^{site_prefix}/ and r._field == "event_id") '
+                '|> group(columns: ["_measurement"]) |> count()',
+            )
+            for table in tables:
+                for record in table:
+                    counts[record.values["_measurement"]] += record.get_value()
+    return counts
+
+
 class Worker:
     """One `sovwatch worker` process; a context manager that stops it (SIGTERM) on exit."""
 
-    def __init__(self, pipeline: Isolated, name: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, pipeline: Isolated, name: str, env: dict[str, str], args: tuple[str, ...] = ()
+    ) -> None:
+        self.args = args  # of `sovwatch worker`
         self.port = free_port()
         self.log = pipeline.log_dir / f"worker-{name}.log"
         self.env = {**env, "SOVWATCH_WORKER__WEB_PORT": str(self.port)}
@@ -152,7 +161,7 @@ class Worker:
     def start(self, timeout_s: float = 90) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [SOVWATCH, "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [SOVWATCH, "worker", *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

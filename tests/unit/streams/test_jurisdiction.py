@@ -1,0 +1,60 @@
+"""A jurisdiction's worker and collectors use only its own Kafka cluster and InfluxDB."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.errors import SovwatchError
+from streams.jurisdiction import jurisdiction_settings, kafka_for
+from streams.settings import Settings
+
+DE_INFLUX = {"url": "http://influx.de.invalid:8086", "org": "de", "token": "de-token"}
+FR_INFLUX = {"url": "http://influx.fr.invalid:8086", "org": "fr", "token": "fr-token"}
+
+
+def settings(**residency: object) -> Settings:
+    return Settings.model_validate(
+        {
+            "kafka": {"bootstrap_servers": "kafka.main.invalid:9092"},
+            "influxdb": {"residency": {"DE": DE_INFLUX, "FR": FR_INFLUX}},
+            "residency": {
+                "kafka": {
+                    "DE": {"bootstrap_servers": "kafka.de.invalid:9093"},
+                    "FR": {"bootstrap_servers": "kafka.fr.invalid:9093"},
+                },
+                **residency,
+            },
+        }
+    )
+
+
+def test_a_jurisdiction_worker_reads_its_cluster_and_stores_only_on_its_influxdb() -> None:
+    de = jurisdiction_settings(settings(default="influxdb"), "de")
+    assert de.kafka.bootstrap_servers == "kafka.de.invalid:9093"
+    assert (de.influxdb.url, de.influxdb.org) == (DE_INFLUX["url"], "de")
+    assert de.influxdb.token.get_secret_value() == "de-token"
+    assert list(de.influxdb.residency) == ["DE"]
+    assert de.residency.default == "none"  # a French event on DE's cluster is dead-lettered
+    assert de.worker.app_id == "sovwatch-de"
+
+
+@pytest.mark.parametrize(
+    ("country", "says"),
+    [("XX", "not an ISO 3166-1"), ("AT", "no Kafka cluster for AT")],
+)
+def test_an_unknown_jurisdiction_is_a_clear_error(country: str, says: str) -> None:
+    with pytest.raises(SovwatchError, match=says):
+        jurisdiction_settings(settings(), country)
+
+
+def test_a_jurisdiction_without_an_influxdb_is_a_clear_error() -> None:
+    configured = settings(kafka={"AT": {"bootstrap_servers": "kafka.at.invalid:9093"}})
+    with pytest.raises(SovwatchError, match="no InfluxDB for AT"):
+        jurisdiction_settings(configured, "AT")
+
+
+def test_collectors_produce_to_their_countrys_cluster_and_never_to_another() -> None:
+    assert kafka_for(settings(), "FR").bootstrap_servers == "kafka.fr.invalid:9093"
+    with pytest.raises(SovwatchError, match="no Kafka cluster for AT"):
+        kafka_for(settings(), "AT")
+    assert kafka_for(Settings(), "AT").bootstrap_servers == Settings().kafka.bootstrap_servers
