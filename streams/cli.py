@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import NoReturn
 
@@ -50,6 +51,24 @@ app.add_typer(alerts_app, name="alerts")
 app.add_typer(privacy_app, name="privacy")
 
 console = Console(soft_wrap=True)
+JURISDICTION_HELP = (
+    "Only this country's Kafka cluster and InfluxDB, e.g. DE (SOVWATCH_RESIDENCY__KAFKA, "
+    "SOVWATCH_INFLUXDB__RESIDENCY); also SOVWATCH_JURISDICTION"
+)
+
+
+@app.callback()
+def root(jurisdiction: str | None = typer.Option(None, help=JURISDICTION_HELP)) -> None:
+    """sovwatch: monitoring pipeline for sovereign AI data centres."""
+    choose_jurisdiction(jurisdiction)
+
+
+def choose_jurisdiction(country: str | None) -> None:
+    """Every later `get_settings()` (and any process started from here) uses only `country`'s
+    cluster and store."""
+    if country is not None:
+        os.environ["SOVWATCH_JURISDICTION"] = country.upper()
+        get_settings.cache_clear()
 
 
 @stack_app.command("up")
@@ -127,16 +146,14 @@ def setup() -> None:
 @app.command("worker")
 def worker(
     loglevel: str = typer.Option("info", help="debug, info, warning or error"),
-    jurisdiction: str | None = typer.Option(
-        None,
-        help="Only this country's Kafka cluster and InfluxDB, e.g. DE (SOVWATCH_RESIDENCY__KAFKA)",
-    ),
+    jurisdiction: str | None = typer.Option(None, help=JURISDICTION_HELP),
 ) -> None:
     """Run a pipeline worker (Faust). Several workers form one consumer group."""
     from streams.worker import run_worker
 
+    choose_jurisdiction(jurisdiction)
     sys.argv = [sys.argv[0]]  # Faust parses argv itself: it must not see ours
-    run_worker(loglevel, jurisdiction)
+    run_worker(loglevel)
 
 
 @app.command("demo-produce")

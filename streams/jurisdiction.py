@@ -10,7 +10,6 @@ cluster or server: each worker only talks to its own.
 
 from __future__ import annotations
 
-from schemas.country import COUNTRY_CODES
 from streams.errors import SovwatchError
 from streams.settings import KafkaSettings, Settings
 
@@ -34,13 +33,9 @@ def kafka_for(settings: Settings, country: str) -> KafkaSettings:
 
 
 def jurisdiction_settings(settings: Settings, country: str) -> Settings:
-    """`settings` narrowed to one jurisdiction: its cluster, its InfluxDB as the only store (no
-    default for other countries), its own consumer group."""
-    country = country.upper()
-    if country not in COUNTRY_CODES:
-        raise SovwatchError(
-            f"--jurisdiction {country!r} is not an ISO 3166-1 alpha-2 code", "use e.g. DE"
-        )
+    """`settings` narrowed to one jurisdiction (`country`: a validated code): its cluster, its
+    InfluxDB as the only store (no default for other countries; its own audit read token, if
+    the target has one), its own consumer group."""
     if country not in settings.residency.kafka:
         raise SovwatchError(
             f"no Kafka cluster for {country}",

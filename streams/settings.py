@@ -90,6 +90,11 @@ class InfluxTarget(BaseModel):
     url: str = "http://127.0.0.1:8086"
     org: str = "sovwatch"
     token: SecretStr = SecretStr("sovwatch-dev-token-change-me")
+    audit_read_token: SecretStr | None = Field(
+        None,
+        description="Token `sovwatch audit` reads the audit bucket with (default: the native "
+        "stack's audit-reader token, else `token`)",
+    )
 
 
 class InfluxSettings(InfluxTarget):
@@ -104,11 +109,6 @@ class InfluxSettings(InfluxTarget):
 
     buckets: InfluxBuckets = InfluxBuckets()
     timeout_s: float = Field(10.0, gt=0)
-    audit_read_token: SecretStr | None = Field(
-        None,
-        description="Token `sovwatch audit` reads the audit bucket with (default: the native "
-        "stack's audit-reader token, else `token`)",
-    )
     residency: dict[CountryCode, InfluxTarget] = Field(default_factory=dict)
 
     def stores(self) -> dict[str, InfluxSettings]:
@@ -340,11 +340,22 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     alerts: AlertSettings = AlertSettings()
     residency: ResidencySettings = ResidencySettings()
+    jurisdiction: CountryCode | None = Field(
+        None,
+        description="SOVWATCH_JURISDICTION (or `sovwatch --jurisdiction XX`): every command, the "
+        "worker included, uses only that country's Kafka cluster and InfluxDB",
+    )
     audit: AuditSettings = AuditSettings()
     stack: StackSettings = StackSettings()
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
-    return Settings()
+    """The process-wide settings, read once; narrowed to one country's cluster and store when
+    a jurisdiction is chosen (`streams.jurisdiction`)."""
+    settings = Settings()
+    if settings.jurisdiction is None:
+        return settings
+    from streams.jurisdiction import jurisdiction_settings  # it builds on this module
+
+    return jurisdiction_settings(settings, settings.jurisdiction)

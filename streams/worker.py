@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from streams import web_auth
 from streams.errors import SovwatchError
-from streams.jurisdiction import jurisdiction_settings
 from streams.settings import get_settings
 
 
-def run_worker(loglevel: str = "info", jurisdiction: str | None = None) -> None:
-    """Blocks until the worker is stopped (SIGTERM/SIGINT). `jurisdiction`: run only that
-    country's cluster and store (`streams.jurisdiction`)."""
+def run_worker(loglevel: str = "info") -> None:
+    """Blocks until the worker is stopped (SIGTERM/SIGINT)."""
     import faust
 
     from streams.topology import build
 
     settings = get_settings()
-    if jurisdiction is not None:
-        settings = jurisdiction_settings(settings, jurisdiction)
     topology = build(settings)
     web_auth.protect(topology.app, settings.worker.web_token)
     worker = faust.Worker(topology.app, loglevel=loglevel)

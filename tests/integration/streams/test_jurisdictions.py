@@ -7,6 +7,7 @@ by mistake is dead-lettered there and stored nowhere."""
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.connect import kafka_admin
-from streams.influx_tokens import WORKER, stack_token
+from streams.influx_tokens import AUDIT_READER, WORKER, stack_token
 from streams.produce import produce
 from streams.settings import KafkaSettings, Settings
 from streams.stack import Stack
@@ -22,6 +23,7 @@ from streams.stack.process import free_port, free_port_pair
 from streams.topics import ensure_topics
 from tests.integration.agents.test_secrets import event
 from tests.integration.pipeline import (
+    SOVWATCH,
     Isolated,
     Worker,
     points_by_measurement,
@@ -53,13 +55,27 @@ def french_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
 
 
 def target(settings: Settings) -> dict[str, str]:
-    token = stack_token(settings, WORKER)
-    assert token is not None
+    """A residency target on this stack's InfluxDB: its worker (write) and audit-reader tokens."""
+    writer, reader = stack_token(settings, WORKER), stack_token(settings, AUDIT_READER)
+    assert writer is not None and reader is not None
+    influx = settings.influxdb
     return {
-        "url": settings.influxdb.url,
-        "org": settings.influxdb.org,
-        "token": token.get_secret_value(),
+        "url": influx.url,
+        "org": influx.org,
+        "token": writer.get_secret_value(),
+        "audit_read_token": reader.get_secret_value(),
     }
+
+
+def audit_sites(env: dict[str, str], jurisdiction: str) -> set[str]:
+    """Sites of the audit records `sovwatch --jurisdiction XX audit query` finds."""
+    result = subprocess.run(
+        [SOVWATCH, "--jurisdiction", jurisdiction, "audit", "query", "--since", "-1h",
+         "--format", "jsonl"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return {json.loads(line)["site"] for line in result.stdout.splitlines() if line.strip()}
 
 
 def cluster_bytes(kafka: KafkaSettings, unique: str) -> bytes:
@@ -141,3 +157,6 @@ def test_each_jurisdictions_records_stay_on_its_own_cluster_and_server(
     assert fr.encode() not in on_german
     assert de.encode() not in on_french and stray.encode() not in on_french
     assert cluster_bytes(french.kafka, topics.dlq) == b""  # nothing went wrong in France
+    # Compliance officers read each jurisdiction's own audit store.
+    assert {de, fr} & audit_sites(pipeline.env, "DE") == {de}
+    assert {de, fr} & audit_sites(pipeline.env, "FR") == {fr}
