@@ -1,7 +1,8 @@
 """`sovwatch audit ...`: keys, on-demand checkpoints, query, verify and export of the audit trail.
 
 Wired into the main CLI as `app.add_typer(audit_app, name="audit")`. User errors raise
-`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem.
+`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem and 3 when the
+chain is unsigned (no checkpoint was ever signed: no signing key configured).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from streams import web_auth
 from streams.audit_export import csv_columns, csv_row, read_bundle, write_bundle
 from streams.audit_html import record_time
 from streams.audit_store import Filters, count_records, read_checkpoints, read_page
+from streams.audit_witnesses import Witnesses, read_witnesses
 from streams.connect import influx_client
 from streams.errors import SovwatchError
 from streams.influx_tokens import audit_reader
@@ -60,6 +62,11 @@ SinceOpt = typer.Option(None, "--since", help="From (ISO 8601 date/time, UTC if 
 UntilOpt = typer.Option(None, "--until", help="Until, exclusive (same forms as --since)")
 KeyOpt = typer.Option(
     None, "--public-key", help="PEM public key (default: SOVWATCH_AUDIT__PUBLIC_KEY_FILE)"
+)
+NoKafkaOpt = typer.Option(
+    False,
+    "--no-kafka",
+    help="Do not read the checkpoints witnessed on Kafka (the witness directory still counts)",
 )
 
 
@@ -356,19 +363,26 @@ def _public_key(path: Path | None, settings: Settings) -> tuple[Ed25519PublicKey
 
 
 def collect(
-    source: _Source, site: str | None, since: datetime | None, until: datetime | None
+    source: _Source,
+    site: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    witnessed: list[Checkpoint] | None = None,
 ) -> tuple[list[Record], list[Checkpoint], bool]:
     """Records and checkpoints to verify a period: the records of the period, widened to the
-    whole sequence range of every checkpoint that touches it (else its root cannot be checked).
+    whole sequence range of every checkpoint that touches it (else its root cannot be checked)
+    and of the `witnessed` ones (the newest: the store must still hold what they cover).
     The bool: whether this is the full history (the chain must start at seq 1)."""
+    witnessed = witnessed or []
     checkpoints = read_checkpoints(source.client, source.org, source.bucket, site)
     in_period = list(source.pages(Filters(site=site, since=since, until=until), 5000, "reading"))
     if since is None and until is None:
         return in_period, checkpoints, True
     records: list[Record] = []
     kept: list[Checkpoint] = []
-    for name in sorted({str(r.get("site")) for r in in_period}):
+    for name in sorted({str(r.get("site")) for r in in_period} | {c.site for c in witnessed}):
         seqs = [int(r["seq"]) for r in in_period if r.get("site") == name and "seq" in r]
+        seqs += [s for c in witnessed if c.site == name for s in (c.first_seq, c.last_seq)]
         if not seqs:
             continue
         lo, hi = min(seqs), max(seqs)
@@ -390,20 +404,53 @@ def _unsigned_before(settings: Settings) -> int:
     return int((datetime.now(UTC).timestamp() - grace) * 1e9)
 
 
+@dataclass
+class _Verified:
+    records: list[Record]
+    checkpoints: list[Checkpoint]
+    report: Report
+
+
+def _verify_period(
+    settings: Settings,
+    key: Ed25519PublicKey | None,
+    site: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    kafka: bool,
+) -> _Verified:
+    """Read and verify a period. One open to now (no `until`) is also checked against the
+    witnessed checkpoints (Kafka unless `kafka` is False, the witness directory if set): a
+    period that ends earlier says nothing about the records after it."""
+    witnesses = read_witnesses(settings, site, kafka=kafka) if until is None else Witnesses()
+    with _reading(settings) as client:
+        records, checkpoints, full = collect(
+            _source(client, settings), site, since, until, witnesses.checkpoints()
+        )
+    report = verify(
+        records,
+        checkpoints,
+        key,
+        from_genesis=full,
+        unsigned_before_ns=_unsigned_before(settings),
+        witnesses=witnesses.items,
+        witnessed_by=witnesses.sources,
+    )
+    return _Verified(records, checkpoints, report)
+
+
 def verify_stored(
     settings: Settings,
     key: Ed25519PublicKey | None,
     site: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    *,
+    kafka: bool = True,
 ) -> Report:
     """Verify the stored chain of a period (what `audit verify` prints, `sovwatch report` too);
     `key` None: signatures cannot be checked and every checkpoint is reported as such."""
-    with _reading(settings) as client:
-        records, checkpoints, full = collect(_source(client, settings), site, since, until)
-    return verify(
-        records, checkpoints, key, from_genesis=full, unsigned_before_ns=_unsigned_before(settings)
-    )
+    return _verify_period(settings, key, site, since, until, kafka).report
 
 
 @audit_app.command("verify")
@@ -413,9 +460,12 @@ def verify_cmd(
     until: str | None = UntilOpt,
     public_key: Path | None = KeyOpt,
     bundle: Path | None = typer.Option(None, help="Verify an exported bundle instead"),
+    no_kafka: bool = NoKafkaOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
-    """Recompute hashes, links and Merkle roots, check every signature. Exit 0 only if intact."""
+    """Recompute hashes, links and Merkle roots, check every signature and that InfluxDB still
+    holds what the witnessed checkpoints cover. Exit 0 only if intact, 1 on tampering or loss,
+    3 if unsigned (no signing key configured)."""
     settings = get_settings()
     if bundle is not None:
         records, checkpoints, shipped = read_bundle(bundle)
@@ -430,9 +480,11 @@ def verify_cmd(
         report = verify(records, checkpoints, key, from_genesis=False)
     else:
         key, _ = _public_key(public_key, settings)
-        report = verify_stored(settings, key, site, parse_when(since), parse_when(until))
+        report = verify_stored(
+            settings, key, site, parse_when(since), parse_when(until), kafka=not no_kafka
+        )
     _print_report(report, as_json)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(report.exit_code)
 
 
 def _print_report(report: Report, as_json: bool) -> None:
@@ -449,26 +501,20 @@ def export(
     since: str | None = SinceOpt,
     until: str | None = UntilOpt,
     public_key: Path | None = KeyOpt,
+    no_kafka: bool = NoKafkaOpt,
 ) -> None:
     """Write an evidence bundle: records (JSONL, CSV), checkpoints, public key, verification
     report and an HTML summary with charts that opens in a browser without a server."""
     settings = get_settings()
     key, pem = _public_key(public_key, settings)
     start, stop = parse_when(since), parse_when(until)
-    with _reading(settings) as client:
-        records, checkpoints, full = collect(_source(client, settings), site, start, stop)
-    report = verify(
-        records,
-        checkpoints,
-        key,
-        from_genesis=full,
-        unsigned_before_ns=_unsigned_before(settings),
-    )
+    verified = _verify_period(settings, key, site, start, stop, kafka=not no_kafka)
+    records, checkpoints, report = verified.records, verified.checkpoints, verified.report
     period = f"{start.isoformat() if start else 'start'} .. {stop.isoformat() if stop else 'now'}"
     if site:
         period += f", site {site}"
     write_bundle(out, records, checkpoints, report, pem, period=period, key_id=key_id(key))
     console.print(
         f"wrote {out}: {len(records)} records, {len(checkpoints)} checkpoints, "
-        f"{'intact' if report.ok else f'{len(report.errors())} problems found'}"
+        f"{report.status}, {len(report.errors())} problems found"
     )
