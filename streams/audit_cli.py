@@ -98,12 +98,9 @@ def _write_private(path: Path, data: bytes, force: bool) -> None:
     path.chmod(0o600)
 
 
-@audit_app.command("keygen")
-def keygen(
-    out: Path = typer.Option(..., "--out", help="Directory for the key pair"),
-    force: bool = typer.Option(False, help="Replace an existing key pair"),
-) -> None:
-    """Generate an Ed25519 key pair for signing checkpoints (private key files mode 0600)."""
+def write_keypair(out: Path, force: bool = False) -> str:
+    """A new key pair in `out` (private PEM and one-line base64, both 0600; public PEM); its
+    key id. `SovwatchError` if `out` cannot be made or (without `force`) a pair is there."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -118,8 +115,16 @@ def keygen(
     _write_private(out / PRIVATE_PEM, private_pem, force)
     _write_private(out / PRIVATE_B64, base64.b64encode(raw) + b"\n", force)
     (out / PUBLIC_PEM).write_bytes(public_pem)
-    public = load_public_key(public_pem)
-    console.print(f"key id     {key_id(public)}")
+    return key_id(load_public_key(public_pem))
+
+
+@audit_app.command("keygen")
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Directory for the key pair"),
+    force: bool = typer.Option(False, help="Replace an existing key pair"),
+) -> None:
+    """Generate an Ed25519 key pair for signing checkpoints (private key files mode 0600)."""
+    console.print(f"key id     {write_keypair(out, force)}")
     console.print(f"private    {out / PRIVATE_PEM} (and one-line form {out / PRIVATE_B64}), 0600")
     console.print(f"public     {out / PUBLIC_PEM}  <- give this to compliance officers")
     console.print(
@@ -142,14 +147,15 @@ def checkpoint(
     table = Table("worker", "site", "seq", "merkle root", "key id")
     headers = web_auth.client_headers(settings.worker)
     for url in urls:
-        for cp in _request_checkpoints(url.rstrip("/"), headers):
+        for cp in request_checkpoints(url.rstrip("/"), headers):
             table.add_row(
                 url, cp.site, f"{cp.first_seq}..{cp.last_seq}", cp.merkle_root[:16], cp.key_id
             )
     console.print(table if table.rows else "no site had new records: nothing to sign")
 
 
-def _request_checkpoints(url: str, headers: dict[str, str]) -> list[Checkpoint]:
+def request_checkpoints(url: str, headers: dict[str, str]) -> list[Checkpoint]:
+    """Ask one worker (POST /audit/checkpoint) to sign now: the checkpoints it published."""
     if not url.startswith(("http://", "https://")):
         raise SovwatchError(f"--worker {url!r} is not an http(s) URL", "e.g. http://127.0.0.1:6066")
     request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
@@ -422,8 +428,8 @@ def _verify_period(
     """Read and verify a period. One open to now (no `until`) is also checked against the
     witnessed checkpoints (Kafka unless `kafka` is False, the witness directory if set): a
     period that ends earlier says nothing about the records after it."""
-    witnesses = read_witnesses(settings, site, kafka=kafka) if until is None else Witnesses()
     with _reading(settings) as client:
+        witnesses = read_witnesses(settings, site, kafka=kafka) if until is None else Witnesses()
         records, checkpoints, full = collect(
             _source(client, settings), site, since, until, witnesses.checkpoints()
         )

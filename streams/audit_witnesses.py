@@ -51,11 +51,12 @@ def _from_kafka(settings: Settings, topic: str) -> list[Witnessed]:
     try:
         values = values_to_end(settings.kafka, [topic])
     except KafkaError as exc:
-        unreachable = kafka_unreachable(settings.kafka)
+        unreachable = kafka_unreachable(settings.kafka).message
         raise SovwatchError(
-            f"cannot read the checkpoint witnesses: {unreachable} ({type(exc).__name__})",
-            "start Kafka, or pass --no-kafka to check InfluxDB against the witness directory "
-            "(SOVWATCH_AUDIT__WITNESS_DIR) alone",
+            f"cannot read the witnessed checkpoints on topic {topic}: {unreachable} "
+            f"({type(exc).__name__})",
+            "start Kafka ('sovwatch stack up'), or pass --no-kafka to check InfluxDB against "
+            "the witness directory (SOVWATCH_AUDIT__WITNESS_DIR) alone",
         ) from None
     witnessed = []
     for value in values:

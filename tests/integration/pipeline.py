@@ -80,10 +80,11 @@ class Isolated:
         finally:
             admin.close()
 
-    def worker(self, name: str = "w1", **env: str) -> Worker:
+    def worker(self, name: str = "w1", cwd: Path | None = None, **env: str) -> Worker:
         """A worker writing with the stack's write-only InfluxDB token, as `sovwatch demo` runs
-        it (`env` may override anything, that token included)."""
-        return Worker(self, name, {**self.env, **worker_env(self.settings), **env})
+        it (`env` may override anything, that token included). `cwd`: where it runs (and reads
+        a `.env` from; default: here)."""
+        return Worker(self, name, {**self.env, **worker_env(self.settings), **env}, cwd)
 
     def points_by_measurement(self, site_prefix: str) -> Counter[str]:
         """Distinct points (one per series+timestamp) per measurement for sites of this test."""
@@ -134,7 +135,10 @@ class Isolated:
 class Worker:
     """One `sovwatch worker` process; a context manager that stops it (SIGTERM) on exit."""
 
-    def __init__(self, pipeline: Isolated, name: str, env: dict[str, str]) -> None:
+    def __init__(
+        self, pipeline: Isolated, name: str, env: dict[str, str], cwd: Path | None = None
+    ) -> None:
+        self.cwd = cwd
         self.port = free_port()
         self.log = pipeline.log_dir / f"worker-{name}.log"
         self.env = {**env, "SOVWATCH_WORKER__WEB_PORT": str(self.port)}
@@ -152,7 +156,11 @@ class Worker:
     def start(self, timeout_s: float = 90) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [SOVWATCH, "worker"], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [SOVWATCH, "worker"],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
