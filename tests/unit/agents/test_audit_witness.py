@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
+from agents.audit import AuditStage
 from agents.audit_sign import Checkpoint
 from agents.audit_witness import WitnessConflictError, newest_witnesses, write_witness
+from streams import metrics
+from streams.settings import Settings
 from tests.unit.agents.test_audit_verify import intact
+
+
+def failures() -> float:
+    return metrics.REGISTRY.get_sample_value("sovwatch_audit_witness_failures_total") or 0.0
 
 
 def checkpoints(site: str) -> list[Checkpoint]:
@@ -56,3 +64,21 @@ def test_a_file_that_is_not_its_checkpoint_is_a_problem(tmp_path: Path) -> None:
 
 def test_no_directory_no_witnesses(tmp_path: Path) -> None:
     assert newest_witnesses(tmp_path / "absent") == []
+
+
+async def test_the_worker_logs_and_counts_a_failed_witness_write_and_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the witness directory should be")
+    settings = Settings.model_validate({"audit": {"witness_dir": str(blocked)}})
+    unused = cast(Any, None)  # the witness step touches nothing else
+    stage = AuditStage(settings, unused, None, unused, unused, unused, list, unused)
+    before = failures()
+    checkpoint = checkpoints("fra-1")[0]
+    await stage._witness(checkpoint)
+    assert failures() == before + 1
+    assert "not written to the witness directory" in caplog.text
+    ok = Settings.model_validate({"audit": {"witness_dir": str(tmp_path / "w")}})
+    await AuditStage(ok, unused, None, unused, unused, unused, list, unused)._witness(checkpoint)
+    assert newest_witnesses(tmp_path / "w")[0].checkpoint == checkpoint
