@@ -354,13 +354,16 @@ def _show_page(source: _Source, filters: Filters, page: int, page_size: int) -> 
     console.print(f"page {page} of {pages} ({total} records){more}")
 
 
+_NO_KEY: Final = (
+    "no public key to check checkpoint signatures with",
+    "pass --public-key FILE or set SOVWATCH_AUDIT__PUBLIC_KEY_FILE",
+)
+
+
 def _public_key(path: Path | None, settings: Settings) -> tuple[Ed25519PublicKey, bytes]:
     path = path or settings.audit.public_key_file
     if path is None:
-        raise SovwatchError(
-            "no public key to check checkpoint signatures with",
-            "pass --public-key FILE or set SOVWATCH_AUDIT__PUBLIC_KEY_FILE",
-        )
+        raise SovwatchError(*_NO_KEY)
     try:
         pem = path.read_bytes()
     except OSError as exc:
@@ -485,10 +488,14 @@ def verify_cmd(
             key, _ = _public_key(public_key, settings)
         report = verify(records, checkpoints, key, from_genesis=False)
     else:
-        key, _ = _public_key(public_key, settings)
+        # No key at all is fine for an unsigned setup (nothing to check): it says so.
+        unkeyed = public_key is None and settings.audit.public_key_file is None
+        checked_with = None if unkeyed else _public_key(public_key, settings)[0]
         report = verify_stored(
-            settings, key, site, parse_when(since), parse_when(until), kafka=not no_kafka
+            settings, checked_with, site, parse_when(since), parse_when(until), kafka=not no_kafka
         )
+        if checked_with is None and any(f.kind == "bad_checkpoint" for f in report.findings):
+            raise SovwatchError(*_NO_KEY)  # there are signatures to check
     _print_report(report, as_json)
     raise typer.Exit(report.exit_code)
 

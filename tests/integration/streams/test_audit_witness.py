@@ -96,6 +96,9 @@ def test_records_cut_with_their_last_checkpoint_are_reported_truncated(
     code, report = verify(env, tmp_path, site, *key)
     assert code == 0 and report["status"] == "intact" and kinds(report) == set(), report
     assert report["sites"][site]["witnessed_to"] == 12
+    keyless = sovwatch(env, tmp_path, "audit", "verify", "--site", site)
+    assert keyless.returncode == 2, "signatures to check: a key is required"
+    assert "no public key to check checkpoint signatures with" in keyless.stderr
 
     # Cut seq 10..12 and the checkpoint 9..12 that covers them out of InfluxDB.
     chain = stored(pipeline, site)
@@ -183,3 +186,6 @@ def test_an_unsigned_setup_is_reported_unsigned_not_tampering(unique: str, tmp_p
     assert done.stdout.startswith("UNSIGNED (no signing key configured): 3 records, 0 checkpoints")
     assert "TAMPERING" not in done.stdout and "missing_checkpoint" not in done.stdout
     assert "unsigned (no signing key configured)" in done.stdout
+    # An unsigned setup has no key to give the verifier either: the answer is the same.
+    keyless = sovwatch(env, tmp_path, *args[:-2])
+    assert keyless.returncode == 3 and keyless.stdout == done.stdout, keyless.stderr
