@@ -1,5 +1,6 @@
-"""Verification of stored audit records and checkpoints: what is missing, altered, inserted or
-reordered, and which checkpoints are bad or missing. Pure logic over plain records.
+"""Verification of stored audit records and checkpoints: what is missing, altered, inserted,
+reordered or cut off the end, and which checkpoints are bad or missing. Pure logic over plain
+records.
 
 Checkpoints witnessed outside the audited store (the Kafka topic `audit.checkpoints`, the witness
 directory) are checked with the same key and count like stored ones: records deleted together
@@ -261,7 +262,7 @@ def _merge_witnessed(
     """The stored checkpoints plus every valid witnessed one the store lacks (sorted), and the
     witnesses' sources by last_seq. Unreadable or badly signed witnesses are findings."""
     sources: dict[int, list[str]] = defaultdict(list)
-    extra: dict[bytes, Checkpoint] = {}
+    extra: dict[Checkpoint, None] = {}  # in order, once each (Kafka and the directory agree)
     for witness in witnesses:
         checkpoint = witness.checkpoint
         if checkpoint is None:
@@ -277,9 +278,9 @@ def _merge_witnessed(
             continue
         sources[checkpoint.last_seq].append(witness.source)
         if checkpoint not in stored:
-            extra[checkpoint.body() + checkpoint.signature.encode()] = checkpoint
+            extra[checkpoint] = None
     ranges = {(c.first_seq, c.last_seq) for c in stored}
-    for checkpoint in extra.values():
+    for checkpoint in extra:
         if (checkpoint.first_seq, checkpoint.last_seq) not in ranges:
             add(
                 "missing_checkpoint",
@@ -287,7 +288,7 @@ def _merge_witnessed(
                 f"{_span(checkpoint)} is in {' and '.join(sources[checkpoint.last_seq])} "
                 "but not in InfluxDB",
             )
-    merged = sorted([*stored, *extra.values()], key=lambda c: (c.first_seq, c.last_seq))
+    merged = sorted([*stored, *extra], key=lambda c: (c.first_seq, c.last_seq))
     return merged, {seq: " and ".join(where) for seq, where in sources.items()}
 
 
