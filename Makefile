@@ -94,10 +94,10 @@ simulate: stack dev-env
 	$(SOVWATCH) simulate --sites 2 --halls 1 --duration 10h --rate 2000 --truth sim-truth.jsonl
 	@echo "with a worker running: $(SOVWATCH) score --truth sim-truth.jsonl"
 
-# A local pseudonymisation key for the dev stack, generated once, kept in the git-ignored .env.
+# The dev stack's pseudonymisation key and audit signing key pair, generated once: the pair in
+# the git-ignored .audit-keys/, both keys in the git-ignored .env (0600).
 dev-env: $(VENV)/.installed
-	@grep -qs '^SOVWATCH_PRIVACY__PSEUDONYM_KEY=' .env || \
-		echo "SOVWATCH_PRIVACY__PSEUDONYM_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_hex(32))")" >> .env
+	@$(BIN)/python -m streams.dev_env
 
 system-deps:
 	@docker/native/system-deps.sh

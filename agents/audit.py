@@ -28,6 +28,7 @@ from prometheus_client import Counter
 from agents.audit_chain import canonical_json, record_line
 from agents.audit_sign import Checkpoint, Signer, checkpoint_line
 from agents.audit_state import AuditChain, Sequenced
+from agents.audit_witness import write_witness
 from agents.dead_letters import SendDeadLetter
 from agents.influx_writer import InfluxWriter
 from agents.ingest import not_in_future, rejected_by_influxdb, within_limit
@@ -57,6 +58,11 @@ SKIPPED = Counter(
 CHECKPOINTS = Counter(
     "sovwatch_audit_checkpoints_total",
     "Signed checkpoints published",
+    registry=metrics.REGISTRY,
+)
+WITNESS_FAILURES = Counter(
+    "sovwatch_audit_witness_failures_total",
+    "Checkpoints that could not be written to the witness directory",
     registry=metrics.REGISTRY,
 )
 
@@ -186,6 +192,7 @@ class AuditStage:
             key=checkpoint.site.encode(), value=canonical_json(checkpoint.as_dict())
         )
         await delivery
+        await self._witness(checkpoint)
         destination = self._destination(checkpoint.country)
         await self._checkpoint_writer.write(
             destination.target, destination.bucket, [checkpoint_line(checkpoint)]
@@ -197,3 +204,23 @@ class AuditStage:
             checkpoint.last_seq,
             checkpoint.merkle_root[:16],
         )
+
+    async def _witness(self, checkpoint: Checkpoint) -> None:
+        """Write the checkpoint's witness file, if a witness directory is set. A failure is
+        logged and counted but does not hold the checkpoint back: Kafka already witnesses it,
+        the next checkpoint writes a newer file, and a full or unmounted disk must not stop
+        every site's checkpoints (nor keep this one pending forever)."""
+        directory = self._settings.audit.witness_dir
+        if directory is None:
+            return
+        try:
+            await asyncio.to_thread(write_witness, directory, checkpoint)
+        except OSError as exc:
+            WITNESS_FAILURES.inc()
+            log.error(
+                "audit checkpoint site=%s seq %d not written to the witness directory %s: %s",
+                checkpoint.site,
+                checkpoint.last_seq,
+                directory,
+                exc,
+            )

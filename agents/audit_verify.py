@@ -1,5 +1,10 @@
-"""Verification of stored audit records and checkpoints: what is missing, altered, inserted or
-reordered, and which checkpoints are bad or missing. Pure logic over plain records.
+"""Verification of stored audit records and checkpoints: what is missing, altered, inserted,
+reordered or cut off the end, and which checkpoints are bad or missing. Pure logic over plain
+records.
+
+Checkpoints witnessed outside the audited store (the Kafka topic `audit.checkpoints`, the witness
+directory) are checked with the same key and count like stored ones: records deleted together
+with their last stored checkpoint still fall short of the witnessed one (`truncated`).
 
 Findings point at sequence numbers in the order a reviewer would fix them: a record's own
 hash first (with the changed fields, from its field digests), then its place in the chain
@@ -11,7 +16,7 @@ deleted record, the Merkle root of a period with an altered record) are not repo
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -43,9 +48,30 @@ Kind = Literal[
     "broken_link",
     "bad_checkpoint",
     "missing_checkpoint",
+    "truncated",
+    "unsigned",
     "unsigned_tail",
 ]
-INFO_KINDS: frozenset[str] = frozenset({"unsigned_tail"})
+INFO_KINDS: frozenset[str] = frozenset({"unsigned", "unsigned_tail"})
+Status = Literal["intact", "unsigned", "tampering"]
+HEADLINES: dict[Status, str] = {
+    "intact": "INTACT",
+    "unsigned": "UNSIGNED (no signing key configured)",
+    "tampering": "TAMPERING OR LOSS DETECTED",
+}
+EXIT_CODES: dict[Status, int] = {"intact": 0, "tampering": 1, "unsigned": 3}
+UNSIGNED: str = "unsigned (no signing key configured)"
+
+
+@dataclass(frozen=True)
+class Witnessed:
+    """A checkpoint as held outside the audited store: `source` says where (the Kafka topic, a
+    witness file). `checkpoint` None: what is there is no checkpoint (`problem` says why)."""
+
+    source: str
+    site: str
+    checkpoint: Checkpoint | None
+    problem: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +87,8 @@ class Finding:
 
     def line(self) -> str:
         where = f"seq {self.seq}" if self.seq is not None else "-"
+        if self.kind == "truncated":
+            where = f"expected seq >= {self.seq}"
         return f"{self.kind:<18} site={self.site} {where}: {self.detail}"
 
 
@@ -70,10 +98,22 @@ class Report:
     checkpoints: int = 0
     sites: dict[str, dict[str, int]] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    witnessed_by: list[str] = field(default_factory=list)  # the witnesses consulted
+
+    @property
+    def status(self) -> Status:
+        if any(f.is_error for f in self.findings):
+            return "tampering"
+        return "unsigned" if any(f.kind == "unsigned" for f in self.findings) else "intact"
 
     @property
     def ok(self) -> bool:
-        return not any(f.is_error for f in self.findings)
+        """Intact and signed: every record older than the checkpoint interval is proven."""
+        return self.status == "intact"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.is_error]
@@ -81,6 +121,8 @@ class Report:
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
+            "status": self.status,
+            "witnessed_by": self.witnessed_by,
             "records": self.records,
             "checkpoints": self.checkpoints,
             "sites": self.sites,
@@ -89,15 +131,22 @@ class Report:
 
     def text(self) -> str:
         lines = [
-            f"{'INTACT' if self.ok else 'TAMPERING OR LOSS DETECTED'}: {self.records} records, "
+            f"{HEADLINES[self.status]}: {self.records} records, "
             f"{self.checkpoints} checkpoints, {len(self.sites)} sites, "
-            f"{len(self.errors())} problems"
+            f"{len(self.errors())} problems",
+            "  witnessed by: "
+            + (
+                ", ".join(self.witnessed_by)
+                if self.witnessed_by
+                else "none (records deleted with their last checkpoint would go unnoticed)"
+            ),
         ]
         for site, stats in sorted(self.sites.items()):
             lines.append(
                 f"  site {site}: seq {stats['first_seq']}..{stats['last_seq']}, "
                 f"{stats['records']} records, {stats['checkpoints']} checkpoints, "
-                f"signed up to seq {stats['signed_to']}"
+                f"signed up to seq {stats['signed_to']}, witnessed up to seq "
+                f"{stats['witnessed_to']}"
             )
         lines.extend(f"  {finding.line()}" for finding in self.findings)
         return "\n".join(lines)
@@ -138,14 +187,17 @@ def verify(
     *,
     from_genesis: bool = True,
     unsigned_before_ns: int | None = None,
+    witnesses: Iterable[Witnessed] = (),
+    witnessed_by: Sequence[str] = (),
 ) -> Report:
     """Check records (in the order read) and checkpoints.
 
     `from_genesis`: the records start at seq 1 (a full history), else at the lowest seq seen or
     covered by a checkpoint. `unsigned_before_ns`: records older than this must be covered by a
-    checkpoint (newer ones may wait for the next one: reported as info only).
+    checkpoint (newer ones may wait for the next one: reported as info only). `witnesses`: the
+    newest checkpoints held outside the store, from the sources named in `witnessed_by`.
     """
-    report = Report()
+    report = Report(witnessed_by=list(witnessed_by))
     sites: dict[str, _Site] = {}
     for record in records:
         report.records += 1
@@ -169,26 +221,83 @@ def verify(
         report.checkpoints += 1
         by_site[checkpoint.site].append(checkpoint)
         sites.setdefault(checkpoint.site, _Site(checkpoint.site))
-    expected_key = key_id(public_key) if public_key is not None else None
+    witnessed: dict[str, list[Witnessed]] = defaultdict(list)
+    for witness in witnesses:
+        witnessed[witness.site].append(witness)
+        sites.setdefault(witness.site, _Site(witness.site))
     for name in sorted(sites):
         _verify_site(
             report,
             sites[name],
             sorted(by_site[name], key=lambda c: (c.first_seq, c.last_seq)),
+            witnessed[name],
             public_key,
-            expected_key,
             from_genesis,
             unsigned_before_ns,
         )
     return report
 
 
+def _signature_problem(public_key: Ed25519PublicKey | None, checkpoint: Checkpoint) -> str:
+    """Why the checkpoint's signature proves nothing ("" when it verifies)."""
+    if public_key is None:
+        return "no public key to check its signature"
+    if checkpoint.key_id != key_id(public_key):
+        return f"signed with unknown key {checkpoint.key_id}"
+    if not signature_ok(public_key, checkpoint):
+        return "signature does not verify"
+    return ""
+
+
+def _span(checkpoint: Checkpoint) -> str:
+    return f"checkpoint {checkpoint.first_seq}..{checkpoint.last_seq} of {checkpoint.ts}"
+
+
+def _merge_witnessed(
+    stored: Sequence[Checkpoint],
+    witnesses: Sequence[Witnessed],
+    public_key: Ed25519PublicKey | None,
+    add: Callable[[Kind, int | None, str], None],
+) -> tuple[list[Checkpoint], dict[int, str]]:
+    """The stored checkpoints plus every valid witnessed one the store lacks (sorted), and the
+    witnesses' sources by last_seq. Unreadable or badly signed witnesses are findings."""
+    sources: dict[int, list[str]] = defaultdict(list)
+    extra: dict[Checkpoint, None] = {}  # in order, once each (Kafka and the directory agree)
+    for witness in witnesses:
+        checkpoint = witness.checkpoint
+        if checkpoint is None:
+            add("bad_checkpoint", None, f"{witness.source}: {witness.problem}")
+            continue
+        problem = _signature_problem(public_key, checkpoint)
+        if problem:
+            add(
+                "bad_checkpoint",
+                checkpoint.last_seq,
+                f"{_span(checkpoint)} in {witness.source}: {problem}",
+            )
+            continue
+        sources[checkpoint.last_seq].append(witness.source)
+        if checkpoint not in stored:
+            extra[checkpoint] = None
+    ranges = {(c.first_seq, c.last_seq) for c in stored}
+    for checkpoint in extra:
+        if (checkpoint.first_seq, checkpoint.last_seq) not in ranges:
+            add(
+                "missing_checkpoint",
+                checkpoint.first_seq,
+                f"{_span(checkpoint)} is in {' and '.join(sources[checkpoint.last_seq])} "
+                "but not in InfluxDB",
+            )
+    merged = sorted([*stored, *extra], key=lambda c: (c.first_seq, c.last_seq))
+    return merged, {seq: " and ".join(where) for seq, where in sources.items()}
+
+
 def _verify_site(
     report: Report,
     site: _Site,
-    checkpoints: Sequence[Checkpoint],
+    stored: Sequence[Checkpoint],
+    witnesses: Sequence[Witnessed],
     public_key: Ed25519PublicKey | None,
-    expected_key: str | None,
     from_genesis: bool,
     unsigned_before_ns: int | None,
 ) -> None:
@@ -196,6 +305,8 @@ def _verify_site(
 
     def add(kind: Kind, seq: int | None, detail: str) -> None:
         findings.append(Finding(kind, site.name, seq, detail))
+
+    checkpoints, witnessed_at = _merge_witnessed(stored, witnesses, public_key, add)
 
     # 1. Each record against its own hash; moved records back to where they were written.
     placed: dict[int, list[Rec]] = defaultdict(list)
@@ -263,7 +374,20 @@ def _verify_site(
     covered = [(c.first_seq, c.last_seq) for c in checkpoints]
     first = 1 if from_genesis else min([*chosen, *(lo for lo, _ in covered)], default=1)
     last = max([*chosen, *(hi for _, hi in covered)], default=0)
-    for seq in range(first, last + 1):
+    held = max(chosen, default=first - 1)
+    if last > held:
+        # The end is gone: one finding, named by the checkpoint that says how far it reached.
+        reach = max(checkpoints, key=lambda c: (c.last_seq, c.last_seq in witnessed_at))
+        where = witnessed_at.get(reach.last_seq, "InfluxDB")
+        holds = f"seq {min(chosen)}..{held}" if chosen else "no record"
+        add(
+            "truncated",
+            last,
+            f"InfluxDB holds {holds}, but {_span(reach)} (in {where}) covers up to seq "
+            f"{last}: the last {last - held} record(s) are gone",
+        )
+        flagged.update(range(held + 1, last + 1))
+    for seq in range(first, held + 1):
         found = chosen.get(seq)
         if found is None:
             add("missing", seq, "no record with this sequence number")
@@ -281,13 +405,10 @@ def _verify_site(
     signed_to = first - 1
     for checkpoint in checkpoints:
         lo, hi = checkpoint.first_seq, checkpoint.last_seq
-        span_text = f"checkpoint {lo}..{hi} of {checkpoint.ts}"
-        if public_key is None:
-            add("bad_checkpoint", hi, f"{span_text}: no public key to check its signature")
-        elif checkpoint.key_id != expected_key:
-            add("bad_checkpoint", hi, f"{span_text}: signed with unknown key {checkpoint.key_id}")
-        elif not signature_ok(public_key, checkpoint):
-            add("bad_checkpoint", hi, f"{span_text}: signature does not verify")
+        span_text = _span(checkpoint)
+        problem = _signature_problem(public_key, checkpoint)
+        if problem:
+            add("bad_checkpoint", hi, f"{span_text}: {problem}")
         hashes = [chosen[s][HASH] for s in range(lo, hi + 1) if s in chosen]
         explained = any(lo <= s <= hi for s in flagged)
         if not explained and len(hashes) == hi - lo + 1:
@@ -310,7 +431,16 @@ def _verify_site(
             if unsigned_before_ns is not None
             and int(chosen[s].get("time_ns", 0)) < unsigned_before_ns
         ]
-        if late:
+        if late and not checkpoints and not witnesses:
+            add(
+                "unsigned",
+                min(late),
+                f"{UNSIGNED}: no checkpoint of this site in InfluxDB"
+                f"{' or ' + ' or '.join(report.witnessed_by) if report.witnessed_by else ''}; "
+                f"{len(tail)} records (seq {min(tail)}..{max(tail)}) are chained, not signed: "
+                "set SOVWATCH_AUDIT__SIGNING_KEY on the workers",
+            )
+        elif late:
             add(
                 "missing_checkpoint",
                 min(late),
@@ -327,4 +457,5 @@ def _verify_site(
         "last_seq": max(chosen, default=0),
         "checkpoints": len(checkpoints),
         "signed_to": signed_to,
+        "witnessed_to": max(witnessed_at, default=0),
     }

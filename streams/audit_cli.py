@@ -1,7 +1,8 @@
 """`sovwatch audit ...`: keys, on-demand checkpoints, query, verify and export of the audit trail.
 
 Wired into the main CLI as `app.add_typer(audit_app, name="audit")`. User errors raise
-`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem.
+`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem and 3 when the
+chain is unsigned (no checkpoint was ever signed: no signing key configured).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from streams import web_auth
 from streams.audit_export import csv_columns, csv_row, read_bundle, write_bundle
 from streams.audit_html import record_time
 from streams.audit_store import Filters, count_records, read_checkpoints, read_page
+from streams.audit_witnesses import Witnesses, read_witnesses
 from streams.connect import influx_client
 from streams.errors import SovwatchError
 from streams.influx_tokens import audit_reader
@@ -60,6 +62,11 @@ SinceOpt = typer.Option(None, "--since", help="From (ISO 8601 date/time, UTC if 
 UntilOpt = typer.Option(None, "--until", help="Until, exclusive (same forms as --since)")
 KeyOpt = typer.Option(
     None, "--public-key", help="PEM public key (default: SOVWATCH_AUDIT__PUBLIC_KEY_FILE)"
+)
+NoKafkaOpt = typer.Option(
+    False,
+    "--no-kafka",
+    help="Do not read the checkpoints witnessed on Kafka (the witness directory still counts)",
 )
 
 
@@ -91,12 +98,9 @@ def _write_private(path: Path, data: bytes, force: bool) -> None:
     path.chmod(0o600)
 
 
-@audit_app.command("keygen")
-def keygen(
-    out: Path = typer.Option(..., "--out", help="Directory for the key pair"),
-    force: bool = typer.Option(False, help="Replace an existing key pair"),
-) -> None:
-    """Generate an Ed25519 key pair for signing checkpoints (private key files mode 0600)."""
+def write_keypair(out: Path, force: bool = False) -> str:
+    """A new key pair in `out` (private PEM and one-line base64, both 0600; public PEM); its
+    key id. `SovwatchError` if `out` cannot be made or (without `force`) a pair is there."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -111,8 +115,16 @@ def keygen(
     _write_private(out / PRIVATE_PEM, private_pem, force)
     _write_private(out / PRIVATE_B64, base64.b64encode(raw) + b"\n", force)
     (out / PUBLIC_PEM).write_bytes(public_pem)
-    public = load_public_key(public_pem)
-    console.print(f"key id     {key_id(public)}")
+    return key_id(load_public_key(public_pem))
+
+
+@audit_app.command("keygen")
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Directory for the key pair"),
+    force: bool = typer.Option(False, help="Replace an existing key pair"),
+) -> None:
+    """Generate an Ed25519 key pair for signing checkpoints (private key files mode 0600)."""
+    console.print(f"key id     {write_keypair(out, force)}")
     console.print(f"private    {out / PRIVATE_PEM} (and one-line form {out / PRIVATE_B64}), 0600")
     console.print(f"public     {out / PUBLIC_PEM}  <- give this to compliance officers")
     console.print(
@@ -135,14 +147,15 @@ def checkpoint(
     table = Table("worker", "site", "seq", "merkle root", "key id")
     headers = web_auth.client_headers(settings.worker)
     for url in urls:
-        for cp in _request_checkpoints(url.rstrip("/"), headers):
+        for cp in request_checkpoints(url.rstrip("/"), headers):
             table.add_row(
                 url, cp.site, f"{cp.first_seq}..{cp.last_seq}", cp.merkle_root[:16], cp.key_id
             )
     console.print(table if table.rows else "no site had new records: nothing to sign")
 
 
-def _request_checkpoints(url: str, headers: dict[str, str]) -> list[Checkpoint]:
+def request_checkpoints(url: str, headers: dict[str, str]) -> list[Checkpoint]:
+    """Ask one worker (POST /audit/checkpoint) to sign now: the checkpoints it published."""
     if not url.startswith(("http://", "https://")):
         raise SovwatchError(f"--worker {url!r} is not an http(s) URL", "e.g. http://127.0.0.1:6066")
     request = urllib.request.Request(  # noqa: S310 - http(s) only, checked above
@@ -341,13 +354,16 @@ def _show_page(source: _Source, filters: Filters, page: int, page_size: int) -> 
     console.print(f"page {page} of {pages} ({total} records){more}")
 
 
+_NO_KEY: Final = (
+    "no public key to check checkpoint signatures with",
+    "pass --public-key FILE or set SOVWATCH_AUDIT__PUBLIC_KEY_FILE",
+)
+
+
 def _public_key(path: Path | None, settings: Settings) -> tuple[Ed25519PublicKey, bytes]:
     path = path or settings.audit.public_key_file
     if path is None:
-        raise SovwatchError(
-            "no public key to check checkpoint signatures with",
-            "pass --public-key FILE or set SOVWATCH_AUDIT__PUBLIC_KEY_FILE",
-        )
+        raise SovwatchError(*_NO_KEY)
     try:
         pem = path.read_bytes()
     except OSError as exc:
@@ -356,19 +372,26 @@ def _public_key(path: Path | None, settings: Settings) -> tuple[Ed25519PublicKey
 
 
 def collect(
-    source: _Source, site: str | None, since: datetime | None, until: datetime | None
+    source: _Source,
+    site: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    witnessed: list[Checkpoint] | None = None,
 ) -> tuple[list[Record], list[Checkpoint], bool]:
     """Records and checkpoints to verify a period: the records of the period, widened to the
-    whole sequence range of every checkpoint that touches it (else its root cannot be checked).
+    whole sequence range of every checkpoint that touches it (else its root cannot be checked)
+    and of the `witnessed` ones (the newest: the store must still hold what they cover).
     The bool: whether this is the full history (the chain must start at seq 1)."""
+    witnessed = witnessed or []
     checkpoints = read_checkpoints(source.client, source.org, source.bucket, site)
     in_period = list(source.pages(Filters(site=site, since=since, until=until), 5000, "reading"))
     if since is None and until is None:
         return in_period, checkpoints, True
     records: list[Record] = []
     kept: list[Checkpoint] = []
-    for name in sorted({str(r.get("site")) for r in in_period}):
+    for name in sorted({str(r.get("site")) for r in in_period} | {c.site for c in witnessed}):
         seqs = [int(r["seq"]) for r in in_period if r.get("site") == name and "seq" in r]
+        seqs += [s for c in witnessed if c.site == name for s in (c.first_seq, c.last_seq)]
         if not seqs:
             continue
         lo, hi = min(seqs), max(seqs)
@@ -390,20 +413,53 @@ def _unsigned_before(settings: Settings) -> int:
     return int((datetime.now(UTC).timestamp() - grace) * 1e9)
 
 
+@dataclass
+class _Verified:
+    records: list[Record]
+    checkpoints: list[Checkpoint]
+    report: Report
+
+
+def _verify_period(
+    settings: Settings,
+    key: Ed25519PublicKey | None,
+    site: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    kafka: bool,
+) -> _Verified:
+    """Read and verify a period. One open to now (no `until`) is also checked against the
+    witnessed checkpoints (Kafka unless `kafka` is False, the witness directory if set): a
+    period that ends earlier says nothing about the records after it."""
+    with _reading(settings) as client:
+        witnesses = read_witnesses(settings, site, kafka=kafka) if until is None else Witnesses()
+        records, checkpoints, full = collect(
+            _source(client, settings), site, since, until, witnesses.checkpoints()
+        )
+    report = verify(
+        records,
+        checkpoints,
+        key,
+        from_genesis=full,
+        unsigned_before_ns=_unsigned_before(settings),
+        witnesses=witnesses.items,
+        witnessed_by=witnesses.sources,
+    )
+    return _Verified(records, checkpoints, report)
+
+
 def verify_stored(
     settings: Settings,
     key: Ed25519PublicKey | None,
     site: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    *,
+    kafka: bool = True,
 ) -> Report:
     """Verify the stored chain of a period (what `audit verify` prints, `sovwatch report` too);
     `key` None: signatures cannot be checked and every checkpoint is reported as such."""
-    with _reading(settings) as client:
-        records, checkpoints, full = collect(_source(client, settings), site, since, until)
-    return verify(
-        records, checkpoints, key, from_genesis=full, unsigned_before_ns=_unsigned_before(settings)
-    )
+    return _verify_period(settings, key, site, since, until, kafka).report
 
 
 @audit_app.command("verify")
@@ -413,9 +469,12 @@ def verify_cmd(
     until: str | None = UntilOpt,
     public_key: Path | None = KeyOpt,
     bundle: Path | None = typer.Option(None, help="Verify an exported bundle instead"),
+    no_kafka: bool = NoKafkaOpt,
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON"),
 ) -> None:
-    """Recompute hashes, links and Merkle roots, check every signature. Exit 0 only if intact."""
+    """Recompute hashes, links and Merkle roots, check every signature and that InfluxDB still
+    holds what the witnessed checkpoints cover. Exit 0 only if intact, 1 on tampering or loss,
+    3 if unsigned (no signing key configured)."""
     settings = get_settings()
     if bundle is not None:
         records, checkpoints, shipped = read_bundle(bundle)
@@ -429,10 +488,16 @@ def verify_cmd(
             key, _ = _public_key(public_key, settings)
         report = verify(records, checkpoints, key, from_genesis=False)
     else:
-        key, _ = _public_key(public_key, settings)
-        report = verify_stored(settings, key, site, parse_when(since), parse_when(until))
+        # No key at all is fine for an unsigned setup (nothing to check): it says so.
+        unkeyed = public_key is None and settings.audit.public_key_file is None
+        checked_with = None if unkeyed else _public_key(public_key, settings)[0]
+        report = verify_stored(
+            settings, checked_with, site, parse_when(since), parse_when(until), kafka=not no_kafka
+        )
+        if checked_with is None and any(f.kind == "bad_checkpoint" for f in report.findings):
+            raise SovwatchError(*_NO_KEY)  # there are signatures to check
     _print_report(report, as_json)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(report.exit_code)
 
 
 def _print_report(report: Report, as_json: bool) -> None:
@@ -449,26 +514,20 @@ def export(
     since: str | None = SinceOpt,
     until: str | None = UntilOpt,
     public_key: Path | None = KeyOpt,
+    no_kafka: bool = NoKafkaOpt,
 ) -> None:
     """Write an evidence bundle: records (JSONL, CSV), checkpoints, public key, verification
     report and an HTML summary with charts that opens in a browser without a server."""
     settings = get_settings()
     key, pem = _public_key(public_key, settings)
     start, stop = parse_when(since), parse_when(until)
-    with _reading(settings) as client:
-        records, checkpoints, full = collect(_source(client, settings), site, start, stop)
-    report = verify(
-        records,
-        checkpoints,
-        key,
-        from_genesis=full,
-        unsigned_before_ns=_unsigned_before(settings),
-    )
+    verified = _verify_period(settings, key, site, start, stop, kafka=not no_kafka)
+    records, checkpoints, report = verified.records, verified.checkpoints, verified.report
     period = f"{start.isoformat() if start else 'start'} .. {stop.isoformat() if stop else 'now'}"
     if site:
         period += f", site {site}"
     write_bundle(out, records, checkpoints, report, pem, period=period, key_id=key_id(key))
     console.print(
         f"wrote {out}: {len(records)} records, {len(checkpoints)} checkpoints, "
-        f"{'intact' if report.ok else f'{len(report.errors())} problems found'}"
+        f"{report.status}, {len(report.errors())} problems found"
     )

@@ -112,7 +112,13 @@ def write_bundle(
         records, checkpoints, report, period=period, key_id=key_id, files=digests
     ).encode()
     digests["summary.html"] = hashlib.sha256(contents["summary.html"]).hexdigest()
-    manifest = {"period": period, "key_id": key_id, "ok": report.ok, "sha256": digests}
+    manifest = {
+        "period": period,
+        "key_id": key_id,
+        "ok": report.ok,
+        "status": report.status,
+        "sha256": digests,
+    }
     contents["manifest.json"] = json.dumps(manifest, indent=2).encode()
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for name, data in contents.items():

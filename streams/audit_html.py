@@ -14,11 +14,13 @@ from typing import Final
 
 from agents.audit_chain import Record
 from agents.audit_sign import Checkpoint
-from agents.audit_verify import Report
+from agents.audit_verify import HEADLINES, Report
 
 PRIVILEGED: Final = ("admin_session_start", "support_session", "privileged_command")
 MOVEMENT: Final = ("data_transfer", "replica_created")
 COLOURS: Final = ("#1f6feb", "#d29922", "#8957e5", "#2da44e", "#cf222e", "#57606a")
+
+STATUS_COLOURS: Final = {"intact": "#2da44e", "unsigned": "#9a6700", "tampering": "#cf222e"}
 
 
 def _esc(value: object) -> str:
@@ -170,7 +172,7 @@ def render(
         for r in records
         if r.get("action") == "model_weights_export"
     )
-    status = "INTACT" if report.ok else "TAMPERING OR LOSS DETECTED"
+    status = HEADLINES[report.status]
     findings = "".join(
         f"<tr><td>{_esc(f.kind)}</td><td>{_esc(f.site)}</td><td>{_esc(f.seq)}</td>"
         f"<td>{_esc(f.detail)}</td></tr>"
@@ -215,7 +217,7 @@ def render(
 body {{ font: 14px/1.4 system-ui, sans-serif; margin: 2em; color: #1f2328; max-width: 1100px; }}
 h1 {{ font-size: 22px; }} h2 {{ font-size: 17px; margin-top: 1.6em; }}
 .status {{ padding: .6em 1em; font-weight: bold; color: white; display: inline-block;
-  background: {"#2da44e" if report.ok else "#cf222e"}; }}
+  background: {STATUS_COLOURS[report.status]}; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #d0d7de; padding: 3px 8px;
   text-align: left; vertical-align: top; }}
 figure {{ margin: 1em 0; }} figcaption {{ font-weight: bold; margin-bottom: .3em; }}

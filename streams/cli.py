@@ -228,6 +228,9 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
     from dashboards.queries.runner import TimeRange
     from dashboards.report.build import make_report
     from streams.demo import SITES
+    from streams.demo_audit import sign_and_explain
+
+    console.print("\n" + sign_and_explain(settings, stack.worker.url), markup=False)
 
     period = TimeRange(started - timedelta(minutes=minutes + 1), datetime.now(UTC))
     sites = [site for site, _ in SITES]

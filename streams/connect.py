@@ -48,6 +48,8 @@ def values_to_end(kafka: KafkaSettings, topics: list[str], timeout_s: float = 30
             for topic in topics
             for p in consumer.partitions_for_topic(topic) or ()
         ]
+        if not parts:  # no such topic (yet): nothing on it
+            return []
         consumer.assign(parts)
         consumer.seek_to_beginning()
         ends = consumer.end_offsets(parts)

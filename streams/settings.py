@@ -297,6 +297,11 @@ class AuditSettings(BaseModel):
         default_factory=list,
         description="Workers `audit checkpoint` asks (default: this host's worker web port)",
     )
+    witness_dir: Path | None = Field(
+        None,
+        description="Append-only directory the worker writes every checkpoint to (one file per "
+        "site and seq) and `audit verify` cross-checks InfluxDB against",
+    )
 
 
 class StackSettings(BaseModel):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, get_args
 
-from agents.audit_verify import Report
+from agents.audit_verify import UNSIGNED, Report
 from dashboards.flux import ALERTS, matches
 from dashboards.queries.dashboard_json import Target
 from dashboards.queries.runner import Runner, TimeRange
@@ -81,6 +81,8 @@ def audit_html(report: Report, sites: Sequence[str] | None, key_checked: bool) -
             state = "<span class='warn'>signatures not checked: no public key</span>"
         elif problems:
             state = f"<span class='bad'>TAMPERING OR LOSS: {len(problems)} problems</span>"
+        elif any(f.site == site and f.kind == "unsigned" for f in report.findings):
+            state = f"<span class='warn'>{UNSIGNED.upper()}</span>"
         else:
             state = "<span class='good'>INTACT</span>"
         details = "".join(f"<li>{html.escape(f.line())}</li>" for f in problems[:10])

@@ -80,10 +80,11 @@ class Isolated:
         finally:
             admin.close()
 
-    def worker(self, name: str = "w1", **env: str) -> Worker:
+    def worker(self, name: str = "w1", cwd: Path | None = None, **env: str) -> Worker:
         """A worker writing with the stack's write-only InfluxDB token, as `sovwatch demo` runs
-        it (`env` may override anything, that token included)."""
-        return Worker(self, name, {**self.env, **worker_env(self.settings), **env})
+        it (`env` may override anything, that token included). `cwd`: where it runs (and reads
+        a `.env` from; default: here)."""
+        return Worker(self, name, {**self.env, **worker_env(self.settings), **env}, cwd=cwd)
 
     def points_by_measurement(self, site_prefix: str) -> Counter[str]:
         """Distinct points (one per series+timestamp) per measurement for sites of this test."""
@@ -141,9 +142,15 @@ class Worker:
     """One `sovwatch worker` process; a context manager that stops it (SIGTERM) on exit."""
 
     def __init__(
-        self, pipeline: Isolated, name: str, env: dict[str, str], args: tuple[str, ...] = ()
+        self,
+        pipeline: Isolated,
+        name: str,
+        env: dict[str, str],
+        args: tuple[str, ...] = (),
+        cwd: Path | None = None,
     ) -> None:
         self.args = args  # of `sovwatch worker`
+        self.cwd = cwd
         self.port = free_port()
         self.log = pipeline.log_dir / f"worker-{name}.log"
         self.env = {**env, "SOVWATCH_WORKER__WEB_PORT": str(self.port)}
@@ -161,7 +168,11 @@ class Worker:
     def start(self, timeout_s: float = 90) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [SOVWATCH, "worker", *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+                [SOVWATCH, "worker", *self.args],
+                env=self.env,
+                cwd=self.cwd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

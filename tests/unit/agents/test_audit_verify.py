@@ -88,8 +88,10 @@ def test_every_tampering_is_reported_at_its_sequence_number(op: str, data: st.Da
         records[index] = {**target, name: _edited(target[name])}  # type: ignore[dict-item]
         expected = {("altered", site, seq)}
     elif op == "delete":
+        last = max(int(r[SEQ]) for r in records if r["site"] == site)
         del records[index]
-        expected = {("missing", site, seq)}
+        # The last record gone: the chain was cut short (named by its checkpoint's end).
+        expected = {("truncated" if seq == last else "missing", site, seq)}
     elif op == "insert":
         forged = {k: v for k, v in target.items() if k not in (HASH, DIGESTS)}
         forged["event_id"] = "forged-" + str(target["event_id"])
