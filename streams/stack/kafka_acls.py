@@ -1,0 +1,78 @@
+"""Make the secure broker's ACLs exactly `streams.kafka_principals.grants` for its users.
+
+Run by `stack up` with the operator's client (a super user). ACLs of those users that are not
+wanted (a renamed topic, a removed site) are deleted; missing ones are created. Other principals'
+ACLs are left alone.
+"""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import (
+    ACL,
+    ACLFilter,
+    ACLOperation,
+    ACLPermissionType,
+    ACLResourcePatternType,
+    ResourcePattern,
+    ResourcePatternFilter,
+    ResourceType,
+)
+
+from streams.errors import StackError
+from streams.kafka_principals import Grant
+
+ANY_HOST = "*"
+
+
+def to_acl(grant: Grant) -> ACL:
+    """The kafka-python ACL of one grant (ALLOW, any host)."""
+    return ACL(
+        principal=f"User:{grant.user}",
+        host=ANY_HOST,
+        operation=ACLOperation[grant.operation.upper()],
+        permission_type=ACLPermissionType.ALLOW,
+        resource_pattern=ResourcePattern(
+            ResourceType[grant.resource.upper()],
+            grant.name,
+            ACLResourcePatternType[grant.pattern.upper()],
+        ),
+    )
+
+
+def current_acls(admin: KafkaAdminClient, user: str) -> set[ACL]:
+    """Every ACL the broker holds for `user`."""
+    acls, _ = admin.describe_acls(
+        ACLFilter(
+            principal=f"User:{user}",
+            host=None,
+            operation=ACLOperation.ANY,
+            permission_type=ACLPermissionType.ANY,
+            resource_pattern=ResourcePatternFilter(
+                ResourceType.ANY, None, ACLResourcePatternType.ANY
+            ),
+        )
+    )
+    return set(acls)
+
+
+def sync_acls(admin: KafkaAdminClient, users: list[str], grants: list[Grant]) -> None:
+    """Leave `users` with exactly `grants` (each grant's user must be one of `users`)."""
+    wanted = {to_acl(grant) for grant in grants}
+    current: set[ACL] = set()
+    for user in users:
+        current |= current_acls(admin, user)
+    stale = sorted(current - wanted, key=repr)
+    if stale:
+        for _, _, error in admin.delete_acls(stale):
+            if error is not None and error.errno:
+                raise StackError(f"Kafka refused to delete a stale ACL: {error}")
+    missing = sorted(wanted - current, key=repr)
+    if missing:
+        failed = admin.create_acls(missing)["failed"]
+        if failed:
+            raise StackError(
+                f"Kafka refused {len(failed)} ACL(s): {failed[0]}",
+                "the operator (SOVWATCH_KAFKA__SASL_USERNAME) must be one of the broker's "
+                "super users: run 'sovwatch stack up' with it",
+            )
