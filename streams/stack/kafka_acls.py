@@ -2,10 +2,14 @@
 
 Run by `stack up` with the operator's client (a super user). ACLs of those users that are not
 wanted (a renamed topic, a removed site) are deleted; missing ones are created. Other principals'
-ACLs are left alone.
+ACLs are left alone. The controller commits a change before the broker applies it, so this returns
+only once the broker itself describes exactly the wanted ACLs: a client starting right after
+`stack up` is never refused by a grant still on its way.
 """
 
 from __future__ import annotations
+
+import time
 
 from kafka import KafkaAdminClient
 from kafka.admin import (
@@ -56,12 +60,17 @@ def current_acls(admin: KafkaAdminClient, user: str) -> set[ACL]:
     return set(acls)
 
 
-def sync_acls(admin: KafkaAdminClient, users: list[str], grants: list[Grant]) -> None:
+def held_acls(admin: KafkaAdminClient, users: list[str]) -> set[ACL]:
+    """Every ACL the broker holds for any of `users`."""
+    return set().union(*(current_acls(admin, user) for user in users))
+
+
+def sync_acls(
+    admin: KafkaAdminClient, users: list[str], grants: list[Grant], applied_within_s: float = 30
+) -> None:
     """Leave `users` with exactly `grants` (each grant's user must be one of `users`)."""
     wanted = {to_acl(grant) for grant in grants}
-    current: set[ACL] = set()
-    for user in users:
-        current |= current_acls(admin, user)
+    current = held_acls(admin, users)
     stale = sorted(current - wanted, key=repr)
     if stale:
         for _, _, error in admin.delete_acls(stale):
@@ -76,3 +85,8 @@ def sync_acls(admin: KafkaAdminClient, users: list[str], grants: list[Grant]) ->
                 "the operator (SOVWATCH_KAFKA__SASL_USERNAME) must be one of the broker's "
                 "super users: run 'sovwatch stack up' with it",
             )
+    deadline = time.monotonic() + applied_within_s
+    while held_acls(admin, users) != wanted:
+        if time.monotonic() > deadline:
+            raise StackError(f"Kafka did not apply its ACLs within {applied_within_s:g}s")
+        time.sleep(0.1)

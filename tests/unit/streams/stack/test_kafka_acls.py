@@ -84,3 +84,25 @@ def test_a_refused_creation_names_the_fix() -> None:
         sync_acls(admin, ["worker"], [READ_GPU])
     assert "refused 1 ACL(s)" in str(err.value)
     assert "super users" in str(err.value)
+
+
+class LaggingAdmin(FakeAdmin):
+    """The controller took the ACLs; the broker describes them only after `lag` more looks."""
+
+    def __init__(self, lag: int) -> None:
+        super().__init__(set())
+        self.lag = lag
+
+    def describe_acls(self, acl_filter: ACLFilter) -> tuple[list[ACL], Any]:
+        if self.created and self.lag > 0:
+            self.lag -= 1
+            return [], NoError
+        return super().describe_acls(acl_filter)
+
+
+def test_sync_returns_only_once_the_broker_applied_the_acls() -> None:
+    admin = LaggingAdmin(lag=3)
+    sync_acls(admin, ["worker"], [READ_GPU])
+    assert admin.lag == 0
+    with pytest.raises(StackError, match=r"did not apply its ACLs within 0\.3s"):
+        sync_acls(LaggingAdmin(lag=10**6), ["worker"], [READ_GPU], applied_within_s=0.3)
