@@ -66,12 +66,19 @@ def held_acls(admin: KafkaAdminClient, users: list[str]) -> set[ACL]:
 
 
 def sync_acls(
-    admin: KafkaAdminClient, users: list[str], grants: list[Grant], applied_within_s: float = 30
+    admin: KafkaAdminClient,
+    users: list[str],
+    grants: list[Grant],
+    applied_within_s: float = 30,
+    prune: bool = True,
 ) -> None:
-    """Leave `users` with exactly `grants` (each grant's user must be one of `users`)."""
+    """Leave `users` with exactly `grants` (each grant's user must be one of `users`).
+
+    `prune=False` only adds: grants for a test's own topics must not take a running stack's away.
+    """
     wanted = {to_acl(grant) for grant in grants}
     current = held_acls(admin, users)
-    stale = sorted(current - wanted, key=repr)
+    stale = sorted(current - wanted, key=repr) if prune else []
     if stale:
         for _, _, error in admin.delete_acls(stale):
             if error is not None and error.errno:
@@ -86,7 +93,11 @@ def sync_acls(
                 "super users: run 'sovwatch stack up' with it",
             )
     deadline = time.monotonic() + applied_within_s
-    while held_acls(admin, users) != wanted:
+    while not applied(held_acls(admin, users), wanted, prune):
         if time.monotonic() > deadline:
             raise StackError(f"Kafka did not apply its ACLs within {applied_within_s:g}s")
         time.sleep(0.1)
+
+
+def applied(held: set[ACL], wanted: set[ACL], prune: bool) -> bool:
+    return held == wanted if prune else wanted <= held

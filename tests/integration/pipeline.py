@@ -81,7 +81,7 @@ class Isolated:
             ensure_topics(admin, self.settings.topics)
             if self.settings.stack.kafka_security == "sasl_ssl":  # as `stack up`, for our topics
                 users = kafka_principals.users(self.settings.stack)
-                sync_acls(admin, users, kafka_principals.grants(self.settings))
+                sync_acls(admin, users, kafka_principals.grants(self.settings), prune=False)
         finally:
             admin.close()
 

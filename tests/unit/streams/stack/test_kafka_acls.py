@@ -78,6 +78,12 @@ def test_sync_creates_the_missing_deletes_the_stale_and_leaves_others_alone() ->
     assert admin.created == admin.deleted == []  # nothing to do the second time
 
 
+def test_without_pruning_sync_only_adds() -> None:
+    admin = FakeAdmin({to_acl(STALE)})
+    sync_acls(admin, ["worker"], [READ_GPU], prune=False)
+    assert admin.acls == {to_acl(STALE), to_acl(READ_GPU)} and admin.deleted == []
+
+
 def test_a_refused_creation_names_the_fix() -> None:
     admin = FakeAdmin(set(), refuse=True)
     with pytest.raises(StackError) as err:
