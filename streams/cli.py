@@ -20,7 +20,6 @@ from streams.buckets import ensure_buckets, wanted_buckets
 from streams.connect import influx_client, kafka_admin
 from streams.errors import SovwatchError, one_line, settings_error
 from streams.grafana_cli import grafana_app
-from streams.influx_tokens import worker_env
 from streams.privacy_cli import privacy_app
 from streams.report_cli import register as register_report
 from streams.rules_cli import alerts_app, rules_app
@@ -29,6 +28,7 @@ from streams.selfcheck import influx_round_trip, kafka_round_trip
 from streams.settings import get_settings
 from streams.simulator.cli import register as register_simulator
 from streams.stack import Stack
+from streams.stack.worker import worker_env
 from streams.topics import ensure_topics, partition_counts
 
 app = typer.Typer(

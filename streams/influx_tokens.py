@@ -76,7 +76,7 @@ def grafana_datasource_token(settings: Settings) -> tuple[SecretStr, str]:
     return settings.influxdb.token, "SOVWATCH_INFLUXDB__TOKEN (no read-only token found)"
 
 
-def worker_env(settings: Settings) -> dict[str, str]:
+def worker_token_env(settings: Settings) -> dict[str, str]:
     """Environment that gives a worker started here the stack's worker token (empty if none)."""
     token = stack_token(settings, WORKER)
     return {"SOVWATCH_INFLUXDB__TOKEN": token.get_secret_value()} if token else {}

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.country import CountryCode
+
+CollectorSite = Annotated[
+    str, Field(min_length=1, max_length=54, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+"""A site id that names a Kafka user (`collector-<site>`): SCRAM user names stay plain."""
 
 DEFAULT_CACHE = Path.home() / ".cache" / "sovwatch"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -170,6 +175,14 @@ class TopicSettings(BaseModel):
         """Every topic sovwatch uses (each str field is a topic name), in a stable order."""
         return [value for value in self.model_dump().values() if isinstance(value, str)]
 
+    def input_names(self) -> list[str]:
+        """The topics the sites' collectors write and the worker consumes."""
+        return [self.gpu, self.power, self.physical, self.audit, self.telegraf]
+
+    def alert_names(self) -> list[str]:
+        """The alert topics, one per team."""
+        return [self.alerts_ops, self.alerts_security, self.alerts_compliance]
+
 
 class TelegrafSettings(BaseModel):
     """Telegraf as a producer (`topics.telegraf`); `sovwatch collect telegraf-config` writes the
@@ -320,6 +333,11 @@ class StackSettings(BaseModel):
         "plaintext",
         description="sasl_ssl: TLS + SCRAM-SHA-512 client listener, certificates in "
         "<run_dir>/kafka/tls; clients need the matching SOVWATCH_KAFKA__* settings",
+    )
+    collector_sites: list[CollectorSite] = Field(
+        default_factory=list,
+        description="Sites whose collectors get a Kafka user `collector-<site>` on the sasl_ssl "
+        'broker (JSON list, e.g. ["fra-1", "par-1"])',
     )
     influxdb_version: str = "2.9.1"
     alertmanager_version: str = "0.35.0"

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from streams.errors import StackError
+from streams.kafka_principals import grants
 from streams.settings import LOCAL_HOSTS, Settings
 from streams.stack.alertmanager import AlertmanagerNode
 from streams.stack.influxdb import InfluxNode
@@ -54,6 +55,7 @@ class Stack:
         if unknown:
             raise StackError(f"unknown server {', '.join(unknown)}", f"use {', '.join(EXTRAS)}")
         self.extras = extras
+        self.settings = settings
         bootstrap = settings.kafka.bootstrap_servers.split(",")[0]
         kafka_port = _local_port(bootstrap, "Kafka", "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS")
         influx_port = _local_port(settings.influxdb.url, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
@@ -85,6 +87,7 @@ class Stack:
         if "alertmanager" in self.extras:
             self.alertmanager.start()
         self.kafka.wait_ready(self.timeout_s)
+        self.kafka.authorize(grants(self.settings))
         self.influx.wait_ready(self.timeout_s)
         self.influx.initialise()
         if "alertmanager" in self.extras:

@@ -13,8 +13,11 @@ from pathlib import Path
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from streams.connect import kafka_admin
 from streams.errors import StackError
+from streams.kafka_principals import Grant
 from streams.settings import KafkaSettings, StackSettings
+from streams.stack.kafka_acls import sync_acls
 from streams.stack.kafka_security import BrokerSecurity
 from streams.stack.process import ManagedProcess, port_open
 from streams.stack.recipes import RECIPES, run_recipe
@@ -215,6 +218,16 @@ class KafkaNode:
             f"({last_error})",
             f"see {self.process.log_file}",
         )
+
+    def authorize(self, grants: list[Grant]) -> None:
+        """Give the secure broker's users exactly `grants` (nothing to do in plaintext mode)."""
+        if not self.security.secure:
+            return
+        admin = kafka_admin(self.kafka, client_id="sovwatch-stack")
+        try:
+            sync_acls(admin, self.security.users, grants)
+        finally:
+            admin.close()
 
     def _log_size(self) -> int:
         try:

@@ -7,9 +7,18 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from streams import web_auth
-from streams.settings import StackSettings, WorkerSettings
+from streams import influx_tokens, kafka_principals, web_auth
+from streams.settings import Settings, StackSettings, WorkerSettings
 from streams.stack.process import ManagedProcess, port_open
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    """What a worker started here needs of the stack: its write-only InfluxDB token and, on the
+    sasl_ssl broker, the `worker` Kafka login (each empty when the stack has none)."""
+    return {
+        **influx_tokens.worker_token_env(settings),
+        **kafka_principals.login_env(settings, kafka_principals.WORKER),
+    }
 
 
 class WorkerNode:
@@ -33,7 +42,7 @@ class WorkerNode:
 
     def start(self, timeout_s: float, env: dict[str, str] | None = None) -> None:
         """Start the worker (if not running) and wait until its /health answers. `env`: extra
-        environment, e.g. the stack's scoped InfluxDB token (`influx_tokens.worker_env`)."""
+        environment, e.g. the stack's scoped credentials (`worker_env`)."""
         if self.process.pid() is None:
             sovwatch = Path(sys.executable).with_name("sovwatch")
             # The caller's directory, so the worker reads the same `.env` as the caller.

@@ -16,10 +16,12 @@ from types import TracebackType
 
 from kafka import KafkaConsumer, TopicPartition
 
+from streams import kafka_principals
 from streams.connect import influx_client, kafka_admin
-from streams.influx_tokens import worker_env
 from streams.settings import InfluxSettings, Settings
+from streams.stack.kafka_acls import sync_acls
 from streams.stack.process import free_port
+from streams.stack.worker import worker_env
 from streams.topics import ensure_topics
 
 SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
@@ -77,13 +79,16 @@ class Isolated:
         admin = kafka_admin(self.settings.kafka)
         try:
             ensure_topics(admin, self.settings.topics)
+            if self.settings.stack.kafka_security == "sasl_ssl":  # as `stack up`, for our topics
+                users = kafka_principals.users(self.settings.stack)
+                sync_acls(admin, users, kafka_principals.grants(self.settings), prune=False)
         finally:
             admin.close()
 
     def worker(self, name: str = "w1", cwd: Path | None = None, **env: str) -> Worker:
-        """A worker writing with the stack's write-only InfluxDB token, as `sovwatch demo` runs
-        it (`env` may override anything, that token included). `cwd`: where it runs (and reads
-        a `.env` from; default: here)."""
+        """A worker with the stack's write-only InfluxDB token (and, on the secure broker, the
+        `worker` Kafka user), as `sovwatch demo` runs it (`env` may override anything).
+        `cwd`: where it runs (and reads a `.env` from; default: here)."""
         return Worker(self, name, {**self.env, **worker_env(self.settings), **env}, cwd=cwd)
 
     def points_by_measurement(self, site_prefix: str) -> Counter[str]:

@@ -1,19 +1,11 @@
-"""A private native broker with TLS + SASL/SCRAM-SHA-512 (SOVWATCH_STACK__KAFKA_SECURITY=sasl_ssl).
-
-Only Kafka runs privately (own run directory and ports); the worker test stores into the shared
-InfluxDB. The shared plaintext broker is never touched.
-"""
+"""Authentication and encryption on the private secure broker (`conftest.secure_broker`)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import time
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,68 +20,12 @@ from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
 from streams.errors import StackError
 from streams.kafka_auth import faust_credentials
+from streams.kafka_principals import WORKER, collector
 from streams.produce import produce
-from streams.settings import Settings
 from streams.stack import Stack
-from streams.stack.kafka import KafkaNode
-from streams.stack.process import free_port, port_open
 from streams.topics import partition_counts
-from tests.integration.pipeline import Isolated, wait_for
-from tests.integration.streams.test_stack_lifecycle import processes_mentioning
-
-
-@dataclass(frozen=True)
-class SecureBroker:
-    node: KafkaNode
-    env: dict[str, str]
-    password: str
-
-    @property
-    def cafile(self) -> str:
-        return self.env["SOVWATCH_KAFKA__SSL_CAFILE"]
-
-
-def free_port_pair() -> int:
-    """A port whose successor is free too (the controller listens on port + 1)."""
-    while True:
-        port = free_port()
-        if port < 65535 and not port_open("127.0.0.1", port + 1):
-            return port
-
-
-def settings_from(env: dict[str, str]) -> Settings:
-    saved = dict(os.environ)
-    os.environ.update(env)
-    try:
-        return Settings()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@pytest.fixture(scope="module")
-def secure_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
-    run_dir = tmp_path_factory.mktemp("secure-stack") / "run"
-    password = secrets.token_urlsafe(18) + ',="]'  # the storage tool's separators, too
-    env = {
-        "SOVWATCH_STACK__RUN_DIR": str(run_dir),
-        "SOVWATCH_STACK__KAFKA_SECURITY": "sasl_ssl",
-        "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port_pair()}",
-        "SOVWATCH_KAFKA__SECURITY_PROTOCOL": "SASL_SSL",
-        "SOVWATCH_KAFKA__SASL_MECHANISM": "SCRAM-SHA-512",
-        "SOVWATCH_KAFKA__SASL_USERNAME": "sovwatch-client",
-        "SOVWATCH_KAFKA__SASL_PASSWORD": password,
-        "SOVWATCH_KAFKA__SSL_CAFILE": str(run_dir / "kafka" / "tls" / "ca.pem"),
-    }
-    settings = settings_from(env)
-    node = Stack(settings).kafka  # Kafka only: InfluxDB of this stack never starts
-    try:
-        node.start()
-        node.wait_ready(settings.stack.start_timeout_s)
-        yield SecureBroker(node, env, password)
-    finally:
-        node.stop()
-    assert processes_mentioning(str(run_dir)) == []
+from tests.integration.pipeline import Isolated, settings_from, wait_for
+from tests.integration.streams.conftest import SITE, SecureBroker
 
 
 def test_the_broker_serves_only_sasl_ssl_and_keeps_secrets_out_of_files_and_logs(
@@ -98,10 +34,13 @@ def test_the_broker_serves_only_sasl_ssl_and_keeps_secrets_out_of_files_and_logs
     node = secure_broker.node
     server = (node.workdir / "server.properties").read_text()
     assert f"listeners=SASL_SSL://{node.bootstrap},CONTROLLER://" in server
-    assert "PLAINTEXT://" not in server.replace("CONTROLLER:PLAINTEXT", "")
+    assert "PLAINTEXT://" not in server
+    assert "CONTROLLER:SASL_PLAINTEXT" in server  # the controller authenticates too
     log = node.process.log_file.read_text()
     admin_password = node.security.admin_password_file.read_text()
     assert admin_password not in log
+    for user in node.security.users:
+        assert (node.security.users_dir / user).read_text().strip() not in log + server
     assert secure_broker.password not in log + server
     assert "sasl.enabled.mechanisms = [SCRAM-SHA-512]" in log
 
@@ -134,8 +73,10 @@ def test_a_worker_consumes_over_sasl_ssl_and_stores_in_influxdb(
         for family in ("gpu", "power", "physical", "audit")
     }
     expected = Counter(by_topic[topic] for topic, _, _ in records)
-    with pipeline.worker() as worker:
-        assert produce(pipeline.settings.kafka, records) == len(records)
+    offset = secure_broker.log_size()
+    with pipeline.worker() as worker:  # as the `worker` user
+        # Least privilege end to end: a site's collector writes, the worker reads and stores.
+        assert produce(secure_broker.kafka_as(collector(SITE)), records) == len(records)
         assert wait_for(lambda: pipeline.points_by_measurement(site) == expected, timeout_s=90), (
             pipeline.points_by_measurement(site),
             expected,
@@ -143,6 +84,10 @@ def test_a_worker_consumes_over_sasl_ssl_and_stores_in_influxdb(
         assert worker.metric("sovwatch_events_stored_total") == len(records)
     worker_log = worker.log.read_text()
     assert secure_broker.password not in worker_log
+    assert "SASL_USERNAME" not in worker_log
+    assert worker.env["SOVWATCH_KAFKA__SASL_USERNAME"] == WORKER
+    denied = secure_broker.node.process.log_file.read_bytes()[offset:].decode(errors="replace")
+    assert f"Principal = User:{WORKER} is Denied" not in denied  # its grants were enough
 
 
 def refused(broker: SecureBroker, caplog: pytest.LogCaptureFixture, **config: object) -> str:
@@ -168,24 +113,10 @@ def saw_authentication_refused(client_log: str) -> bool:
     return "SaslAuthenticationFailedError" in client_log or "socket disconnected" in client_log
 
 
-def broker_log_since(broker: SecureBroker, offset: int, says: str) -> bool:
-    """Whether the broker logged `says` after offset (it logs right after closing the socket)."""
-    log = broker.node.process.log_file
-    return wait_for(
-        lambda: says in log.read_bytes()[offset:].decode(errors="replace"),
-        timeout_s=5,
-        every_s=0.1,
-    )
-
-
-def log_size(broker: SecureBroker) -> int:
-    return broker.node.process.log_file.stat().st_size
-
-
 def test_a_client_with_a_wrong_password_is_refused(
     secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    offset = log_size(secure_broker)
+    offset = secure_broker.log_size()
     client = refused(
         secure_broker,
         caplog,
@@ -197,14 +128,14 @@ def test_a_client_with_a_wrong_password_is_refused(
     )
     assert saw_authentication_refused(client)
     reason = "invalid credentials with SASL mechanism SCRAM-SHA-512"
-    assert broker_log_since(secure_broker, offset, reason)
+    assert secure_broker.logged_since(offset, reason)
     assert reason in (secure_broker.node.refusal_since(offset) or "")
 
 
 def test_an_unknown_user_is_refused(
     secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    offset = log_size(secure_broker)
+    offset = secure_broker.log_size()
     client = refused(
         secure_broker,
         caplog,
@@ -215,29 +146,29 @@ def test_an_unknown_user_is_refused(
         sasl_plain_password=secure_broker.password,
     )
     assert saw_authentication_refused(client)
-    assert broker_log_since(secure_broker, offset, "invalid credentials with SASL mechanism")
+    assert secure_broker.logged_since(offset, "invalid credentials with SASL mechanism")
 
 
 def test_a_tls_client_without_credentials_gets_nothing_but_the_handshake(
     secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    offset = log_size(secure_broker)
+    offset = secure_broker.log_size()
     client = refused(
         secure_broker, caplog, security_protocol="SSL", ssl_cafile=secure_broker.cafile
     )
     assert "socket disconnected" in client
-    assert broker_log_since(
-        secure_broker, offset, "Unexpected Kafka request of type METADATA during SASL handshake"
+    assert secure_broker.logged_since(
+        offset, "Unexpected Kafka request of type METADATA during SASL handshake"
     )
 
 
 def test_a_plaintext_client_cannot_talk_to_the_tls_listener(
     secure_broker: SecureBroker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    offset = log_size(secure_broker)
+    offset = secure_broker.log_size()
     client = refused(secure_broker, caplog)  # kafka-python's default: PLAINTEXT
     assert "socket disconnected" in client
-    assert broker_log_since(secure_broker, offset, "(SSL handshake failed)")
+    assert secure_broker.logged_since(offset, "(SSL handshake failed)")
     assert secure_broker.node.refusal_since(offset) == "SSL handshake failed"
 
 

@@ -15,7 +15,7 @@ from streams.influx_tokens import (
     audit_reader,
     grafana_datasource_token,
     tokens_dir,
-    worker_env,
+    worker_token_env,
 )
 from streams.settings import InfluxSettings, Settings, StackSettings
 
@@ -50,7 +50,7 @@ def test_without_stack_files_everything_falls_back_to_the_main_token(tmp_path: P
     assert audit_reader(settings).token.get_secret_value() == "operator"
     token, source = grafana_datasource_token(settings)
     assert token.get_secret_value() == "operator" and "no read-only token" in source
-    assert worker_env(settings) == {}
+    assert worker_token_env(settings) == {}
 
 
 def test_stack_files_are_used_and_an_explicit_setting_wins(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_stack_files_are_used_and_an_explicit_setting_wins(tmp_path: Path) -> No
         store(settings, role.name, value)
     assert audit_reader(settings).token.get_secret_value() == "reader"
     assert grafana_datasource_token(settings)[0].get_secret_value() == "grafana"
-    assert worker_env(settings) == {"SOVWATCH_INFLUXDB__TOKEN": "worker"}
+    assert worker_token_env(settings) == {"SOVWATCH_INFLUXDB__TOKEN": "worker"}
     explicit = settings_in(tmp_path, audit_read_token=SecretStr("mine"))
     assert audit_reader(explicit).token.get_secret_value() == "mine"
     assert "reader" not in grafana_datasource_token(settings)[1]  # the source, never the value

@@ -18,7 +18,7 @@ PASSWORD = 'pa,ss=w]rd "x'
 
 
 def secure_settings(run_dir: Path, **overrides: object) -> tuple[StackSettings, KafkaSettings]:
-    stack = StackSettings(run_dir=run_dir, kafka_security="sasl_ssl")
+    stack = StackSettings(run_dir=run_dir, kafka_security="sasl_ssl", collector_sites=["fra-1"])
     kafka = KafkaSettings.model_validate(
         {
             "bootstrap_servers": "127.0.0.1:19392",
@@ -63,10 +63,11 @@ def test_plaintext_listeners_are_unchanged(tmp_path: Path) -> None:
     assert props["inter.broker.listener.name"] == "PLAINTEXT"
     assert props["listener.security.protocol.map"] == "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
     assert not any(key.startswith(("sasl.", "ssl.", "listener.name.")) for key in props)
+    assert not any(key.startswith(("authorizer.", "super.users", "allow.")) for key in props)
     assert node.security.format_arguments() == []
 
 
-def test_sasl_ssl_broker_config_has_tls_scram_and_a_private_file(tmp_path: Path) -> None:
+def test_sasl_ssl_broker_config_has_tls_scram_acls_and_private_files(tmp_path: Path) -> None:
     stack, kafka = secure_settings(tmp_path)
     node = KafkaNode(stack, kafka, 19392)
     node.security.check_clients()
@@ -76,7 +77,7 @@ def test_sasl_ssl_broker_config_has_tls_scram_and_a_private_file(tmp_path: Path)
     props = properties(server)
     assert props["listeners"] == "SASL_SSL://127.0.0.1:19392,CONTROLLER://127.0.0.1:19393"
     assert props["advertised.listeners"] == "SASL_SSL://127.0.0.1:19392"
-    assert props["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT"
+    assert props["listener.security.protocol.map"] == "SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT"
     assert props["inter.broker.listener.name"] == "SASL_SSL"
     assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
     assert props["sasl.mechanism.inter.broker.protocol"] == "SCRAM-SHA-512"
@@ -88,14 +89,38 @@ def test_sasl_ssl_broker_config_has_tls_scram_and_a_private_file(tmp_path: Path)
     assert (node.security.admin_password_file.stat().st_mode & 0o777) == 0o600
     jaas = props["listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config"]
     assert f'username="{ADMIN_USER}" password="{admin_password}";' in jaas
+    # The controller authenticates too (PLAIN: KRaft has no SCRAM there), as the admin.
+    assert props["sasl.mechanism.controller.protocol"] == "PLAIN"
+    assert props["listener.name.controller.sasl.enabled.mechanisms"] == "PLAIN"
+    controller = props["listener.name.controller.plain.sasl.jaas.config"]
+    assert f'username="{ADMIN_USER}" password="{admin_password}"' in controller
+    assert f'user_{ADMIN_USER}="{admin_password}";' in controller
+    assert props["authorizer.class.name"] == (
+        "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    )
+    assert props["allow.everyone.if.no.acl.found"] == "false"
+    assert props["super.users"] == f"User:{ADMIN_USER};User:sovwatch"  # no User:ANONYMOUS
     assert PASSWORD not in server.read_text()  # the client password is never on disk
+    users = tmp_path / "kafka" / "users"
+    assert (users.stat().st_mode & 0o777) == 0o700
+    passwords = {}
+    for user in ("worker", "alerts-reader", "collector-fra-1"):
+        assert ((users / user).stat().st_mode & 0o777) == 0o600
+        passwords[user] = (users / user).read_text()
+        assert len(passwords[user]) >= 40 and passwords[user] not in server.read_text()
+    node.security.prepare()  # generated once, then reused
+    assert {user: (users / user).read_text() for user in passwords} == passwords
 
     args = node.security.format_arguments()
-    assert args[0::2] == ["--add-scram", "--add-scram"]
+    assert args[0::2] == ["--add-scram"] * 5
     assert [arg.split("name=", 1)[1].split(",", 1)[0] for arg in args[1::2]] == [
         ADMIN_USER,
         "sovwatch",
+        "worker",
+        "alerts-reader",
+        "collector-fra-1",
     ]
+    assert not any(password in " ".join(args) for password in passwords.values())
 
 
 @pytest.mark.parametrize(
@@ -107,6 +132,9 @@ def test_sasl_ssl_broker_config_has_tls_scram_and_a_private_file(tmp_path: Path)
         ({"ssl_cafile": None}, "SOVWATCH_KAFKA__SSL_CAFILE="),
         ({"sasl_username": "bad,name"}, "SOVWATCH_KAFKA__SASL_USERNAME"),
         ({"sasl_username": ADMIN_USER}, "SOVWATCH_KAFKA__SASL_USERNAME"),
+        # The operator becomes a super user: a restricted user must never be it.
+        ({"sasl_username": "worker"}, "SOVWATCH_KAFKA__SASL_USERNAME=<the operator, not worker>"),
+        ({"sasl_username": "collector-fra-1"}, "SOVWATCH_KAFKA__SASL_USERNAME"),
     ],
 )
 def test_a_secure_broker_refuses_to_start_for_clients_that_could_not_use_it(
@@ -138,6 +166,19 @@ def test_storage_formatted_for_another_mode_is_refused(tmp_path: Path) -> None:
     plain = BrokerSecurity(StackSettings(run_dir=tmp_path), KafkaSettings(), tmp_path / "kafka")
     with pytest.raises(StackError, match="formatted for sasl_ssl, not plaintext"):
         plain.check_storage(formatted=True)
+
+
+def test_storage_formatted_without_a_configured_user_is_refused(tmp_path: Path) -> None:
+    stack, kafka = secure_settings(tmp_path)
+    (tmp_path / "kafka").mkdir()
+    (tmp_path / "kafka" / "security").write_text("sasl_ssl\n")  # formatted before these users
+    with pytest.raises(StackError) as err:
+        BrokerSecurity(stack, kafka, tmp_path / "kafka").check_storage(formatted=True)
+    assert "no SCRAM user worker, alerts-reader, collector-fra-1" in str(err.value)
+    BrokerSecurity(stack, kafka, tmp_path / "kafka").formatted()
+    more = stack.model_copy(update={"collector_sites": ["fra-1", "par-1"]})
+    with pytest.raises(StackError, match="no SCRAM user collector-par-1 "):
+        BrokerSecurity(more, kafka, tmp_path / "kafka").check_storage(formatted=True)
 
 
 def test_the_brokers_reason_for_a_refused_client_is_read_from_its_log() -> None:

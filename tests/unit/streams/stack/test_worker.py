@@ -1,0 +1,27 @@
+"""What a worker started by the stack is given: its scoped InfluxDB token and Kafka login."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streams.influx_tokens import tokens_dir
+from streams.kafka_principals import users_dir
+from streams.settings import Settings, StackSettings
+from streams.stack.worker import worker_env
+
+
+def test_a_stack_worker_gets_the_worker_token_and_on_the_secure_broker_the_worker_user(
+    tmp_path: Path,
+) -> None:
+    for kafka_security in ("plaintext", "sasl_ssl"):
+        stack = StackSettings(run_dir=tmp_path, kafka_security=kafka_security)
+        for directory, secret in ((tokens_dir(stack), "influx-w"), (users_dir(stack), "kafka-w")):
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / "worker").write_text(secret)
+        env = worker_env(Settings(stack=stack))
+        assert env["SOVWATCH_INFLUXDB__TOKEN"] == "influx-w"
+        if kafka_security == "plaintext":
+            assert "SOVWATCH_KAFKA__SASL_USERNAME" not in env
+        else:
+            assert env["SOVWATCH_KAFKA__SASL_USERNAME"] == "worker"
+            assert env["SOVWATCH_KAFKA__SASL_PASSWORD"] == "kafka-w"
