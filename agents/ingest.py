@@ -15,7 +15,7 @@ from agents.sink import Destination
 from agents.telegraf import TelegrafAdapter
 from schemas.decode import Event, Family, decode
 from schemas.envelope import Envelope
-from schemas.errors import DecodeError, FieldIssue
+from schemas.errors import DecodeError, FieldIssue, constraint_kind
 from schemas.personal import personal_fields, pseudonymise
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings, TopicSettings
@@ -133,4 +133,4 @@ def rejected_by_influxdb(message: str) -> DecodeError:
 
 def reason_label(error: DecodeError) -> str:
     """A low-cardinality reason for metrics: the first violated constraint's type."""
-    return error.issues[0].constraint.split(" ", 1)[0] if error.issues else "invalid"
+    return constraint_kind(error.issues)

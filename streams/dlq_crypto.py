@@ -62,8 +62,8 @@ class DlqCipher:
 
     @classmethod
     def from_settings(cls, privacy: PrivacySettings) -> DlqCipher | None:
-        """The cipher of the configured keys; None when no current key is set."""
-        if privacy.dlq_key is None:
+        """The cipher of the configured keys; None when no current key is set (or it is empty)."""
+        if privacy.dlq_key is None or not privacy.dlq_key.get_secret_value():
             return None
         keys = [parse_key(privacy.dlq_key, "SOVWATCH_PRIVACY__DLQ_KEY")]
         keys += [

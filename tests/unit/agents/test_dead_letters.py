@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
 
 import pytest
@@ -15,6 +13,7 @@ from schemas.errors import DecodeError
 from streams.dlq_crypto import DlqCipher
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
+from tests.readable import assert_not_readable
 
 SETTINGS = Settings()
 PSEUDONYMS = Pseudonymiser(b"unit-test-key-0123456789")
@@ -29,28 +28,6 @@ def physical(**fields: object) -> bytes:
         ).model_dump_json()
     )
     return json.dumps(doc | {"badge_id": BADGE, "holder": HOLDER} | fields).encode()
-
-
-def assert_not_readable(serialised: str, *values: str) -> None:
-    """None of `values` in the dead letter as anyone without the key reads it: its JSON and
-    every string value decoded as base64 (where it is), so an encoding is not taken for
-    protection."""
-    texts = [serialised]
-
-    def walk(value: object) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
-        elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                texts.append(base64.b64decode(value, validate=True).decode("latin-1"))
-
-    walk(json.loads(serialised))
-    for value in values:
-        assert not any(value in text for text in texts), f"{value} readable in the dead letter"
 
 
 def dead_letter(topic: str, raw: bytes, cipher: DlqCipher | None = CIPHER) -> str:
