@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import typer
@@ -42,20 +43,30 @@ Reason = typer.Option(
 Since = typer.Option(None, "--since", help="Only those received since: ISO time or now-6h")
 
 
-def selected(
-    entries: Sequence[Entry], reasons: Sequence[str], since: str | None, sources: Sequence[str]
-) -> list[Entry]:
-    """The readable entries matching every given filter (reason kinds, time, source records)."""
-    start = parse_time(since, datetime.now(UTC)) if since else None
-    wanted = {":".join(map(str, parse_ref(ref))) for ref in sources}
-    return [
-        entry
-        for entry in entries
-        if entry.letter is not None
-        and (not reasons or constraint_kind(entry.letter.errors) in reasons)
-        and (start is None or entry.letter.received_ts >= start)
-        and (not wanted or entry.letter.source in wanted)
-    ]
+@dataclass(frozen=True)
+class Selection:
+    """Which dead letters a command means, parsed before any server is asked."""
+
+    reasons: tuple[str, ...] = ()
+    since: datetime | None = None
+    sources: frozenset[str] = frozenset()
+
+    @classmethod
+    def parse(cls, reasons: Sequence[str], since: str | None, sources: Sequence[str]) -> Selection:
+        start = parse_time(since, datetime.now(UTC)) if since else None
+        wanted = frozenset(":".join(map(str, parse_ref(ref))) for ref in sources)
+        return cls(tuple(reasons), start, wanted)
+
+    def of(self, entries: Sequence[Entry]) -> list[Entry]:
+        """The readable entries matching every given filter."""
+        return [
+            entry
+            for entry in entries
+            if entry.letter is not None
+            and (not self.reasons or constraint_kind(entry.letter.errors) in self.reasons)
+            and (self.since is None or entry.letter.received_ts >= self.since)
+            and (not self.sources or entry.letter.source in self.sources)
+        ]
 
 
 @dlq_app.command("list")
@@ -65,9 +76,10 @@ def list_cmd(
     json_lines: bool = typer.Option(False, "--json", help="One JSON line per dead letter"),
 ) -> None:
     """Count dead letters by reason and list them (source record, reason, time)."""
+    selection = Selection.parse(reason, since, [])
     settings = get_settings()
     entries = read_entries(settings)
-    chosen = selected(entries, reason, since, [])
+    chosen = selection.of(entries)
     if json_lines:
         for entry in chosen:
             print(as_json(entry), flush=True)
@@ -98,6 +110,7 @@ def show_cmd(
     json_line: bool = typer.Option(False, "--json", help="The dead letter as JSON"),
 ) -> None:
     """Print one dead letter; its raw bytes too, opened, if the DLQ key is configured."""
+    parse_ref(ref)
     settings = get_settings()
     entry = find(read_entries(settings), ref, settings.topics.dlq)
     letter = entry.letter
@@ -141,6 +154,7 @@ def replay_cmd(
     replayed at most once, however often this runs."""
     if not (reason or since or source or every):
         raise SovwatchError("replay needs a selection", "pass --reason, --since, --source or --all")
+    selection = Selection.parse(reason, since, source)
     settings = get_settings()
     cipher = DlqCipher.from_settings(settings.privacy)
     if cipher is None and not dry_run:
@@ -148,7 +162,7 @@ def replay_cmd(
             "no DLQ key is set: the raw bytes cannot be opened",
             "set SOVWATCH_PRIVACY__DLQ_KEY (or the previous keys) to the key they were sealed with",
         )
-    chosen = selected(read_entries(settings), reason, since, source)
+    chosen = selection.of(read_entries(settings))
     if not chosen:
         raise SovwatchError("no dead letter matches", "see `sovwatch dlq list`")
     if dry_run:

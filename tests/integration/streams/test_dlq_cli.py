@@ -7,11 +7,14 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from agents.dead_letters import DeadLetterMaker
 from agents.rules.fixtures import build_event
+from schemas.errors import DecodeError, FieldIssue
 from streams.connect import records_to_end
-from streams.dlq import REPLAY_HEADER
+from streams.dlq import REPLAY_HEADER, Marker
 from streams.dlq_crypto import DlqCipher
-from streams.produce import produce
+from streams.privacy import Pseudonymiser
+from streams.produce import kafka_producer, produce
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for
 from tests.readable import assert_not_readable
@@ -86,3 +89,52 @@ def test_a_dead_letter_is_sealed_listed_shown_and_replayed_once_after_the_fix(
         (site.encode(), raw, letter["partition"])
     ]
     assert len(pipeline.dead_letters(expected=2, timeout_s=3)) == 1, "the replay was accepted"
+
+
+def test_a_replay_cut_short_after_sending_is_not_sent_again_and_one_cut_before_is(
+    stack: Stack, unique: str, tmp_path: Path
+) -> None:
+    """A `pending` marker without its `done`: the record may or may not have reached the topic."""
+    pipeline = Isolated(unique, tmp_path)
+    settings, topics = pipeline.settings, pipeline.settings.topics
+    cipher = DlqCipher.from_settings(settings.privacy)
+    make = DeadLetterMaker(topics, cipher, Pseudonymiser(b"unit-test-key-0123456789"))
+    error = DecodeError("invalid", (FieldIssue(field="", constraint="x", value=None, message="m"),))
+    sent, lost = (f"{topics.gpu}:0:{offset}" for offset in (7, 8))
+    letters = [
+        make(topic=topics.gpu, partition=0, offset=n, key=b"k", value=b"raw-%d" % n, error=error)
+        for n in (7, 8)
+    ]
+    records = [(topics.dlq, b"k", letter.model_dump_json().encode()) for letter in letters]
+    produce(settings.kafka, records)
+    producer = kafka_producer(settings.kafka)
+    try:
+        for source in (sent, lost):
+            marker = Marker(state="pending", dlq="-", from_offset=0, at=datetime.now(UTC))
+            producer.send(
+                topics.dlq_replays, key=source.encode(), value=marker.model_dump_json().encode()
+            )
+        # `sent` reached the topic before the crash; `lost` did not.
+        producer.send(
+            topics.gpu,
+            value=b"raw-7",
+            key=b"k",
+            partition=0,
+            headers=[(REPLAY_HEADER, sent.encode())],
+        )
+        producer.flush()
+    finally:
+        producer.close()
+    env = {k: v for k, v in pipeline.env.items() if k.startswith("SOVWATCH_")}
+
+    result = run_cli(["dlq", "replay", "--all"], env)
+
+    assert result.returncode == 0, result.stderr
+    assert f"already replayed {sent}" in result.stdout and f"replayed {lost}" in result.stdout
+    on_topic = [
+        (record.value, dict(record.headers or ())[REPLAY_HEADER].decode())
+        for record in records_to_end(settings.kafka, [topics.gpu])
+    ]
+    assert sorted(on_topic) == [(b"raw-7", sent), (b"raw-8", lost)]
+    again = run_cli(["dlq", "replay", "--all"], env)
+    assert "0 replayed, 2 already replayed" in again.stdout, again.stderr
