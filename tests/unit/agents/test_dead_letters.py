@@ -82,3 +82,11 @@ def test_without_a_cipher_no_raw_bytes_are_kept() -> None:
     letter = json.loads(dead_letter(SETTINGS.topics.physical, physical(zone_id=""), cipher=None))
     assert letter["raw_sealed"] is None and letter["raw_sha256"]
     assert letter["pseudonyms"]["badge_id"] == PSEUDONYMS(BADGE)
+
+
+def test_the_value_of_an_unknown_field_is_withheld_it_may_be_personal() -> None:
+    raw = physical(badge_holder_name=HOLDER)  # a producer's new field, not marked personal
+    serialised = dead_letter(SETTINGS.topics.physical, raw)
+    assert_not_readable(serialised, HOLDER)
+    [issue] = json.loads(serialised)["errors"]
+    assert (issue["field"], issue["value"]) == ("badge_holder_name", None)
