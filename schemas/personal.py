@@ -82,5 +82,15 @@ def pseudonyms_in(
         for part in path.split("."):
             value = value.get(part) if isinstance(value, dict) else None
         if isinstance(value, str | int | float) and not isinstance(value, bool):
-            found[path] = transform(str(value))
+            text = str(value)
+            if text.isascii() or _is_utf8(text):  # JSON's "\ud800" is no id to pseudonymise
+                found[path] = transform(text)
     return found
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

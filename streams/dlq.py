@@ -143,20 +143,23 @@ def replay(
     """Replay each chosen dead letter's source record once (see the module docstring)."""
     letters = unique_letters(chosen)
     outcome = Outcome([], [], [])
-    ready: list[tuple[str, DeadLetter, bytes]] = []
+    ready: list[tuple[str, DeadLetter]] = []
     for source, (dlq, letter) in letters.items():
         why = _unreplayable(letter)
         if why:
             outcome.unreplayable.append((source, why))
             continue
-        ready.append((dlq, letter, opened_raw(letter, cipher)))  # a key error stops all, first
+        problem = unopenable(letter, cipher)
+        if problem is not None:  # a missing key stops the replay before anything is sent
+            raise problem
+        ready.append((dlq, letter))
     if not ready:
         return outcome
     markers = _markers(settings)
     producer = kafka_producer(settings.kafka)
     consumer = kafka_consumer(settings.kafka)
     try:
-        for dlq, letter, raw in ready:
+        for dlq, letter in ready:
             source = letter.source
             marker = markers.get(source)
             if marker is not None and marker.state == "pending":
@@ -167,6 +170,7 @@ def replay(
             if marker is not None and marker.state == "done":
                 outcome.already.append(source)
                 continue
+            raw = opened_raw(letter, cipher)  # opened (authenticated) before anything is sent
             part = TopicPartition(letter.topic, letter.partition)
             end = int(consumer.end_offsets([part])[part])
             pending = Marker(state="pending", dlq=dlq, from_offset=end, at=now())

@@ -71,7 +71,10 @@ def test_on_a_topic_of_no_single_family_every_personal_field_is_looked_for() -> 
     assert json.loads(serialised)["pseudonyms"] == {"badge_id": PSEUDONYMS(BADGE)}
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[" * 100_000, b'"just a string"', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[" * 100_000, b'"just a string"', b"\xff\xfe", b'{"badge_id": "\\ud800"}'],
+)
 def test_what_does_not_parse_as_an_object_has_no_pseudonyms_and_stays_sealed(raw: bytes) -> None:
     letter = json.loads(dead_letter(SETTINGS.topics.physical, raw))
     assert letter["pseudonyms"] == {}
