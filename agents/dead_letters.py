@@ -30,12 +30,13 @@ class DeadLetterMaker:
     def __init__(
         self, topics: TopicSettings, cipher: DlqCipher | None, pseudonymise: Callable[[str], str]
     ) -> None:
-        every = tuple(dict.fromkeys(p for m in FAMILY_MODELS.values() for p in personal_fields(m)))
         self._paths = {
             topic: personal_fields(FAMILY_MODELS[family])
             for topic, family in topic_families(topics).items()
         }
-        self._every_path = every
+        self._every_path = tuple(
+            dict.fromkeys(path for m in FAMILY_MODELS.values() for path in personal_fields(m))
+        )
         self._seal = None if cipher is None else cipher.seal
         self._pseudonymise = pseudonymise
 

@@ -35,7 +35,8 @@ dlq_app = typer.Typer(
     help="Dead letters: count and list them, show one, replay them to their source topic.",
     no_args_is_help=True,
 )
-console = Console(soft_wrap=True, highlight=False)
+# Markup off: reasons and values come from producers, and "[...]" in them is text.
+console = Console(soft_wrap=True, highlight=False, markup=False)
 
 Reason = typer.Option(
     [], "--reason", help="Only this reason kind (as `list` counts them, e.g. missing); repeat"
@@ -95,7 +96,6 @@ def list_cmd(
         console.print(
             f"{letter.received_ts:%Y-%m-%d %H:%M:%S}Z {letter.source} "
             f"{constraint_kind(letter.errors)} (dead letter {entry.dlq}): {letter.reason[:160]}",
-            markup=False,
         )
     unreadable = sum(1 for e in entries if e.letter is None)
     if unreadable:
@@ -136,7 +136,7 @@ def show_cmd(
         console.print(f"raw bytes: not shown: {problem}")
         return
     console.print("raw bytes (opened):")
-    console.print(opened_raw(letter, cipher).decode("utf-8", "backslashreplace"), markup=False)
+    console.print(opened_raw(letter, cipher).decode("utf-8", "backslashreplace"))
 
 
 @dlq_app.command("replay")

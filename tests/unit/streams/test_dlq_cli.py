@@ -1,12 +1,19 @@
-"""`sovwatch dlq` argument handling, in process, without servers: mistakes are one line on
-stderr and exit code 2, found before any broker is asked (its address here is a closed port)."""
+"""`sovwatch dlq` in process, without servers: mistakes are one line on stderr and exit code 2,
+found before any broker is asked (its address here is a closed port); what list and show print
+of a DLQ topic faked in memory."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
 
+from schemas.deadletter import DeadLetter
+from schemas.errors import DecodeError, FieldIssue
+from streams.dlq import Entry
 from streams.dlq_cli import Selection, dlq_app
+from streams.dlq_crypto import DlqCipher, key_id
 from streams.stack.process import free_port
 from tests.unit.streams.cli_run import run_cli
 
@@ -75,7 +82,72 @@ def test_a_selection_parses_sources_times_and_reasons() -> None:
         ["missing", "future_skew"], "2026-01-05T20:00Z", ["telemetry.gpu:2:41", "a.b:0:7"]
     )
     assert selection.reasons == ("missing", "future_skew")
-    assert (
-        selection.since is not None and selection.since.isoformat() == "2026-01-05T20:00:00+00:00"
-    )
+    assert selection.since == datetime(2026, 1, 5, 20, tzinfo=UTC)
     assert selection.sources == {"telemetry.gpu:2:41", "a.b:0:7"}
+
+
+def _entries(cipher: DlqCipher) -> list[Entry]:
+    error = DecodeError(
+        "invalid PhysicalEvent: zone_id [/bold] too short",
+        (FieldIssue(field="zone_id", constraint="string_too_short", value="", message="short"),),
+    )
+    letter = DeadLetter.for_record(
+        topic="security.physical",
+        partition=2,
+        offset=41,
+        key=b"fra-1",
+        value=b'{"badge_id": "B-CLEAR-1"}',
+        error=error,
+        received_ts=datetime(2026, 1, 5, 20, tzinfo=UTC),
+        seal=cipher.seal,
+        pseudonyms={"badge_id": "p_0123"},
+    )
+    return [Entry("sovwatch.dlq:0:5", letter), Entry("sovwatch.dlq:0:6", None)]
+
+
+@pytest.fixture
+def on_topic(monkeypatch: pytest.MonkeyPatch) -> list[Entry]:
+    entries = _entries(DlqCipher([bytes.fromhex(KEY)]))
+    monkeypatch.setattr("streams.dlq_cli.read_entries", lambda _settings: entries)
+    return entries
+
+
+def test_list_counts_by_reason_kind_and_shows_no_clear_value(on_topic: list[Entry]) -> None:
+    result = run_cli(["dlq", "list"], {})
+    assert result.returncode == 0, result.stderr
+    assert "string_too_short" in result.stdout and "│ 1 " in result.stdout
+    assert "security.physical:2:41" in result.stdout and "[/bold]" in result.stdout
+    assert "1 record(s) on the topic are not dead letters" in result.stdout
+    assert "B-CLEAR-1" not in result.stdout
+
+
+def test_show_opens_the_raw_bytes_only_with_the_key(on_topic: list[Entry]) -> None:
+    with_key = run_cli(
+        ["dlq", "show", "security.physical:2:41"], {"SOVWATCH_PRIVACY__DLQ_KEY": KEY}
+    )
+    assert with_key.returncode == 0, with_key.stderr
+    assert "B-CLEAR-1" in with_key.stdout and "personal badge_id: p_0123" in with_key.stdout
+    other_key = {"SOVWATCH_PRIVACY__DLQ_KEY": "22" * 32}
+    for env in ({}, other_key):
+        result = run_cli(["dlq", "show", "sovwatch.dlq:0:5"], env)
+        assert "B-CLEAR-1" not in result.stdout + result.stderr
+    assert (
+        f"sealed under DLQ key {key_id(bytes.fromhex(KEY))}"
+        in run_cli(["dlq", "show", "sovwatch.dlq:0:5"], {}).stdout
+    )
+    wrong = run_cli(["dlq", "show", "sovwatch.dlq:0:5"], other_key)
+    assert wrong.returncode == 2 and "which is not configured" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("ref", "message"),
+    [
+        ("security.physical:2:40", "no dead letter for security.physical:2:40"),
+        ("sovwatch.dlq:0:6", "is not a dead letter this version reads"),
+    ],
+)
+def test_show_of_an_unknown_or_unreadable_record_is_an_error(
+    on_topic: list[Entry], ref: str, message: str
+) -> None:
+    result = run_cli(["dlq", "show", ref], {})
+    assert result.returncode == 2 and message in result.stderr, result
