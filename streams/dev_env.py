@@ -3,8 +3,9 @@
 The git-ignored `.env` gets a pseudonymisation key, a DLQ key (it seals dead letters' raw bytes)
 and the audit signing key, so the demo worker signs its checkpoints and `sovwatch audit verify`
 right after `make demo` checks them: the key pair lives beside it in `.audit-keys/` (git-ignored,
-private files 0600, from `audit keygen`'s code) and `.env` names the public key file. `.env` holds secrets, so it is made 0600 too.
-Lines already there are kept: running it again changes nothing.
+private files 0600, from `audit keygen`'s code) and `.env` names the public key file. `.env`
+holds secrets, so it is made 0600 too. Lines already there are kept: running it again changes
+nothing.
 """
 
 from __future__ import annotations

@@ -70,8 +70,7 @@ def test_a_dead_letter_is_sealed_listed_shown_and_replayed_once_after_the_fix(
     assert badge not in keyless.stdout
 
     # The fix: the worker accepts events up to a day ahead. Replaying twice sends it once.
-    fixed = {"SOVWATCH_WORKER__MAX_FUTURE_SKEW_S": str(24 * 3600)}
-    with pipeline.worker("fixed", **fixed):
+    with pipeline.worker("fixed", SOVWATCH_WORKER__MAX_FUTURE_SKEW_S=str(24 * 3600)):
         first = run_cli(["dlq", "replay", "--reason", "future_skew"], env)
         second = run_cli(["dlq", "replay", "--all"], env)
         assert first.returncode == 0, first.stderr
