@@ -94,8 +94,8 @@ simulate: stack dev-env
 	$(SOVWATCH) simulate --sites 2 --halls 1 --duration 10h --rate 2000 --truth sim-truth.jsonl
 	@echo "with a worker running: $(SOVWATCH) score --truth sim-truth.jsonl"
 
-# The dev stack's pseudonymisation key and audit signing key pair, generated once: the pair in
-# the git-ignored .audit-keys/, both keys in the git-ignored .env (0600).
+# The dev stack's pseudonymisation key, DLQ key and audit signing key pair, generated once: the
+# pair in the git-ignored .audit-keys/, the keys in the git-ignored .env (0600).
 dev-env: $(VENV)/.installed
 	@$(BIN)/python -m streams.dev_env
 

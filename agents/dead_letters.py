@@ -1,27 +1,76 @@
-"""Dead letters: a record that cannot be stored goes to the DLQ topic with its reason."""
+"""Dead letters: a record that cannot be stored goes to the DLQ topic with its reason, its raw
+bytes sealed and its personal fields shown only as pseudonyms."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
-from agents.ingest import dead_letter, reason_label
-from schemas.deadletter import capped_key
+from agents.ingest import reason_label, topic_families
+from schemas.deadletter import DeadLetter, capped_key
+from schemas.decode import FAMILY_MODELS
 from schemas.errors import DecodeError
+from schemas.personal import personal_fields, pseudonyms_in
 from streams import metrics
+from streams.dlq_crypto import DlqCipher
+from streams.settings import TopicSettings
 
 log = logging.getLogger(__name__)
 
 SendDeadLetter = Callable[[Any, DecodeError], Awaitable[Awaitable[Any]]]
 
 
-def dead_letter_sender(dlq_topic: Any) -> SendDeadLetter:
+class DeadLetterMaker:
+    """Builds the dead letter of a record: raw bytes sealed with `cipher` (None: kept not at
+    all), personal fields of the topic's family (of any family where the topic does not say)
+    replaced by `pseudonymise`."""
+
+    def __init__(
+        self, topics: TopicSettings, cipher: DlqCipher | None, pseudonymise: Callable[[str], str]
+    ) -> None:
+        self._paths = {
+            topic: personal_fields(FAMILY_MODELS[family])
+            for topic, family in topic_families(topics).items()
+        }
+        self._every_path = tuple(
+            dict.fromkeys(path for m in FAMILY_MODELS.values() for path in personal_fields(m))
+        )
+        self._seal = None if cipher is None else cipher.seal
+        self._pseudonymise = pseudonymise
+
+    def __call__(
+        self,
+        *,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes | None,
+        error: DecodeError,
+    ) -> DeadLetter:
+        raw = value or b""
+        paths = self._paths.get(topic, self._every_path)
+        return DeadLetter.for_record(
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            value=raw,
+            error=error,
+            received_ts=datetime.now(UTC),
+            seal=self._seal,
+            pseudonyms=pseudonyms_in(raw, paths, self._pseudonymise) if paths else {},
+        )
+
+
+def dead_letter_sender(dlq_topic: Any, make: DeadLetterMaker) -> SendDeadLetter:
     """Sends a record's dead letter; returns the broker's acknowledgement to await."""
 
     async def send(event: Any, error: DecodeError) -> Awaitable[Any]:
         message = event.message
-        record = dead_letter(
+        record = make(
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,

@@ -1,4 +1,4 @@
-"""Raw Kafka bytes -> validated, pseudonymised event -> points; or a dead-letter record.
+"""Raw Kafka bytes -> validated, pseudonymised event -> points; or a `DecodeError`.
 
 Pure logic, no Faust: the ingest agent's stage calls it for every record.
 """
@@ -13,13 +13,12 @@ from agents.points import to_line
 from agents.residency import Residency
 from agents.sink import Destination
 from agents.telegraf import TelegrafAdapter
-from schemas.deadletter import DeadLetter
 from schemas.decode import Event, Family, decode
 from schemas.envelope import Envelope
-from schemas.errors import DecodeError, FieldIssue
+from schemas.errors import DecodeError, FieldIssue, constraint_kind
 from schemas.personal import personal_fields, pseudonymise
 from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from streams.settings import Settings, TopicSettings
 
 E = TypeVar("E", bound=Envelope)
 
@@ -29,12 +28,7 @@ class Ingest:
 
     def __init__(self, settings: Settings, pseudonymiser: Pseudonymiser) -> None:
         topics = settings.topics
-        self.topic_families: dict[str, Family] = {
-            topics.gpu: "gpu",
-            topics.power: "power",
-            topics.physical: "physical",
-            topics.audit: "audit",
-        }
+        self.topic_families = topic_families(topics)
         self.telegraf_topic = topics.telegraf
         self.telegraf = TelegrafAdapter(settings.telegraf.data_format)
         self._residency = Residency.from_settings(settings)
@@ -84,24 +78,14 @@ class Ingest:
         return [(destination, line)]
 
 
-def dead_letter(
-    *,
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    value: bytes | None,
-    error: DecodeError,
-) -> DeadLetter:
-    return DeadLetter.for_record(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        key=key,
-        value=value or b"",
-        error=error,
-        received_ts=datetime.now(UTC),
-    )
+def topic_families(topics: TopicSettings) -> dict[str, Family]:
+    """The family each native JSON topic carries (Telegraf's topic carries several)."""
+    return {
+        topics.gpu: "gpu",
+        topics.power: "power",
+        topics.physical: "physical",
+        topics.audit: "audit",
+    }
 
 
 def not_in_future(event: E, now: datetime, max_skew_s: float) -> E:
@@ -149,4 +133,4 @@ def rejected_by_influxdb(message: str) -> DecodeError:
 
 def reason_label(error: DecodeError) -> str:
     """A low-cardinality reason for metrics: the first violated constraint's type."""
-    return error.issues[0].constraint.split(" ", 1)[0] if error.issues else "invalid"
+    return constraint_kind(error.issues)

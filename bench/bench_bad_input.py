@@ -19,9 +19,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agents.ingest import Ingest, dead_letter
+from agents.dead_letters import DeadLetterMaker
+from agents.ingest import Ingest
 from schemas.errors import DecodeError
 from streams.demo import MALFORMED, demo_records
+from streams.dlq_crypto import DlqCipher
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
 from tests.strategies.bad_records import BadRecords, Seed
@@ -29,7 +31,9 @@ from tests.strategies.bad_records import BadRecords, Seed
 # Generated events are dated up to year 9999: schema validity is the property here, not the
 # worker's clock bound (tested in tests/unit/agents/test_ingest_agent.py), so it is lifted.
 SETTINGS = Settings.model_validate({"worker": {"max_future_skew_s": 1e12}})
-INGEST = Ingest(SETTINGS, Pseudonymiser(b"bench-key-0123456789abcdef"))
+PSEUDONYMISER = Pseudonymiser(b"bench-key-0123456789abcdef")
+INGEST = Ingest(SETTINGS, PSEUDONYMISER)
+DEAD_LETTER = DeadLetterMaker(SETTINGS.topics, DlqCipher([bytes(32)]), PSEUDONYMISER)
 BIG_KINDS = ("oversize", "huge_string", "deep_nesting")
 Item = tuple[str, bytes]
 
@@ -64,7 +68,7 @@ def handle(topic: str, raw: bytes) -> None:
     try:
         event = INGEST.decode(raw, topic)
     except DecodeError as error:
-        letter = dead_letter(topic=topic, partition=0, offset=0, key=None, value=raw, error=error)
+        letter = DEAD_LETTER(topic=topic, partition=0, offset=0, key=None, value=raw, error=error)
         letter.model_dump_json()
         return
     INGEST.points(INGEST.pseudonymised(event))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import subprocess
@@ -45,6 +46,7 @@ def isolated_settings(run: str) -> tuple[Settings, dict[str, str]]:
         "SOVWATCH_WORKER__APP_ID": f"bench-{run}",
         "SOVWATCH_WORKER__WEB_PORT": str(free_port()),
         "SOVWATCH_PRIVACY__PSEUDONYM_KEY": f"bench-key-{run}-0123456789",
+        "SOVWATCH_PRIVACY__DLQ_KEY": hashlib.sha256(f"bench-dlq-{run}".encode()).hexdigest(),
         **{f"SOVWATCH_TOPICS__{f.upper()}": f"bench.{run}.{f}" for f in FAMILY_FIELDS},
         "SOVWATCH_TOPICS__DLQ": f"bench.{run}.dlq",
     }

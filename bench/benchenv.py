@@ -5,6 +5,7 @@ Workers are started from the `sovwatch` console script of the checkout being ben
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def run_env(run: str) -> dict[str, str]:
     """Topics and buckets named after `run` (the buckets are made by `make_buckets`)."""
     return {
         "SOVWATCH_PRIVACY__PSEUDONYM_KEY": f"bench-key-{run}-0123456789",
+        "SOVWATCH_PRIVACY__DLQ_KEY": hashlib.sha256(f"bench-dlq-{run}".encode()).hexdigest(),
         **{f"SOVWATCH_INFLUXDB__BUCKETS__{b.upper()}": f"bench-{run}-{b}" for b in BUCKET_FIELDS},
         **{f"SOVWATCH_TOPICS__{f.upper()}": f"bench.{run}.{f}" for f in TOPIC_FIELDS},
     }

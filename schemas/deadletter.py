@@ -1,8 +1,10 @@
 """Dead-letter records: what the ingest agent could not decode, with why, for replay.
 
-The raw bytes are kept verbatim (base64) so a record can be fixed and replayed. They may hold
-personal data that was never pseudonymised, so the DLQ topic must be as restricted as the
-security topics. Offending values in `errors` are truncated, and withheld for personal fields.
+The raw bytes may hold personal data that was never pseudonymised, so they are kept only sealed
+(AES-256-GCM, `raw_sealed`), bound to the record's source topic/partition/offset: holders of the
+DLQ key can open and replay them (`sovwatch dlq`), nobody else. What stays readable (reason,
+`errors`, `pseudonyms`) shows personal fields only as pseudonyms; other offending values are
+truncated.
 
 Values over `MAX_RAW_BYTES` are cut to that size so the dead letter itself stays well under
 Kafka's default 1 MB message limit (base64 adds a third, `errors` up to ~0.5 MB); `raw_size` and
@@ -14,6 +16,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -37,16 +41,45 @@ def _check_base64(text: str) -> str:
 
 
 _BASE64 = "Standard base64 (RFC 4648 §4)"
-Base64Text = Annotated[
+TAG_BYTES = 16
+"""AES-GCM appends a 16-byte authentication tag to the ciphertext."""
+NONCE_BYTES = 12
+Base64Sealed = Annotated[
     str,
-    Field(max_length=(MAX_RAW_BYTES // 3 + 1) * 4, description=_BASE64),
+    Field(max_length=((MAX_RAW_BYTES + TAG_BYTES) // 3 + 1) * 4, description=_BASE64),
     AfterValidator(_check_base64),
+]
+Base64Nonce = Annotated[
+    str, Field(min_length=16, max_length=16, description=_BASE64), AfterValidator(_check_base64)
 ]
 Base64Key = Annotated[
     str,
     Field(max_length=(MAX_KEY_BYTES // 3 + 1) * 4, description=_BASE64),
     AfterValidator(_check_base64),
 ]
+
+
+class SealedRaw(BaseModel):
+    """A record value sealed with AES-256-GCM under the DLQ key `key_id` names."""
+
+    model_config = WIRE_CONFIG | ConfigDict(extra="forbid")
+
+    alg: Literal["AES-256-GCM"] = "AES-256-GCM"
+    key_id: str = Field(
+        pattern="^[0-9a-f]{16}$", description="Which DLQ key sealed it (a hash of the key)"
+    )
+    nonce_b64: Base64Nonce = Field(description="The 12-byte nonce, base64")
+    ciphertext_b64: Base64Sealed = Field(description="Ciphertext and tag, base64")
+
+
+Seal = Callable[[bytes, bytes], SealedRaw]
+"""Seals (plaintext, associated data): `streams.dlq_crypto.DlqCipher.seal`."""
+
+
+def raw_aad(topic: str, partition: int, offset: int) -> bytes:
+    """The associated data of a sealed value: a ciphertext opens only for its own source record,
+    so one moved to another dead letter fails authentication."""
+    return json.dumps(["sovwatch-dlq/1", topic, partition, offset]).encode()
 
 
 class DeadLetter(BaseModel):
@@ -62,23 +95,36 @@ class DeadLetter(BaseModel):
     key_b64: Base64Key | None = Field(
         None, description="Record key, base64; its first MAX_KEY_BYTES if longer"
     )
-    raw_b64: Base64Text = Field(
-        description="Record value, base64, verbatim; its first MAX_RAW_BYTES if larger"
+    raw_sealed: SealedRaw | None = Field(
+        description="Record value (its first MAX_RAW_BYTES if larger), sealed; null when the "
+        "worker keeps no raw bytes (SOVWATCH_PRIVACY__DLQ_KEEP_RAW=false)"
     )
     raw_size: int | None = Field(None, ge=0, description="Size of the whole original value")
     raw_sha256: str | None = Field(
         None, pattern="^[0-9a-f]{64}$", description="SHA-256 (hex) of the whole original value"
     )
     errors: list[FieldIssue] = Field(
-        max_length=100, description="Each violated constraint: field, constraint, value"
+        max_length=100,
+        description="Each violated constraint: field, constraint, value (a pseudonym for a "
+        "personal field)",
+    )
+    pseudonyms: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=16,
+        description="Personal fields found in the record (dotted path) and their pseudonyms",
     )
     reason: str = Field(min_length=1, max_length=1024, description="One-line summary")
     received_ts: UtcDatetime = Field(description="When the ingest agent saw the record (UTC)")
 
     @property
-    def raw(self) -> bytes:
-        """The original record value."""
-        return base64.b64decode(self.raw_b64)
+    def aad(self) -> bytes:
+        """The associated data `raw_sealed` was sealed with."""
+        return raw_aad(self.topic, self.partition, self.offset)
+
+    @property
+    def source(self) -> str:
+        """The source record as `topic:partition:offset`."""
+        return f"{self.topic}:{self.partition}:{self.offset}"
 
     @classmethod
     def for_record(
@@ -91,10 +137,14 @@ class DeadLetter(BaseModel):
         value: bytes,
         error: DecodeError,
         received_ts: datetime,
+        seal: Seal | None,
+        pseudonyms: Mapping[str, str],
     ) -> DeadLetter:
         """Build a record from a Kafka record and the `DecodeError` it raised.
 
         Values over `MAX_RAW_BYTES` are truncated, and say so (size and hash of the whole).
+        `seal` None keeps no raw bytes; `pseudonyms` (personal field -> pseudonym) also stand in
+        for the withheld value of each issue about such a field.
         """
         note = ""
         if len(value) > MAX_RAW_BYTES:
@@ -109,14 +159,25 @@ class DeadLetter(BaseModel):
                 "partition": partition,
                 "offset": offset,
                 "key_b64": None if kept_key is None else base64.b64encode(kept_key).decode(),
-                "raw_b64": base64.b64encode(value[:MAX_RAW_BYTES]).decode(),
+                "raw_sealed": (
+                    None
+                    if seal is None
+                    else seal(value[:MAX_RAW_BYTES], raw_aad(topic, partition, offset))
+                ),
                 "raw_size": len(value),
                 "raw_sha256": hashlib.sha256(value).hexdigest(),
-                "errors": list(error.issues[:100]),
+                "errors": [_pseudonymised(issue, pseudonyms) for issue in error.issues[:100]],
+                "pseudonyms": dict(pseudonyms),
                 "reason": reason,
                 "received_ts": received_ts,
             }
         )
+
+
+def _pseudonymised(issue: FieldIssue, pseudonyms: Mapping[str, str]) -> FieldIssue:
+    if issue.value is None and issue.field in pseudonyms:
+        return issue.model_copy(update={"value": pseudonyms[issue.field]})
+    return issue
 
 
 def capped_key(key: bytes | None) -> bytes | None:

@@ -140,7 +140,8 @@ def _issue(err: ErrorDetails, model: type[BaseModel] | None) -> FieldIssue:
     field = ".".join(str(part) for part in loc)
     ctx = {k: v for k, v in err.get("ctx", {}).items() if k != "error"}
     constraint = " ".join([err["type"], *(f"{k}={v}" for k, v in ctx.items())])[:256]
-    withheld = err["type"] == "missing" or _is_personal(field, model)
+    # An unknown field may be personal data nothing knows to pseudonymise: its value is withheld.
+    withheld = err["type"] in ("missing", "extra_forbidden") or _is_personal(field, model)
     return FieldIssue(
         field=field[:512],
         constraint=constraint,

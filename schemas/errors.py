@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -31,6 +31,12 @@ class FieldIssue(BaseModel):
         "the value was withheld because it is personal data",
     )
     message: str = Field(max_length=1024, description="What was expected, for humans")
+
+
+def constraint_kind(issues: Sequence[FieldIssue]) -> str:
+    """A low-cardinality reason: the first violated constraint's type (for metrics, and what
+    `sovwatch dlq list` counts by)."""
+    return issues[0].constraint.split(" ", 1)[0] if issues else "invalid"
 
 
 class DecodeError(ValueError):

@@ -6,6 +6,7 @@ JSON Schema as `"personal_data": true`.
 
 from __future__ import annotations
 
+import json
 import types
 from collections.abc import Callable
 from functools import cache
@@ -63,3 +64,33 @@ def pseudonymise(event: M, transform: Callable[[str], str]) -> M:
         if isinstance(child, BaseModel):
             update[name] = pseudonymise(child, transform)
     return event.model_copy(update=update)
+
+
+def pseudonyms_in(
+    raw: bytes, paths: tuple[str, ...], transform: Callable[[str], str]
+) -> dict[str, str]:
+    """Dotted path -> `transform(value)` for each personal field at `paths` that `raw`, read as
+    a JSON object, holds as a string or number: what a dead letter may show of a record that
+    failed validation. Empty when `raw` is not a JSON object (or nests too deep to read)."""
+    try:
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return {}
+    found: dict[str, str] = {}
+    for path in paths:
+        value: Any = doc
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = str(value)
+            if text.isascii() or _is_utf8(text):  # JSON's "\ud800" is no id to pseudonymise
+                found[path] = transform(text)
+    return found
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True

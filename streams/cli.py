@@ -18,6 +18,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from streams.audit_cli import audit_app
 from streams.buckets import ensure_buckets, wanted_buckets
 from streams.connect import influx_client, kafka_admin
+from streams.dlq_cli import dlq_app
 from streams.errors import SovwatchError, one_line, settings_error
 from streams.grafana_cli import grafana_app
 from streams.privacy_cli import privacy_app
@@ -49,6 +50,7 @@ register_simulator(app)
 register_report(app)
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(dlq_app, name="dlq")
 
 console = Console(soft_wrap=True)
 JURISDICTION_HELP = (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from influxdb_client import InfluxDBClient
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, KafkaTimeoutError
 
 from streams.errors import ServiceUnreachableError
@@ -38,27 +40,62 @@ def kafka_admin(kafka: KafkaSettings, client_id: str = "sovwatch-admin") -> Kafk
         raise ServiceUnreachableError("Kafka", kafka.bootstrap_servers, type(exc).__name__) from exc
 
 
+def kafka_consumer(kafka: KafkaSettings) -> KafkaConsumer:
+    """A consumer without a group (offsets never committed) that has reached the cluster, or
+    `ServiceUnreachableError`."""
+    try:
+        return KafkaConsumer(enable_auto_commit=False, **kafka.client_config())
+    except KafkaTimeoutError as exc:
+        raise kafka_unreachable(kafka) from exc
+
+
 def values_to_end(kafka: KafkaSettings, topics: list[str], timeout_s: float = 30) -> list[bytes]:
     """Every value on `topics` up to their end offsets at call time (what was read by then if
     `timeout_s` passes first). Producers may go on writing: this never waits for them."""
-    consumer = KafkaConsumer(enable_auto_commit=False, **kafka.client_config())
+    return [record.value for record in records_to_end(kafka, topics, timeout_s)]
+
+
+def records_to_end(
+    kafka: KafkaSettings, topics: list[str], timeout_s: float = 30
+) -> list[ConsumerRecord]:
+    """`values_to_end`, as whole records (offset, key, headers, ...)."""
+    return records_from(kafka, {topic: None for topic in topics}, timeout_s)
+
+
+def records_from(
+    kafka: KafkaSettings,
+    starts: Mapping[str | TopicPartition, int | None],
+    timeout_s: float = 30,
+) -> list[ConsumerRecord]:
+    """The records of each topic (every partition, from the beginning) or partition (from its
+    offset) of `starts` up to the end offsets at call time; `ServiceUnreachableError` if no
+    broker answers."""
+    consumer = kafka_consumer(kafka)
     try:
-        parts = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
+        offsets: dict[TopicPartition, int | None] = {}
+        for where, offset in starts.items():
+            if isinstance(where, TopicPartition):
+                offsets[where] = offset
+            else:
+                for p in consumer.partitions_for_topic(where) or ():
+                    offsets[TopicPartition(where, p)] = None
+        parts = list(offsets)
         if not parts:  # no such topic (yet): nothing on it
             return []
         consumer.assign(parts)
         consumer.seek_to_beginning()
+        for part, offset in offsets.items():
+            if offset is not None:
+                consumer.seek(part, offset)
         ends = consumer.end_offsets(parts)
-        values: list[bytes] = []
+        records: list[ConsumerRecord] = []
         deadline = time.monotonic() + timeout_s
         while any(consumer.position(p) < ends[p] for p in parts) and time.monotonic() < deadline:
-            for part, records in consumer.poll(timeout_ms=500).items():
-                values += [record.value for record in records if record.offset < ends[part]]
-        return values
+            for part, polled in consumer.poll(timeout_ms=500).items():
+                records += [record for record in polled if record.offset < ends[part]]
+        return records
+    except KafkaTimeoutError as exc:
+        raise kafka_unreachable(kafka) from exc
     finally:
         consumer.close()
 

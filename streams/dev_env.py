@@ -1,10 +1,11 @@
 """The dev stack's local secrets, generated once (`make dev-env`, which `make demo` runs).
 
-The git-ignored `.env` gets a pseudonymisation key and the audit signing key, so the demo worker
-signs its checkpoints and `sovwatch audit verify` right after `make demo` checks them: the key
-pair lives beside it in `.audit-keys/` (git-ignored, private files 0600, from `audit keygen`'s
-code) and `.env` names the public key file. `.env` holds secrets, so it is made 0600 too.
-Lines already there are kept: running it again changes nothing.
+The git-ignored `.env` gets a pseudonymisation key, a DLQ key (it seals dead letters' raw bytes)
+and the audit signing key, so the demo worker signs its checkpoints and `sovwatch audit verify`
+right after `make demo` checks them: the key pair lives beside it in `.audit-keys/` (git-ignored,
+private files 0600, from `audit keygen`'s code) and `.env` names the public key file. `.env`
+holds secrets, so it is made 0600 too. Lines already there are kept: running it again changes
+nothing.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ def ensure_dev_env(root: Path) -> list[str]:
     keys = root / KEY_DIR
     present = _names(env_file)
     wanted: dict[str, str] = {}
-    if "SOVWATCH_PRIVACY__PSEUDONYM_KEY" not in present:
-        wanted["SOVWATCH_PRIVACY__PSEUDONYM_KEY"] = secrets.token_hex(32)
+    for name in ("SOVWATCH_PRIVACY__PSEUDONYM_KEY", "SOVWATCH_PRIVACY__DLQ_KEY"):
+        if name not in present:
+            wanted[name] = secrets.token_hex(32)
     if "SOVWATCH_AUDIT__SIGNING_KEY" not in present:
         if not (keys / PRIVATE_B64).exists():
             write_keypair(keys)

@@ -12,18 +12,18 @@ from streams.errors import SovwatchError
 from streams.settings import KafkaSettings
 
 
-def produce(kafka: KafkaSettings, records: Iterable[tuple[str, bytes, bytes]]) -> int:
-    """Send (topic, key, value) records, wait until the broker acknowledged all; returns count."""
+def kafka_producer(kafka: KafkaSettings, **tuning: object) -> KafkaProducer:
+    """A producer (acks from all in-sync replicas) that has reached the cluster, or
+    `ServiceUnreachableError`."""
     try:
-        producer = KafkaProducer(
-            acks="all",
-            linger_ms=20,
-            batch_size=256 * 1024,
-            compression_type="gzip",
-            **kafka.client_config(),
-        )
+        return KafkaProducer(acks="all", **tuning, **kafka.client_config())
     except KafkaTimeoutError as exc:
         raise kafka_unreachable(kafka) from exc
+
+
+def produce(kafka: KafkaSettings, records: Iterable[tuple[str, bytes, bytes]]) -> int:
+    """Send (topic, key, value) records, wait until the broker acknowledged all; returns count."""
+    producer = kafka_producer(kafka, linger_ms=20, batch_size=256 * 1024, compression_type="gzip")
     sent = 0
     try:
         futures = []

@@ -161,6 +161,9 @@ class TopicSettings(BaseModel):
     alerts_security: str = "alerts.security"
     alerts_compliance: str = "alerts.compliance"
     audit_checkpoints: str = "audit.checkpoints"
+    dlq_replays: str = Field(
+        "sovwatch.dlq.replays", description="Which dead letters `sovwatch dlq replay` re-sent"
+    )
     telegraf: str = Field(
         "telemetry.telegraf", description="Telegraf's outputs.kafka topic (its metrics, mapped)"
     )
@@ -241,6 +244,21 @@ class PrivacySettings(BaseModel):
         default_factory=list,
         description="Keys used before the current one (JSON list): look-ups by real id also "
         "find the pseudonyms stored under them; the worker never pseudonymises with them",
+    )
+    dlq_key: SecretStr | None = Field(
+        None,
+        description="AES-256 key (32 random bytes, hex or base64) sealing dead letters' raw "
+        "bytes; required by the worker unless dlq_keep_raw is false, never logged",
+    )
+    previous_dlq_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="DLQ keys used before the current one (JSON list): `sovwatch dlq` still "
+        "opens dead letters sealed under them; the worker never seals with them",
+    )
+    dlq_keep_raw: bool = Field(
+        True,
+        description="false: dead letters keep no raw bytes at all (size, hash, reason and "
+        "pseudonyms only; they cannot be replayed) and the worker needs no DLQ key",
     )
 
 

@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 def topic_specs(topics: TopicSettings) -> list[NewTopic]:
     """One NewTopic per sovwatch topic."""
     retention = {"retention.ms": str(topics.retention_hours * HOUR_MS)}
-    # Compacted: readers need the latest checkpoint per site and the latest state of each
-    # incident (alerts are keyed by incident id), forever.
+    # Compacted: readers need the latest checkpoint per site, the latest state of each
+    # incident (alerts are keyed by incident id) and of each replayed dead letter, forever.
     compacted = {"cleanup.policy": "compact"}
     keep_latest = compacted_topics(topics)
     return [
@@ -41,6 +41,7 @@ def compacted_topics(topics: TopicSettings) -> set[str]:
         topics.alerts_ops,
         topics.alerts_security,
         topics.alerts_compliance,
+        topics.dlq_replays,
     }
 
 

@@ -21,7 +21,7 @@ from agents.audit_table import TableHeads
 from agents.batching import Batcher, consume
 from agents.channels import deliveries
 from agents.compliance import Compliance, EventClock
-from agents.dead_letters import SendDeadLetter, dead_letter_sender
+from agents.dead_letters import DeadLetterMaker, SendDeadLetter, dead_letter_sender
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest
 from agents.ingest_agent import IngestStage, make_sink
@@ -32,6 +32,7 @@ from agents.rules.loader import load_packs, pack_files
 from agents.sink import PointSink
 from streams import metrics
 from streams.app import SovwatchApp, Topics, create_app, declare_topics
+from streams.dlq_crypto import worker_cipher
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
 
@@ -99,6 +100,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     """Everything one worker runs. `rules`: an engine of your own (tests), else the packs of
     `SOVWATCH_ALERTS__RULES_DIR` or the built-in ones."""
     pseudonymiser = Pseudonymiser.from_settings(settings.privacy)  # fails here, clearly
+    dlq_cipher = worker_cipher(settings.privacy)  # so does a missing DLQ key
     app = create_app(settings)
     topics = declare_topics(app, settings)
 
@@ -134,7 +136,9 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
             deliveries(settings),
         ),
     )
-    send_dead_letter = dead_letter_sender(topics.dlq)
+    send_dead_letter = dead_letter_sender(
+        topics.dlq, DeadLetterMaker(settings.topics, dlq_cipher, pseudonymiser)
+    )
     signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
     audit = AuditStage(
         settings,

@@ -21,11 +21,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from agents.ingest import Ingest, dead_letter
+from agents.dead_letters import DeadLetterMaker
+from agents.ingest import Ingest
 from schemas.decode import Event, Family
 from schemas.envelope import TS_MAX, TS_MIN
 from schemas.errors import DecodeError
 from streams.demo import MALFORMED, demo_records
+from streams.dlq_crypto import DlqCipher
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
 from tests.strategies.bad_records import BadRecords, Case, Seed
@@ -34,7 +36,9 @@ from tests.strategies.schemas import events, json_values
 # Generated events are dated up to year 9999: schema validity is the property here, not the
 # worker's clock bound (tested in tests/unit/agents/test_ingest_agent.py), so it is lifted.
 SETTINGS = Settings.model_validate({"worker": {"max_future_skew_s": 1e12}})
-INGEST = Ingest(SETTINGS, Pseudonymiser(b"fuzz-key-0123456789abcdef"))
+PSEUDONYMISER = Pseudonymiser(b"fuzz-key-0123456789abcdef")
+INGEST = Ingest(SETTINGS, PSEUDONYMISER)
+DEAD_LETTER = DeadLetterMaker(SETTINGS.topics, DlqCipher([bytes(32)]), PSEUDONYMISER)
 TOPIC: dict[Family, str] = {family: topic for topic, family in INGEST.topic_families.items()}
 DLQ_BUDGET = 1_000_000
 """A dead letter must fit Kafka's default max message size (1,048,588 bytes) with room."""
@@ -86,7 +90,7 @@ def outcome(raw: bytes | None, family: Family) -> Event | DecodeError:
     except DecodeError as error:
         assert error.reason.strip() and "\n" not in error.reason, error.reason
         assert error.issues, error.reason
-        letter = dead_letter(
+        letter = DEAD_LETTER(
             topic=TOPIC[family], partition=0, offset=7, key=b"fra-1", value=raw, error=error
         )
         assert len(letter.model_dump_json()) < DLQ_BUDGET

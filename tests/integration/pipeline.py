@@ -3,6 +3,7 @@ processes (`sovwatch worker`), and read-back from InfluxDB and the DLQ topic."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -16,8 +17,10 @@ from types import TracebackType
 
 from kafka import KafkaConsumer, TopicPartition
 
+from schemas.deadletter import DeadLetter
 from streams import kafka_principals
 from streams.connect import influx_client, kafka_admin
+from streams.dlq_crypto import DlqCipher
 from streams.settings import InfluxSettings, Settings
 from streams.stack.kafka_acls import sync_acls
 from streams.stack.process import free_port
@@ -36,6 +39,7 @@ TOPIC_FIELDS = (
     "alerts_compliance",
     "audit_checkpoints",
     "telegraf",
+    "dlq_replays",
 )
 
 
@@ -72,6 +76,7 @@ class Isolated:
             "SOVWATCH_WORKER__APP_ID": f"test-{unique}",
             "SOVWATCH_WORKER__BATCH_MAX_AGE_S": "0.5",
             "SOVWATCH_PRIVACY__PSEUDONYM_KEY": f"test-key-{unique}-0123456789",
+            "SOVWATCH_PRIVACY__DLQ_KEY": hashlib.sha256(f"dlq-{unique}".encode()).hexdigest(),
             **{f"SOVWATCH_TOPICS__{f.upper()}": f"test.{unique}.{f}" for f in TOPIC_FIELDS},
             **env,
         }
@@ -98,6 +103,12 @@ class Isolated:
     def dead_letters(self, expected: int, timeout_s: float = 30) -> list[bytes]:
         """All records of this test's DLQ topic (waits until `expected` arrived or timeout)."""
         return self.records([self.settings.topics.dlq], expected, timeout_s)
+
+    def opened(self, letter: DeadLetter) -> bytes:
+        """The raw bytes of a dead letter, unsealed with this test's DLQ key."""
+        cipher = DlqCipher.from_settings(self.settings.privacy)
+        assert cipher is not None and letter.raw_sealed is not None
+        return cipher.open(letter.raw_sealed, letter.aad)
 
     def records(self, topics: list[str], expected: int, timeout_s: float = 30) -> list[bytes]:
         """All values on these topics (waits until `expected` arrived, or timeout_s passed)."""

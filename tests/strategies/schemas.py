@@ -5,6 +5,7 @@ Every strategy yields a model instance that validates; `.model_dump_json()` give
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, get_args
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from schemas.alert import Alert, Severity, Team, alert_id
 from schemas.audit import AUDIT_ACTIONS, DATA_MOVEMENT, Actor, AuditEvent, Classification
 from schemas.country import COUNTRY_CODES
-from schemas.deadletter import DeadLetter
+from schemas.deadletter import DeadLetter, SealedRaw
 from schemas.decode import Event
 from schemas.errors import FieldIssue
 from schemas.gpu import GpuSample
@@ -232,17 +233,29 @@ field_issues = st.builds(
 )
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
 @st.composite
 def dead_letters(draw: st.DrawFn) -> DeadLetter:
-    import base64
-
     return DeadLetter(
         topic=draw(st.text(min_size=1, max_size=60)),
         partition=draw(st.integers(0, 10_000)),
         offset=draw(st.integers(0, 2**62)),
-        key_b64=draw(optional(st.binary(max_size=40).map(lambda b: base64.b64encode(b).decode()))),
-        raw_b64=base64.b64encode(draw(st.binary(max_size=300))).decode(),
+        key_b64=draw(optional(st.binary(max_size=40).map(_b64))),
+        raw_sealed=draw(
+            optional(
+                st.builds(
+                    SealedRaw,
+                    key_id=st.text("0123456789abcdef", min_size=16, max_size=16),
+                    nonce_b64=st.binary(min_size=12, max_size=12).map(_b64),
+                    ciphertext_b64=st.binary(min_size=16, max_size=300).map(_b64),
+                )
+            )
+        ),
         errors=draw(st.lists(field_issues, max_size=4)),
+        pseudonyms=draw(st.dictionaries(st.text(max_size=20), st.text(max_size=30), max_size=3)),
         reason=draw(st.text(min_size=1, max_size=100)),
         received_ts=draw(timestamps),
     )

@@ -10,6 +10,7 @@ an InfluxDB target whose token is refused. Then the worker log, the output of CL
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import re
@@ -91,6 +92,7 @@ def test_no_secret_in_worker_log_cli_output_or_metrics(
     assert worker_token is not None
     secrets = {
         "pseudonym key": f"pseudonym-key-LEAKCHECK-{unique}",
+        "DLQ key": hashlib.sha256(f"dlq-key-LEAKCHECK-{unique}".encode()).hexdigest(),
         "signing key (PEM body)": key_body,
         "signing key (raw)": base64.b64decode(key_body)[-32:].hex(),
         "worker InfluxDB token": worker_token.get_secret_value(),
@@ -106,6 +108,7 @@ def test_no_secret_in_worker_log_cli_output_or_metrics(
         unique,
         tmp_path,
         SOVWATCH_PRIVACY__PSEUDONYM_KEY=secrets["pseudonym key"],
+        SOVWATCH_PRIVACY__DLQ_KEY=secrets["DLQ key"],
         SOVWATCH_AUDIT__SIGNING_KEY=private_pem,
         SOVWATCH_AUDIT__PUBLIC_KEY_FILE=str(public_file),
         SOVWATCH_WORKER__WEB_TOKEN=secrets["web token"],

@@ -19,7 +19,10 @@ def test_a_confirmed_head_goes_to_its_events_partition_without_the_producers_par
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = Settings.model_validate(
-        {"worker": {"app_id": "t-heads", "store": "memory://"}, "privacy": {"pseudonym_key": KEY}}
+        {
+            "worker": {"app_id": "t-heads", "store": "memory://"},
+            "privacy": {"pseudonym_key": KEY, "dlq_keep_raw": False},
+        }
     )
     topology = build(settings)
     producer = topology.app.producer

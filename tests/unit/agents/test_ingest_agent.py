@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 from agents.alert_sink import AlertSink, kafka_publisher
 from agents.compliance import Compliance, EventClock
-from agents.dead_letters import dead_letter_sender
+from agents.dead_letters import DeadLetterMaker, dead_letter_sender
 from agents.ingest import Ingest
 from agents.ingest_agent import IngestStage, Item, make_sink
 from agents.residency import Residency
 from agents.rule_state import TableState
 from agents.rules.fixtures import build_event
 from agents.sink import PointSink
+from streams.dlq_crypto import DlqCipher
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
 from tests.unit.agents.fakes import (
@@ -58,7 +59,9 @@ class Pipeline:
         self.alerts = RecordingTopic()
         self.acked: list[tuple[str, int, int]] = []
         self.stopping = False
-        send = dead_letter_sender(self.dlq)
+        pseudonymiser = Pseudonymiser(b"unit-test-key-0123456789")
+        make = DeadLetterMaker(self.settings.topics, DlqCipher([bytes(32)]), pseudonymiser)
+        send = dead_letter_sender(self.dlq, make)
 
         async def ack(event: FaustEvent) -> None:
             message = event.message
@@ -76,7 +79,7 @@ class Pipeline:
             kafka_publisher({"ops": self.alerts, "security": self.alerts}),
         )
         compliance = Compliance(rule_engine, state, EventClock(300), alert_sink)
-        ingest = Ingest(self.settings, Pseudonymiser(b"unit-test-key-0123456789"))
+        ingest = Ingest(self.settings, pseudonymiser)
         self.stage = IngestStage(ingest, compliance, self.sink, send)
 
 

@@ -18,6 +18,7 @@ SECRETS = {
     "SOVWATCH_WORKER_INFLUXDB_TOKEN": "worker-token-w",
     "SOVWATCH_GRAFANA_INFLUXDB_TOKEN": "grafana-readonly-token-r",
     "SOVWATCH_PRIVACY__PSEUDONYM_KEY": "pseudonym-key-k",
+    "SOVWATCH_PRIVACY__DLQ_KEY": "dlq-key-d",
     "SOVWATCH_WORKER__WEB_TOKEN": "web-token-x",
 }
 

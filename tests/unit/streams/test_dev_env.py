@@ -8,6 +8,7 @@ from pathlib import Path
 from agents.audit_sign import Signer, load_public_key
 from streams.audit_cli import PRIVATE_B64, PRIVATE_PEM
 from streams.dev_env import KEY_DIR, ensure_dev_env
+from streams.dlq_crypto import DlqCipher
 from streams.settings import Settings
 
 
@@ -20,7 +21,11 @@ def test_keys_are_made_once_and_the_worker_and_verifier_settings_name_them(
 ) -> None:
     (tmp_path / ".env").write_text("SOVWATCH_PRIVACY__PSEUDONYM_KEY=kept-as-it-is")
     added = ensure_dev_env(tmp_path)
-    assert added == ["SOVWATCH_AUDIT__SIGNING_KEY", "SOVWATCH_AUDIT__PUBLIC_KEY_FILE"]
+    assert added == [
+        "SOVWATCH_PRIVACY__DLQ_KEY",
+        "SOVWATCH_AUDIT__SIGNING_KEY",
+        "SOVWATCH_AUDIT__PUBLIC_KEY_FILE",
+    ]
     keys = tmp_path / KEY_DIR
     assert mode(tmp_path / ".env") == mode(keys / PRIVATE_PEM) == mode(keys / PRIVATE_B64) == 0o600
     first = (tmp_path / ".env").read_text()
@@ -29,6 +34,7 @@ def test_keys_are_made_once_and_the_worker_and_verifier_settings_name_them(
     settings = Settings(_env_file=tmp_path / ".env")
     assert settings.privacy.pseudonym_key is not None
     assert settings.privacy.pseudonym_key.get_secret_value() == "kept-as-it-is"
+    assert DlqCipher.from_settings(settings.privacy) is not None  # a valid 32-byte key
     assert settings.audit.signing_key is not None and settings.audit.public_key_file is not None
     signer = Signer.from_secret(settings.audit.signing_key)
     public = load_public_key(settings.audit.public_key_file.read_bytes())
@@ -38,6 +44,7 @@ def test_keys_are_made_once_and_the_worker_and_verifier_settings_name_them(
 def test_a_fresh_checkout_gets_every_key(tmp_path: Path) -> None:
     assert ensure_dev_env(tmp_path) == [
         "SOVWATCH_PRIVACY__PSEUDONYM_KEY",
+        "SOVWATCH_PRIVACY__DLQ_KEY",
         "SOVWATCH_AUDIT__SIGNING_KEY",
         "SOVWATCH_AUDIT__PUBLIC_KEY_FILE",
     ]

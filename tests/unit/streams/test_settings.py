@@ -55,10 +55,11 @@ def test_invalid_values_are_rejected_naming_the_field(monkeypatch: pytest.Monkey
 
 def test_every_topic_name_is_listed_once() -> None:
     names = Settings().topics.all_names()
-    assert len(names) == len(set(names)) == 10
+    assert len(names) == len(set(names)) == 11
     assert "telemetry.gpu" in names
     assert "audit.checkpoints" in names
     assert "telemetry.telegraf" in names
+    assert "sovwatch.dlq.replays" in names
 
 
 def test_each_store_is_listed_once_with_its_countries() -> None:

@@ -6,6 +6,9 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from streams.errors import SovwatchError
 from streams.settings import Settings
 from streams.topology import build
 
@@ -14,7 +17,10 @@ KEY = "unit-test-key-0123456789abcdef"
 
 def settings(app_id: str) -> Settings:
     return Settings.model_validate(
-        {"worker": {"app_id": app_id, "store": "memory://"}, "privacy": {"pseudonym_key": KEY}}
+        {
+            "worker": {"app_id": app_id, "store": "memory://"},
+            "privacy": {"pseudonym_key": KEY, "dlq_keep_raw": False},
+        }
     )
 
 
@@ -57,3 +63,9 @@ def test_importing_every_module_creates_no_faust_object_and_reads_no_environment
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_a_worker_without_a_dlq_key_refuses_to_start_unless_it_keeps_no_raw_bytes() -> None:
+    keyless = Settings.model_validate({"privacy": {"pseudonym_key": KEY}})
+    with pytest.raises(SovwatchError, match="no DLQ key is set"):
+        build(keyless)
