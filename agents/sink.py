@@ -4,13 +4,16 @@ Each buffered entry remembers the Kafka event it came from. A batch is flushed w
 `batch_max_points` points or its oldest point is `batch_max_age_s` old; only after every write of
 the batch was acknowledged are its events acked (so Faust may commit their offsets).
 
-One batch is written in the background while the next one fills (double buffering). When the
-next one is full before the write finished — InfluxDB slow or down and retrying — `add` waits:
-the agent stops pulling from Kafka and memory stays bounded at two batches. Nothing is dropped.
+Each InfluxDB target (a jurisdiction's server and org) has a write lane of its own: a batch's
+lines for that target are written after the target's previous lines, independently of the other
+targets. So one country's InfluxDB outage does not hold back the other countries' storage, for up
+to `max_held_batches` batches handed over and not yet acked; then `add` waits (backpressure: the
+agent stops pulling from Kafka, memory stays bounded). Nothing is dropped.
 
-Batches are written and acked one after the other, so acks reach Kafka in offset order for every
-partition. A write abandoned at shutdown (`WriteAbandonedError`) leaves its events and every later
-one unacked: the next owner replays them.
+Acks stay in offset order for every partition: a batch is acked only once every lane has written
+its lines and the batch before it was acked, so one target's outage holds back the acks (Kafka
+commits) of all, never another target's writes. A write abandoned at shutdown
+(`WriteAbandonedError`) leaves its events and every later one unacked: the next owner replays them.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -48,6 +51,14 @@ class Destination:
     def key(self) -> tuple[str, str, str]:
         return (self.target.url, self.target.org, self.bucket)
 
+    def lane(self) -> tuple[str, str]:
+        """The write lane: one per server and org."""
+        return (self.target.url, self.target.org)
+
+
+_Job = tuple[Destination, list[str], list[E | None]]
+"""One write of a batch: a destination, its lines, the event of each line."""
+
 
 @dataclass
 class _Batch(Generic[E]):
@@ -62,6 +73,14 @@ class _Batch(Generic[E]):
     waits: list[Awaitable[Any]] = field(default_factory=list)
     points: int = 0
     opened: float = field(default_factory=time.monotonic)
+
+    def by_lane(self) -> dict[tuple[str, str], list[_Job[E]]]:
+        """The batch's writes grouped by write lane (server and org), one per bucket."""
+        lanes: dict[tuple[str, str], list[_Job[E]]] = defaultdict(list)
+        for key, lines in self.lines.items():
+            destination = self.destinations[key]
+            lanes[destination.lane()].append((destination, lines, self.line_events[key]))
+        return lanes
 
     def put(self, points: Sequence[tuple[Destination, str]], event: E | None) -> None:
         """Buffer lines, each remembering its event (None: a line of no one event)."""
@@ -89,9 +108,13 @@ class PointSink(Generic[E]):
         self._max_age = worker.batch_max_age_s
         self._ack = ack
         self._reject = reject
+        self._max_held = worker.max_held_batches
         self._batch: _Batch[E] = _Batch()
         self._lock = asyncio.Lock()
-        self._inflight: asyncio.Future[None] | None = None
+        # Per handed-over batch, in order: done once its events are acked (or given up).
+        self._held: deque[asyncio.Future[None]] = deque()
+        # Per write lane, its last write (the next one of the lane starts after it).
+        self._lanes: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._stopping = stopping
         self.abandoned = False  # a write was given up at shutdown: nothing is acked any more
 
@@ -107,7 +130,8 @@ class PointSink(Generic[E]):
             "buffered_events": len(batch.events),
             "buffered_points": batch.points,
             "batch_age_s": round(time.monotonic() - batch.opened, 1) if batch.events else 0.0,
-            "writing": self._inflight is not None and not self._inflight.done(),
+            "writing": any(not held.done() for held in self._held),
+            "held_batches": len(self._held),
             "abandoned": self.abandoned,
         }
 
@@ -151,30 +175,70 @@ class PointSink(Generic[E]):
     async def flush(self) -> None:
         """Write everything buffered; returns when it is written and acked."""
         await self._start_flush()
-        await self._wait_inflight()
+        async with self._lock:
+            while self._held:
+                await self._release_oldest()
 
     async def _start_flush(self) -> None:
-        """Hand the current batch to a background write, once the previous write is done."""
+        """Hand the current batch to its lanes' background writes, once fewer than
+        `max_held_batches` batches are held."""
         async with self._lock:
-            await self._wait_inflight()
+            while self._held and (self._held[0].done() or len(self._held) >= self._max_held):
+                await self._release_oldest()
             batch, self._batch = self._batch, _Batch()
             if batch.events:
-                self._inflight = asyncio.ensure_future(self._write_batch(batch))
+                writes = [self._lane_write(lane, jobs) for lane, jobs in batch.by_lane().items()]
+                previous = self._held[-1] if self._held else None
+                self._held.append(asyncio.ensure_future(self._finish(batch, writes, previous)))
 
-    async def _wait_inflight(self) -> None:
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None:
-            await inflight
+    async def _release_oldest(self) -> None:
+        """Wait for the oldest held batch to be acked; its failure is this call's."""
+        oldest = self._held[0]
+        try:
+            await asyncio.shield(oldest)
+        finally:
+            if oldest.done():
+                self._held.popleft()
 
-    async def _write_batch(self, batch: _Batch[E]) -> None:
+    def _lane_write(self, lane: tuple[str, str], jobs: list[_Job[E]]) -> asyncio.Future[None]:
+        previous = self._lanes.get(lane)
+        write = asyncio.ensure_future(self._write_in_lane(previous, jobs))
+        self._lanes[lane] = write
+        return write
+
+    async def _write_in_lane(
+        self, previous: asyncio.Future[None] | None, jobs: list[_Job[E]]
+    ) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})  # its outcome is its own batch's business
         if self.abandoned:
             return
         try:
-            for key, lines in batch.lines.items():
-                await self._write(batch.destinations[key], lines, batch.line_events[key])
-        except WriteAbandonedError as exc:
+            for destination, lines, events in jobs:
+                await self._write(destination, lines, events)
+        except WriteAbandonedError:
+            self.abandoned = True  # no later write of any lane is started
+            raise
+
+    async def _finish(
+        self,
+        batch: _Batch[E],
+        writes: list[asyncio.Future[None]],
+        previous: asyncio.Future[None] | None,
+    ) -> None:
+        """Ack the batch's events once all its lanes wrote and the batch before was acked."""
+        outcomes = await asyncio.gather(*writes, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, WriteAbandonedError):
+                raise outcome
+        if any(isinstance(outcome, WriteAbandonedError) for outcome in outcomes):
             self.abandoned = True
-            log.warning("%s: %d events left unacked for replay", exc, len(batch.events))
+            log.warning(
+                "a write was abandoned: %d events left unacked for replay", len(batch.events)
+            )
+        if previous is not None:
+            await previous
+        if self.abandoned:
             return
         for wait in batch.waits:
             await wait

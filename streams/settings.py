@@ -208,6 +208,12 @@ class WorkerSettings(BaseModel):
     store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://")
     batch_max_points: int = Field(5000, ge=1, description="InfluxDB recommends ~5,000 lines")
     batch_max_age_s: float = Field(1.0, gt=0, description="Flush a partial batch this old")
+    max_held_batches: int = Field(
+        4,
+        ge=1,
+        description="Batches written or waiting for a write, not yet acked; then the worker "
+        "stops pulling (the window in which one InfluxDB target's outage spares the others)",
+    )
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(30.0, gt=0)
     commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit")

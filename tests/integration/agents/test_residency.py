@@ -1,6 +1,7 @@
-"""Residency fails closed on a real worker, Kafka and InfluxDB: with a map that lists only DE,
-a French site's telemetry and audit events are dead-lettered with the reason and stored nowhere;
-the German site's are stored."""
+"""Residency on a real worker, Kafka and InfluxDB. Fail closed: with a map that lists only DE,
+a French site's telemetry and audit events are dead-lettered with the reason and stored nowhere,
+the German site's are stored. Per-country write lanes: while Germany's server hangs, France's
+points are stored; the acks wait, and Germany's points follow once its server answers."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ import pytest
 
 from streams.influx_tokens import WORKER, stack_token
 from streams.produce import produce
+from tests.faults.proxy import SlowProxy
 from tests.integration.agents.audit_harness import servers  # noqa: F401 - fixture
 from tests.integration.agents.test_secrets import event
 from tests.integration.pipeline import Isolated, wait_for
+
+STORED = "sovwatch_events_stored_total"
 
 pytestmark = pytest.mark.usefixtures("servers")
 
@@ -46,3 +50,41 @@ def test_a_country_without_a_target_is_dead_lettered_and_stored_nowhere(
         assert letter["reason"].startswith("no residency target for FR"), letter["reason"]
     assert sum(pipeline.points_by_measurement(de).values()) == 2  # its gpu point and audit record
     assert pipeline.points_by_measurement(fr) == {}
+
+
+def test_one_countrys_influxdb_outage_spares_another_countrys_storage(
+    unique: str, tmp_path: Path
+) -> None:
+    base = Isolated(unique, tmp_path)
+    influx, token = base.settings.influxdb, stack_token(base.settings, WORKER)
+    assert token is not None
+    port = int(influx.url.rsplit(":", 1)[1])
+    # Germany's server: a proxy that listens but forwards nothing until entered (a hung server).
+    german_server = SlowProxy("127.0.0.1", port)
+    target = {"org": influx.org, "token": token.get_secret_value()}
+    residency = {
+        "DE": {**target, "url": f"http://127.0.0.1:{german_server.port}"},
+        "FR": {**target, "url": influx.url},
+    }
+    pipeline = Isolated(
+        unique,
+        tmp_path,
+        SOVWATCH_INFLUXDB__RESIDENCY=json.dumps(residency),
+        SOVWATCH_INFLUXDB__TIMEOUT_S="2",
+        SOVWATCH_WORKER__RETRY_MAX_S="1",
+    )
+    topics = pipeline.settings.topics
+    de, fr = f"o{unique}-de", f"o{unique}-fr"
+    records = [
+        (topics.gpu, site.encode(), event(site, f"g-{site}-{n}", country, family="gpu"))
+        for n in range(3)
+        for site, country in ((de, "DE"), (fr, "FR"))
+    ]
+    with pipeline.worker() as worker:
+        produce(pipeline.settings.kafka, records)
+        assert wait_for(lambda: sum(pipeline.points_by_measurement(fr).values()) == 3)
+        assert pipeline.points_by_measurement(de) == {}  # Germany is down ...
+        assert worker.metric(STORED) == 0  # ... and the acks of the batches wait for it
+        with german_server:  # Germany's server answers again
+            assert wait_for(lambda: sum(pipeline.points_by_measurement(de).values()) == 3)
+            assert wait_for(lambda: worker.metric(STORED) == 6)

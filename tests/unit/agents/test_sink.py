@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
-from agents.sink import Destination, PointSink
+from agents.influx_writer import WriteAbandonedError
+from agents.sink import Destination, LineWriter, PointSink
 from streams.settings import InfluxTarget, WorkerSettings
 from tests.unit.agents.fakes import RecordingWriter
 
@@ -13,7 +15,7 @@ GERMANY = Destination(InfluxTarget(url="http://de.invalid:8086", org="de"), "tel
 
 
 def make_sink(
-    writer: RecordingWriter, max_points: int = 3
+    writer: LineWriter, max_points: int = 3, max_held: int = 4
 ) -> tuple[PointSink[str], list[str], list[tuple[str | None, str]]]:
     acked: list[str] = []
     rejected: list[tuple[str | None, str]] = []
@@ -24,7 +26,9 @@ def make_sink(
     async def reject(event: str | None, reason: str) -> None:
         rejected.append((event, reason))
 
-    worker = WorkerSettings(batch_max_points=max_points, batch_max_age_s=60)
+    worker = WorkerSettings(
+        batch_max_points=max_points, batch_max_age_s=60, max_held_batches=max_held
+    )
     return PointSink(writer, worker, ack, reject), acked, rejected
 
 
@@ -59,7 +63,7 @@ async def test_points_go_to_their_jurisdiction_in_separate_writes() -> None:
 async def test_nothing_is_acked_while_influxdb_does_not_acknowledge() -> None:
     writer = RecordingWriter()
     writer.gate.clear()  # InfluxDB "down": the write does not return
-    sink, acked, _ = make_sink(writer, max_points=2)
+    sink, acked, _ = make_sink(writer, max_points=2, max_held=1)
     await sink.add("e1", [(DEFAULT, "m v=1 1")])
     flushing = asyncio.create_task(sink.add("e2", [(DEFAULT, "m v=2 2")]))
     await asyncio.sleep(0.05)
@@ -158,3 +162,75 @@ async def test_progress_tells_buffered_events_from_a_write_in_flight() -> None:
     writer.gate.set()
     await sink.flush()
     assert sink.progress()["writing"] is False and acked == ["e1", "e2"]
+
+
+class CountryWriter(RecordingWriter):
+    """InfluxDB servers of several countries: a server whose url is in `down` does not answer
+    (`abandon`: the writer gives up on it, as at shutdown)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down: set[str] = set()
+        self.back = asyncio.Event()
+        self.abandon = False
+
+    async def write(self, target: InfluxTarget, bucket: str, lines: Sequence[str]) -> None:
+        while target.url in self.down:
+            if self.abandon:
+                raise WriteAbandonedError(f"gave up on {target.url}")
+            self.back.clear()
+            await self.back.wait()
+        await super().write(target, bucket, lines)
+
+    def restore(self, url: str) -> None:
+        self.down.discard(url)
+        self.back.set()
+
+
+async def test_one_countrys_outage_holds_back_acks_but_not_other_countries_writes() -> None:
+    writer = CountryWriter()
+    writer.down.add(GERMANY.target.url)
+    sink, acked, _ = make_sink(writer, max_points=2, max_held=3)
+    for n in range(3):  # three batches, each with a German and a French point
+        await sink.add(f"de{n}", [(GERMANY, f"m v={n} {n}")])
+        # Never waits: Germany's outage must not stop France's batches from being handed over.
+        await asyncio.wait_for(sink.add(f"fr{n}", [(DEFAULT, f"m v={n} {n}")]), 1)
+    await asyncio.sleep(0.05)
+    assert writer.lines() == ["m v=0 0", "m v=1 1", "m v=2 2"]  # France stored meanwhile
+    assert acked == []  # acks wait for Germany: its offsets come first in their partitions
+    await sink.add("fr3", [(DEFAULT, "m v=3 3")])  # buffered: three batches are held
+    assert sink.progress()["held_batches"] == 3
+    writer.restore(GERMANY.target.url)
+    await sink.flush()
+    assert acked == ["de0", "fr0", "de1", "fr1", "de2", "fr2", "fr3"]  # in arrival order
+    german = [lines for url, _, lines in writer.writes if url == GERMANY.target.url]
+    assert german == [["m v=0 0"], ["m v=1 1"], ["m v=2 2"]]  # in order, each once
+
+
+async def test_adding_waits_once_max_held_batches_are_held() -> None:
+    writer = CountryWriter()
+    writer.down.add(GERMANY.target.url)
+    sink, acked, _ = make_sink(writer, max_points=1, max_held=2)
+    await sink.add("de0", [(GERMANY, "m v=0 0")])
+    await sink.add("fr1", [(DEFAULT, "m v=1 1")])
+    blocked = asyncio.create_task(sink.add("fr2", [(DEFAULT, "m v=2 2")]))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()  # two batches held: the agent stops pulling from Kafka
+    writer.restore(GERMANY.target.url)
+    await asyncio.wait_for(blocked, 1)
+    await sink.flush()
+    assert acked == ["de0", "fr1", "fr2"]
+
+
+async def test_an_abandoned_write_leaves_its_batch_and_every_later_one_unacked() -> None:
+    writer = CountryWriter()
+    writer.down.add(GERMANY.target.url)
+    sink, acked, _ = make_sink(writer, max_points=2, max_held=4)
+    await sink.add("fr0", [(DEFAULT, "m v=0 0")])
+    await sink.add("de1", [(GERMANY, "m v=1 1")])  # batch 1: France and Germany
+    await sink.add("fr2", [(DEFAULT, "m v=2 2")])
+    await sink.add("fr3", [(DEFAULT, "m v=3 3")])  # batch 2: France only
+    writer.abandon = True
+    writer.restore("nowhere")  # wake the waiting German write: it gives up
+    await sink.flush()
+    assert sink.abandoned and acked == []  # the next owner replays all four
