@@ -16,7 +16,7 @@ from agents.audit_sign import Checkpoint
 from agents.audit_verify import Witnessed
 from agents.audit_witness import newest_witnesses
 from streams.connect import kafka_unreachable, values_to_end
-from streams.errors import SovwatchError
+from streams.errors import ServiceUnreachableError, SovwatchError
 from streams.settings import Settings
 
 
@@ -50,7 +50,7 @@ def _from_kafka(settings: Settings, topic: str) -> list[Witnessed]:
     source = f"Kafka topic {topic}"
     try:
         values = values_to_end(settings.kafka, [topic])
-    except KafkaError as exc:
+    except (KafkaError, ServiceUnreachableError) as exc:
         unreachable = kafka_unreachable(settings.kafka).message
         raise SovwatchError(
             f"cannot read the witnessed checkpoints on topic {topic}: {unreachable} "
