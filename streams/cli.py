@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 import typer
@@ -29,6 +30,7 @@ from streams.selfcheck import influx_round_trip, kafka_round_trip
 from streams.settings import get_settings
 from streams.simulator.cli import register as register_simulator
 from streams.stack import Stack
+from streams.stack.influx_auth import ScopedTokens
 from streams.stack.worker import worker_env
 from streams.topics import ensure_topics, partition_counts
 
@@ -130,8 +132,16 @@ def topics_create() -> None:
 
 
 @app.command("setup")
-def setup() -> None:
-    """Prepare the configured Kafka and InfluxDB: create missing topics and buckets."""
+def setup(
+    scoped_tokens: Path | None = typer.Option(
+        None,
+        help="Also create the least-privilege tokens (worker, audit-reader, grafana) on every "
+        "InfluxDB, into DIR/<store>/ (files 0600); the configured tokens must be allowed to "
+        "create authorizations",
+    ),
+) -> None:
+    """Prepare the configured Kafka and InfluxDB: create missing topics and buckets (on the main
+    InfluxDB and on every residency target)."""
     topics_create()
     settings = get_settings()
     stores = settings.influxdb.stores()
@@ -143,6 +153,11 @@ def setup() -> None:
             verb = "created" if name in created else "exists "
             retention = f"{days} d" if days else "forever"
             console.print(f"{verb} bucket {name} (retention {retention}){where}")
+        if scoped_tokens is not None:
+            directory = scoped_tokens / label
+            tokens = ScopedTokens(store.url, store.token, store.org, store.buckets, directory)
+            for role, path in tokens.ensure().items():
+                console.print(f"token  {role} for {store.url} ({label}): {path}")
 
 
 @app.command("worker")

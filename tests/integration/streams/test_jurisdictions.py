@@ -15,9 +15,9 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.connect import kafka_admin
-from streams.influx_tokens import AUDIT_READER, WORKER, stack_token
+from streams.influx_tokens import AUDIT_READER, WORKER, tokens_dir
 from streams.produce import produce
-from streams.settings import KafkaSettings, Settings
+from streams.settings import InfluxSettings, KafkaSettings, Settings
 from streams.stack import Stack
 from streams.stack.process import free_port, free_port_pair
 from streams.topics import ensure_topics
@@ -54,17 +54,33 @@ def french_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
         stack.down()
 
 
-def target(settings: Settings) -> dict[str, str]:
-    """A residency target on this stack's InfluxDB: its worker (write) and audit-reader tokens."""
-    writer, reader = stack_token(settings, WORKER), stack_token(settings, AUDIT_READER)
-    assert writer is not None and reader is not None
-    influx = settings.influxdb
+def target(influx: InfluxSettings, tokens: Path) -> dict[str, str]:
+    """A residency target: this InfluxDB, with the worker (write) and audit-reader tokens of
+    the folder `tokens`."""
     return {
         "url": influx.url,
         "org": influx.org,
-        "token": writer.get_secret_value(),
-        "audit_read_token": reader.get_secret_value(),
+        "token": (tokens / WORKER.name).read_text().strip(),
+        "audit_read_token": (tokens / AUDIT_READER.name).read_text().strip(),
     }
+
+
+def scoped_tokens_by_setup(env: dict[str, str], stores: dict[str, Settings], out: Path) -> None:
+    """`sovwatch setup --scoped-tokens OUT` with the operator token of each store."""
+    operators = {
+        country: {
+            "url": s.influxdb.url,
+            "org": s.influxdb.org,
+            "token": s.influxdb.token.get_secret_value(),  # the stack's operator token
+        }
+        for country, s in stores.items()
+    }
+    result = subprocess.run(
+        [SOVWATCH, "setup", "--scoped-tokens", str(out)],
+        env={**env, "SOVWATCH_INFLUXDB__RESIDENCY": json.dumps(operators)},
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def audit_sites(env: dict[str, str], jurisdiction: str) -> set[str]:
@@ -104,8 +120,13 @@ def cluster_bytes(kafka: KafkaSettings, unique: str) -> bytes:
 def test_each_jurisdictions_records_stay_on_its_own_cluster_and_server(
     stack: Stack, french_stack: Settings, unique: str, tmp_path: Path
 ) -> None:
-    german = Isolated(unique, tmp_path).settings  # the session stack: DE's cluster and server
+    base = Isolated(unique, tmp_path)
+    german = base.settings  # the session stack: DE's cluster and server
     french = french_stack
+    # The French server's scoped tokens come from `setup`; the German ones from the stack.
+    scoped_tokens_by_setup(base.env, {"FR": french}, tmp_path / "tokens")
+    french_tokens = tmp_path / "tokens" / "FR"
+    assert {path.name for path in french_tokens.iterdir()} >= {"worker", "audit-reader", "grafana"}
     residency = {
         "SOVWATCH_RESIDENCY__KAFKA": json.dumps(
             {
@@ -113,7 +134,12 @@ def test_each_jurisdictions_records_stay_on_its_own_cluster_and_server(
                 "FR": {"bootstrap_servers": french.kafka.bootstrap_servers},
             }
         ),
-        "SOVWATCH_INFLUXDB__RESIDENCY": json.dumps({"DE": target(german), "FR": target(french)}),
+        "SOVWATCH_INFLUXDB__RESIDENCY": json.dumps(
+            {
+                "DE": target(german.influxdb, tokens_dir(german.stack)),
+                "FR": target(french.influxdb, french_tokens),
+            }
+        ),
     }
     pipeline = Isolated(unique, tmp_path, **residency)
     topics = pipeline.settings.topics
