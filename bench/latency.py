@@ -23,11 +23,12 @@ from typing import Any
 
 from benchenv import cleanup, make_buckets, run_env, settings_for, start_worker
 from drain import RunFailedError, stop
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer
 
 from schemas.physical import PhysicalEvent
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
+from streams.produce import kafka_producer
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
@@ -136,7 +137,7 @@ def _measure(
     )
     collector = _Collector(consumer)
     collector.start()
-    producer = KafkaProducer(linger_ms=2, **settings.kafka.client_config())
+    producer = kafka_producer(settings.kafka, linger_ms=2)  # each door event goes at once
 
     def send_door(event_id: str, n: int) -> None:
         event = forced_door(event_id, n)

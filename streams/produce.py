@@ -1,4 +1,11 @@
-"""Producing records to Kafka with kafka-python, tuned for throughput, failing clearly."""
+"""Producing records to Kafka with kafka-python, failing clearly: the one producer policy of
+sovwatch's tools (the CLI, the simulator, the collectors, the tests' and benches' feeds).
+
+Every producer waits for acks from all in-sync replicas (a record the broker acknowledged survives
+a broker loss). `bulk=True` adds the throughput tuning of feeds that send many records at once:
+20 ms linger, 256 KiB batches, gzip (aiokafka, the worker's client, reads gzip without extra
+packages). The worker's own producer is Faust's (`streams.app`), with the same acks.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +18,22 @@ from streams.connect import kafka_unreachable
 from streams.errors import SovwatchError
 from streams.settings import KafkaSettings
 
+BULK: dict[str, object] = {"linger_ms": 20, "batch_size": 256 * 1024, "compression_type": "gzip"}
 
-def kafka_producer(kafka: KafkaSettings, **tuning: object) -> KafkaProducer:
-    """A producer (acks from all in-sync replicas) that has reached the cluster, or
-    `ServiceUnreachableError`."""
+
+def kafka_producer(kafka: KafkaSettings, bulk: bool = False, **tuning: object) -> KafkaProducer:
+    """A producer (acks from all in-sync replicas; `bulk`: batched and compressed) that has
+    reached the cluster, or `ServiceUnreachableError`. `tuning`: other kafka-python options."""
+    options = {**(BULK if bulk else {}), **tuning}
     try:
-        return KafkaProducer(acks="all", **tuning, **kafka.client_config())
+        return KafkaProducer(acks="all", **options, **kafka.client_config())
     except KafkaTimeoutError as exc:
         raise kafka_unreachable(kafka) from exc
 
 
 def produce(kafka: KafkaSettings, records: Iterable[tuple[str, bytes, bytes]]) -> int:
     """Send (topic, key, value) records, wait until the broker acknowledged all; returns count."""
-    producer = kafka_producer(kafka, linger_ms=20, batch_size=256 * 1024, compression_type="gzip")
+    producer = kafka_producer(kafka, bulk=True)
     sent = 0
     try:
         futures = []

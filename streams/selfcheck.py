@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 from influxdb_client import Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.connect import influx_client, kafka_admin
 from streams.errors import SovwatchError
+from streams.produce import kafka_producer
 from streams.settings import Settings
 
 SELFCHECK_TOPIC = "sovwatch.selfcheck"
@@ -41,7 +42,7 @@ def kafka_round_trip(settings: Settings, topic: str = SELFCHECK_TOPIC) -> RoundT
     finally:
         admin.close()
     payload = f"selfcheck {uuid.uuid4()}".encode()
-    producer = KafkaProducer(acks="all", **settings.kafka.client_config())
+    producer = kafka_producer(settings.kafka)
     try:
         metadata = producer.send(topic, key=b"selfcheck", value=payload).get(timeout=30)
     except KafkaError as exc:

@@ -12,12 +12,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Protocol
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError, KafkaTimeoutError
+from kafka.errors import KafkaError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from schemas.decode import Event
-from streams.errors import ServiceUnreachableError, SovwatchError
+from streams.errors import SovwatchError
+from streams.produce import kafka_producer
 from streams.settings import KafkaSettings, TopicSettings
 from streams.simulator.incidents import Incident
 
@@ -43,25 +43,11 @@ class FileSink:
 
 
 class KafkaSink:
-    """kafka-python producer: 100 ms linger, 1 MiB batches, gzip (aiokafka, the worker's client,
-    reads gzip without extra packages), acks from the leader; errors surface at close."""
+    """The bulk producer of `streams.produce` (`compression`: gzip unless told otherwise);
+    errors surface at close."""
 
     def __init__(self, kafka: KafkaSettings, compression: str | None = "gzip") -> None:
-        try:
-            self._producer = KafkaProducer(
-                acks=1,
-                linger_ms=100,
-                batch_size=1024 * 1024,
-                max_request_size=8 * 1024 * 1024,
-                compression_type=compression,
-                **kafka.client_config(),
-            )
-        except KafkaTimeoutError as exc:
-            raise ServiceUnreachableError(
-                "Kafka",
-                kafka.bootstrap_servers,
-                f"no broker answered within {kafka.connect_timeout_s:g}s",
-            ) from exc
+        self._producer = kafka_producer(kafka, bulk=True, compression_type=compression)
         self._failed: list[BaseException] = []
 
     def send(self, topic: str, key: bytes, value: bytes) -> None:

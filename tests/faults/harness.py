@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from agents.audit_chain import HASH, PREV_HASH, SEQ
 from agents.ingest import Ingest
@@ -29,6 +29,7 @@ from schemas.errors import DecodeError
 from streams.connect import influx_client
 from streams.demo import demo_records
 from streams.privacy import Pseudonymiser
+from streams.produce import kafka_producer
 from streams.settings import Settings
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock, simulate
@@ -168,14 +169,9 @@ class Producer:
     """Sends records from a background thread, optionally paced to `rate` records/s."""
 
     def __init__(self, pipeline: Isolated, records: Iterable[Record], rate: float = 0) -> None:
-        self._producer = KafkaProducer(
-            acks="all",
-            linger_ms=20,
-            batch_size=256 * 1024,
-            compression_type="gzip",
-            retries=1_000_000,
-            delivery_timeout_ms=600_000,
-            **pipeline.settings.kafka.client_config(),
+        # Retried for minutes: the broker-restart scenario sends through the restart.
+        self._producer = kafka_producer(
+            pipeline.settings.kafka, bulk=True, retries=1_000_000, delivery_timeout_ms=600_000
         )
         self._records = records
         self._rate = rate

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
 from streams.connect import kafka_admin
+from streams.produce import kafka_producer
 from streams.selfcheck import kafka_round_trip
 from streams.settings import Settings, TopicSettings
 from streams.stack import Stack
@@ -17,7 +18,7 @@ def test_produce_then_consume_returns_the_same_records_in_order(
 ) -> None:
     topic = f"test.roundtrip.{unique}"
     values = [f"event-{i}".encode() for i in range(50)]
-    producer = KafkaProducer(acks="all", **settings.kafka.client_config())
+    producer = kafka_producer(settings.kafka)
     try:
         for value in values:
             producer.send(topic, key=b"site-1", value=value)
