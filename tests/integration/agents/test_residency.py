@@ -22,13 +22,19 @@ STORED = "sovwatch_events_stored_total"
 pytestmark = pytest.mark.usefixtures("servers")
 
 
+def stack_target(unique: str, tmp_path: Path) -> dict[str, str]:
+    """The stack's own InfluxDB as a residency target, with its write-only worker token."""
+    settings = Isolated(unique, tmp_path).settings
+    token = stack_token(settings, WORKER)
+    assert token is not None
+    influx = settings.influxdb
+    return {"url": influx.url, "org": influx.org, "token": token.get_secret_value()}
+
+
 def test_a_country_without_a_target_is_dead_lettered_and_stored_nowhere(
     unique: str, tmp_path: Path
 ) -> None:
-    base = Isolated(unique, tmp_path)
-    influx, token = base.settings.influxdb, stack_token(base.settings, WORKER)
-    assert token is not None
-    de_target = {"url": influx.url, "org": influx.org, "token": token.get_secret_value()}
+    de_target = stack_target(unique, tmp_path)
     pipeline = Isolated(
         unique, tmp_path, SOVWATCH_INFLUXDB__RESIDENCY=json.dumps({"DE": de_target})
     )
@@ -55,17 +61,10 @@ def test_a_country_without_a_target_is_dead_lettered_and_stored_nowhere(
 def test_one_countrys_influxdb_outage_spares_another_countrys_storage(
     unique: str, tmp_path: Path
 ) -> None:
-    base = Isolated(unique, tmp_path)
-    influx, token = base.settings.influxdb, stack_token(base.settings, WORKER)
-    assert token is not None
-    port = int(influx.url.rsplit(":", 1)[1])
+    target = stack_target(unique, tmp_path)
     # Germany's server: a proxy that listens but forwards nothing until entered (a hung server).
-    german_server = SlowProxy("127.0.0.1", port)
-    target = {"org": influx.org, "token": token.get_secret_value()}
-    residency = {
-        "DE": {**target, "url": f"http://127.0.0.1:{german_server.port}"},
-        "FR": {**target, "url": influx.url},
-    }
+    german_server = SlowProxy("127.0.0.1", int(target["url"].rsplit(":", 1)[1]))
+    residency = {"DE": {**target, "url": f"http://127.0.0.1:{german_server.port}"}, "FR": target}
     pipeline = Isolated(
         unique,
         tmp_path,
