@@ -156,6 +156,13 @@ class AuditStage:
             placed = chain.sequence(stored, message.partition, message.offset)
             if isinstance(placed, str):
                 SKIPPED.labels(reason=placed).inc()
+                head = chain.head(stored.site_id)
+                log.info(
+                    "audit event %s (partition %d offset %d) gets no seq: %s (durable head: "
+                    "seq %d, partition %d, offset %d)",
+                    stored.event_id, message.partition, message.offset, placed,
+                    head.seq, head.partition, head.offset,
+                )  # fmt: skip
                 await sink.add(_Item(event, None, stored.country), ())
                 continue
             destination = self._destination(stored.country)

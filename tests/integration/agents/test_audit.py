@@ -79,7 +79,17 @@ def test_a_worker_killed_mid_stream_and_restarted_leaves_no_gap_and_no_duplicate
         w1.stop(signal.SIGKILL)
     with pipeline.worker("w2") as w2:
         produce(pipeline.settings.kafka, third)
-        assert wait_for(lambda: all(len(stored(pipeline, s)) >= total for s in sites), 90)
+        complete = wait_for(lambda: all(len(stored(pipeline, s)) >= total for s in sites), 90)
+        assert complete, (
+            {  # which events of which site have no record, and the worker's view
+                site: sorted(
+                    {f"{site}-audit-{i}" for i in range(total)}
+                    - {str(r["event_id"]) for r in stored(pipeline, site)}
+                )[:20]
+                for site in sites
+            }
+            | {"health": w2.page("/health").decode()}
+        )
         checkpoint_now(w2.port)
         replayed = w2.metric("sovwatch_audit_skipped_total")
     public = load_public_key(public_file.read_bytes())
