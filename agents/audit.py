@@ -140,6 +140,7 @@ class AuditStage:
         assert self.sink is not None
         sink, chain, settings = self.sink, self.chain, self._settings
         now = datetime.now(UTC)
+        replayed: dict[str, tuple[int, int, int]] = {}  # site -> (count, first, last offset)
         for event in events:
             message = event.message
             try:
@@ -156,19 +157,27 @@ class AuditStage:
             placed = chain.sequence(stored, message.partition, message.offset)
             if isinstance(placed, str):
                 SKIPPED.labels(reason=placed).inc()
-                head = chain.head(stored.site_id)
-                log.info(
-                    "audit event %s (partition %d offset %d) gets no seq: %s (durable head: "
-                    "seq %d, partition %d, offset %d)",
-                    stored.event_id, message.partition, message.offset, placed,
-                    head.seq, head.partition, head.offset,
-                )  # fmt: skip
+                if placed == "stored":  # every replayed event after a restart: one line a batch
+                    count, first, _ = replayed.get(stored.site_id, (0, message.offset, 0))
+                    replayed[stored.site_id] = (count + 1, first, message.offset)
+                else:
+                    log.info(
+                        "audit event %s (partition %d offset %d) gets no seq: %s",
+                        stored.event_id, message.partition, message.offset, placed,
+                    )  # fmt: skip
                 await sink.add(_Item(event, None, stored.country), ())
                 continue
             destination = self._destination(stored.country)
             await sink.add(
                 _Item(event, placed, stored.country), [(destination, record_line(placed.record))]
             )
+        for site, (count, first, last) in replayed.items():
+            head = chain.head(site)
+            log.info(
+                "audit site %s: %d replayed events (offsets %d..%d) already stored (durable "
+                "head: seq %d, partition %d, offset %d)",
+                site, count, first, last, head.seq, head.partition, head.offset,
+            )  # fmt: skip
 
     async def checkpoint_now(self) -> list[Checkpoint]:
         """Sign and publish a checkpoint for every site of this worker with new records (and

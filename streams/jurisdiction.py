@@ -48,7 +48,7 @@ def jurisdiction_settings(settings: Settings, country: str) -> Settings:
             f'add it to {INFLUX_MAP}=\'{{"{country}": {{"url": "...", "org": "...", '
             '"token": "..."}}\'',
         )
-    influx = settings.influxdb.model_copy(update={**dict(target), "residency": {country: target}})
+    influx = settings.influxdb.of_target(target, {country: target})
     app_id = f"{settings.worker.app_id}-{country.lower()}"
     return settings.model_copy(
         update={

@@ -116,6 +116,12 @@ class InfluxSettings(InfluxTarget):
     timeout_s: float = Field(10.0, gt=0)
     residency: dict[CountryCode, InfluxTarget] = Field(default_factory=dict)
 
+    def of_target(
+        self, target: InfluxTarget, residency: dict[str, InfluxTarget] | None = None
+    ) -> InfluxSettings:
+        """These settings (buckets, timeout) on another server/org, with its own tokens."""
+        return self.model_copy(update={**dict(target), "residency": residency or {}})
+
     def stores(self) -> dict[str, InfluxSettings]:
         """Each distinct server/org that holds records: the main one ('main') and every residency
         target (named by its countries), as settings of its own (same buckets and timeout)."""
@@ -127,8 +133,7 @@ class InfluxSettings(InfluxTarget):
             if key in found:
                 found[key][0].append(country)
             else:
-                copy = self.model_copy(update={**dict(target), "residency": {}})
-                found[key] = ([country], copy)
+                found[key] = ([country], self.of_target(target))
         return {",".join(names): store for names, store in found.values()}
 
 

@@ -100,6 +100,8 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     """Everything one worker runs. `rules`: an engine of your own (tests), else the packs of
     `SOVWATCH_ALERTS__RULES_DIR` or the built-in ones."""
     pseudonymiser = Pseudonymiser.from_settings(settings.privacy)  # fails here, clearly
+    residency = Residency.from_settings(settings)
+    residency.log_policy()
     dlq_cipher = worker_cipher(settings.privacy)  # so does a missing DLQ key
     app = create_app(settings)
     topics = declare_topics(app, settings)
@@ -130,7 +132,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         state,
         EventClock(settings.worker.max_future_skew_s),
         AlertSink(
-            Residency.from_settings(settings),
+            residency,
             influx_writer(settings, stopping),
             kafka_publisher(topics.alerts),
             deliveries(settings),
@@ -161,7 +163,6 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         await compliance.close()
         await audit.close()
 
-    Residency.from_settings(settings).log_policy()
     log.info("compliance rules loaded: %d", len(rules.rules))
     return topology
 
