@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
+import urllib3
 from pydantic import ValidationError
 from pydantic_settings import SettingsError
 from rich.console import Console
@@ -18,7 +19,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from streams.audit_cli import audit_app
 from streams.buckets import ensure_buckets, wanted_buckets
-from streams.connect import influx_client, kafka_admin
+from streams.connect import influx_client, influx_unanswered, kafka_admin
 from streams.dlq_cli import dlq_app
 from streams.errors import SovwatchError, one_line, settings_error
 from streams.grafana_cli import grafana_app
@@ -274,6 +275,8 @@ def main(argv: list[str] | None = None) -> None:
         _fail(settings_error(exc), 2)
     except SovwatchError as exc:
         _fail(exc, 2)
+    except urllib3.exceptions.HTTPError as exc:  # InfluxDB's client (Grafana's wraps its own)
+        _fail(influx_unanswered(exc), 2)
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
+import urllib3
 from influxdb_client import InfluxDBClient
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, KafkaTimeoutError
+from urllib3.util.retry import Retry
 
-from streams.errors import ServiceUnreachableError
+from streams.errors import ServiceUnreachableError, SovwatchError, one_line
 from streams.settings import InfluxSettings, KafkaSettings
 
 
@@ -100,6 +102,15 @@ def records_from(
         consumer.close()
 
 
+# A request that timed out or lost its connection is sent again, twice, after 0.5 s and 1 s:
+# a busy server (compaction, a burst of writes) must not fail a report or an audit query.
+# Every call of these clients is safe to repeat: queries read, and a point written twice is
+# the same point (same series and time).
+_RETRIES = Retry(
+    total=2, connect=2, read=2, status=0, other=0, allowed_methods=None, backoff_factor=0.5
+)
+
+
 def influx_client(influx: InfluxSettings) -> InfluxDBClient:
     """An InfluxDB client whose server answered `/ping`, or `ServiceUnreachableError`."""
     client = InfluxDBClient(
@@ -107,8 +118,22 @@ def influx_client(influx: InfluxSettings) -> InfluxDBClient:
         token=influx.token.get_secret_value(),
         org=influx.org,
         timeout=int(influx.timeout_s * 1000),
+        retries=_RETRIES,
     )
     if not client.ping():
         client.close()
         raise ServiceUnreachableError("InfluxDB", influx.url, "no answer to /ping")
     return client
+
+
+def influx_unanswered(exc: urllib3.exceptions.HTTPError) -> SovwatchError:
+    """The error for an InfluxDB that accepted the connection but did not answer in time (or
+    dropped it), after the client's retries."""
+    pool = getattr(exc, "pool", None)
+    where = f" at {pool.host}:{pool.port}" if pool is not None else ""
+    reason = getattr(exc, "reason", None) or exc
+    return SovwatchError(
+        f"InfluxDB{where} did not answer: {one_line(str(reason))}",
+        "it may be overloaded or stuck: check it with 'sovwatch stack check', narrow "
+        "--from/--since, or raise SOVWATCH_INFLUXDB__TIMEOUT_S (seconds)",
+    )
