@@ -53,6 +53,12 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+OFFSETS_SKIPPED = Counter(
+    "sovwatch_offsets_skipped_total",
+    "Offsets never handed to the worker within one assignment (events skipped by the consumer)",
+    ["topic"],
+    registry=REGISTRY,
+)
 
 
 @cache

@@ -33,6 +33,7 @@ from agents.sink import PointSink
 from streams import metrics
 from streams.app import SovwatchApp, Topics, create_app, declare_topics
 from streams.dlq_crypto import worker_cipher
+from streams.offset_watch import OffsetWatch
 from streams.privacy import Pseudonymiser
 from streams.settings import Settings
 
@@ -51,7 +52,7 @@ class Topology:
     agents: dict[str, Any] = field(default_factory=dict)
     # Per running agent, its batcher and sink (what /health reports).
     running: dict[str, tuple[Batcher[Any], PointSink[Any]]] = field(default_factory=dict)
-    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    offsets: OffsetWatch = field(default_factory=OffsetWatch)
 
     def assigned(self, topic: str) -> set[int]:
         return assigned_partitions(self.app, topic)
@@ -173,7 +174,7 @@ def _ingest_agent(t: Topology, ingest: Ingest) -> None:
 
         def acked(event: Any) -> None:
             message = event.message
-            t.next_offsets[(message.topic, message.partition)] = message.offset + 1
+            t.offsets.acked(message.topic, message.partition, message.offset)
 
         writer = t.writer()
         sink = make_sink(writer, t.settings, manual.ack, t.send_dead_letter, t.stopping, acked)
@@ -181,6 +182,10 @@ def _ingest_agent(t: Topology, ingest: Ingest) -> None:
         await t.run_batched("ingest", manual, sink, stage.handle, writer)
 
     t.agents["ingest"] = t.app.agent(t.topics.telemetry, name="sovwatch.ingest")(ingest_agent)
+
+    @t.app.on_partitions_assigned.connect
+    async def expect_nothing(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        t.offsets.reassigned()
 
 
 def _audit_agent(t: Topology) -> None:
@@ -215,7 +220,7 @@ def _timers(t: Topology) -> None:
 
     async def report_consumer_lag() -> None:
         for tp in t.app.consumer.assignment():
-            next_offset = t.next_offsets.get((tp.topic, tp.partition))
+            next_offset = t.offsets.next_offsets.get((tp.topic, tp.partition))
             highwater = t.app.consumer.highwater(tp)
             if next_offset is not None and highwater is not None:
                 metrics.CONSUMER_LAG.labels(topic=tp.topic, partition=str(tp.partition)).set(

@@ -249,11 +249,17 @@ class LagProbe:
         ]
 
     def __call__(self) -> float:
+        return float(sum(self.by_partition().values()))
+
+    def by_partition(self) -> dict[str, int]:
+        """Uncommitted events per partition ("topic[p]"), of the partitions that have some."""
         committed = self._admin.list_group_offsets(self._group).get(self._group, {})
         ends = self._consumer.end_offsets(self._partitions)
-        return float(
-            sum(end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items())
-        )
+        lags = {
+            f"{tp.topic}[{tp.partition}]": end - (committed[tp].offset if tp in committed else 0)
+            for tp, end in ends.items()
+        }
+        return {name: lag for name, lag in lags.items() if lag}
 
     def close(self) -> None:
         self._admin.close()

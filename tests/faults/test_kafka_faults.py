@@ -19,7 +19,7 @@ from tests.faults.harness import (
     traffic,
     wait_until_stored,
 )
-from tests.integration.pipeline import Worker, wait_for
+from tests.integration.pipeline import Isolated, Worker, wait_for
 
 STORED = "sovwatch_events_stored_total"
 RESUME_GOAL_S = 30  # the goal, reported; the test only requires that it resumes by itself
@@ -88,10 +88,28 @@ def test_a_rebalance_storm_duplicates_nothing_downstream(
             done = time.monotonic()
             time.sleep(3)  # alerts of the last batch
             outcome = read_outcome(pipeline, truth)
+            # Not all stored: uncommitted partitions mean a stuck worker, none mean lost events.
+            uncommitted = probe.by_partition() if waited is None else {}
+            health = steady.page("/health").decode() if waited is None else ""
         probe.close()
         assert steady.process is not None and steady.process.poll() is None
     scenario = Scenario("rebalance storm", produced=truth.produced, max_lag=lag.peak())
     scenario.recovery_s = None if waited is None else done - calm
     scenario.notes = f"{joined} workers joined and left (SIGTERM or SIGKILL) in 60 s"
     report.append(scenario)
+    assert waited is not None, (
+        f"not all stored within 300 s: stored {outcome.distinct}, expected {truth.valid}; "
+        f"uncommitted by partition {uncommitted}; the steady worker: {health}; "
+        f"skips the workers saw: {skips_logged(pipeline)}"
+    )
     check(outcome, truth, scenario)
+
+
+def skips_logged(pipeline: Isolated) -> list[str]:
+    """The workers' log lines about offsets they were never handed."""
+    return [
+        f"{log.name}: {line}"
+        for log in sorted(pipeline.log_dir.glob("*.log"))
+        for line in log.read_text(errors="replace").splitlines()
+        if "never handed" in line
+    ]

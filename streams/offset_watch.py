@@ -1,0 +1,43 @@
+"""Offsets a worker was never handed, within one assignment of its partitions.
+
+Within one assignment Kafka hands a consumer every offset of a (non-compacted, non-transactional)
+partition in order, and the worker acks them in order. An acked offset past the next expected one
+means events were skipped before they reached the agent: Faust's fetcher can drop them around a
+rebalance (it records a stale read offset, or takes the hole for a compaction gap and commits
+past it). A rebalance clears what is expected: the partition may have been someone else's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from streams import metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OffsetWatch:
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def acked(self, topic: str, partition: int, offset: int) -> None:
+        """One acked offset; logs and counts the offsets skipped before it."""
+        key = (topic, partition)
+        expected = self.next_offsets.get(key)
+        if expected is not None and offset > expected:
+            log.warning(
+                "%s[%d]: offsets %d..%d were never handed to this worker: events skipped "
+                "(they are replayed only if the partition is sought back)",
+                topic,
+                partition,
+                expected,
+                offset - 1,
+            )
+            metrics.OFFSETS_SKIPPED.labels(topic=topic).inc(offset - expected)
+        if expected is None or offset >= expected:
+            self.next_offsets[key] = offset + 1
+
+    def reassigned(self) -> None:
+        """A rebalance: any partition may have moved; expect nothing."""
+        self.next_offsets.clear()
