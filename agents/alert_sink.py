@@ -14,13 +14,13 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from agents import metrics
 from agents.delivery import Delivery, close_all
 from agents.influx_writer import WriteRejectedError
 from agents.points import alert_line
 from agents.residency import Residency
 from agents.sink import Destination, LineWriter
 from schemas.alert import Alert
-from streams import metrics
 
 log = logging.getLogger(__name__)
 

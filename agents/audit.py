@@ -25,6 +25,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from agents import metrics
 from agents.audit_chain import canonical_json, record_line
 from agents.audit_sign import Checkpoint, Signer, checkpoint_line
 from agents.audit_state import AuditChain, Sequenced
@@ -32,15 +33,14 @@ from agents.audit_witness import write_witness
 from agents.dead_letters import SendDeadLetter
 from agents.influx_writer import InfluxWriter
 from agents.ingest import not_in_future, rejected_by_influxdb, within_limit
+from agents.privacy import Pseudonymiser
 from agents.residency import Residency
 from agents.sink import Destination, PointSink
 from schemas.audit import AuditEvent
 from schemas.decode import decode_as
 from schemas.errors import DecodeError
 from schemas.personal import pseudonymise
-from streams import metrics
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from pydantic import SecretStr
 
 from agents.audit_chain import canonical_json
 from agents.lineprotocol import encode_line
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
 
 CHECKPOINT_MEASUREMENT: Final = "audit_checkpoint"
 _KEY_HINT: Final = (

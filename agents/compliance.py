@@ -18,12 +18,12 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from agents import metrics
 from agents.alert_sink import AlertSink, Point
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from schemas.alert import Alert
 from schemas.decode import Event
-from streams import metrics
 
 log = logging.getLogger(__name__)
 

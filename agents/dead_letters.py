@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents import metrics
+from agents.dlq_crypto import DlqCipher
 from agents.ingest import reason_label, topic_families
 from schemas.deadletter import DeadLetter, capped_key
 from schemas.decode import FAMILY_MODELS
 from schemas.errors import DecodeError
 from schemas.personal import personal_fields, pseudonyms_in
-from streams import metrics
-from streams.dlq_crypto import DlqCipher
-from streams.settings import TopicSettings
+from schemas.settings import TopicSettings
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from agents import metrics
 from schemas.alert import Alert
-from streams import metrics
 
 log = logging.getLogger(__name__)
 LOG_DROPS_EVERY_S = 60.0

@@ -18,8 +18,8 @@ import aiohttp
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from influxdb_client.rest import ApiException
 
-from streams import metrics
-from streams.settings import InfluxTarget, WorkerSettings
+from agents import metrics
+from schemas.settings import InfluxTarget, WorkerSettings
 
 log = logging.getLogger(__name__)
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 from agents.points import to_line
+from agents.privacy import Pseudonymiser
 from agents.residency import Residency
 from agents.sink import Destination
 from agents.telegraf import TelegrafAdapter
@@ -17,8 +18,7 @@ from schemas.decode import Event, Family, decode
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, FieldIssue, constraint_kind
 from schemas.personal import personal_fields, pseudonymise
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings, TopicSettings
+from schemas.settings import Settings, TopicSettings
 
 E = TypeVar("E", bound=Envelope)
 

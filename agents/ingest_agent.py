@@ -16,14 +16,14 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents import metrics
 from agents.compliance import Compliance
 from agents.dead_letters import SendDeadLetter
 from agents.ingest import Ingest, rejected_by_influxdb
 from agents.sink import LineWriter, PointSink
 from schemas.decode import Event
 from schemas.errors import DecodeError
-from streams import metrics
-from streams.settings import Settings
+from schemas.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, FieldIssue
-from streams.settings import InfluxSettings, InfluxTarget, ResidencySettings, Settings
+from schemas.settings import InfluxSettings, InfluxTarget, ResidencySettings, Settings
 
 log = logging.getLogger(__name__)
 E = TypeVar("E", bound=Envelope)

@@ -26,9 +26,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from agents import metrics
 from agents.influx_writer import WriteAbandonedError, WriteRejectedError
-from streams import metrics
-from streams.settings import InfluxTarget, WorkerSettings
+from schemas.settings import InfluxTarget, WorkerSettings
 
 log = logging.getLogger(__name__)
 

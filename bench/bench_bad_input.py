@@ -20,12 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.dead_letters import DeadLetterMaker
+from agents.dlq_crypto import DlqCipher
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from schemas.errors import DecodeError
+from schemas.settings import Settings
 from streams.demo import MALFORMED, demo_records
-from streams.dlq_crypto import DlqCipher
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
 from tests.strategies.bad_records import BadRecords, Seed
 
 # Generated events are dated up to year 9999: schema validity is the property here, not the

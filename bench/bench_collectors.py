@@ -27,9 +27,9 @@ import pydantic
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from agents.telegraf.metric import parse_influx
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 
 HERE = Path(__file__).parent
 RECORDED = HERE.parent / "tests/unit/agents/telegraf/a100-node.influx"

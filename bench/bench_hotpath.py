@@ -9,7 +9,7 @@ project already installs:
 1. JSON decode + validate: `schemas.decode` and the worker's `Ingest.decode` (size limit and
    future-skew check included) vs pydantic `model_validate_json` and `json.loads` +
    `model_validate`, and parse-only floors (no validation);
-2. pseudonymisation: `streams.privacy.Pseudonymiser` per identifier and per event (the worker's
+2. pseudonymisation: `agents.privacy.Pseudonymiser` per identifier and per event (the worker's
    `Ingest.pseudonymised`), vs HMAC from a prepared key state, keyed BLAKE2b and a memoised HMAC;
 3. line protocol: `agents.points.to_line` (event -> line) and `agents.lineprotocol.encode_line`
    (prepared tags/fields -> line) vs influxdb-client's `Point` built field by field and
@@ -48,10 +48,10 @@ from simdata import simulated
 from agents.ingest import Ingest
 from agents.lineprotocol import FieldValue, encode_line
 from agents.points import NOT_FIELDS, SPECS, _flatten, timestamp_ns, to_line
+from agents.privacy import Pseudonymiser
 from schemas.decode import FAMILIES, FAMILY_MODELS, Event, Family, decode
 from schemas.personal import pseudonymise
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings, TopicSettings
+from schemas.settings import Settings, TopicSettings
 from streams.simulator.output import record
 
 HERE = Path(__file__).parent

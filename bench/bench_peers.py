@@ -46,8 +46,8 @@ from procstat import listener_pid
 from simdata import simulated
 from systems import Prefill, Runner
 
+from schemas.settings import Settings
 from streams.connect import kafka_admin
-from streams.settings import Settings
 from streams.simulator.output import KafkaSink, record
 from streams.topics import ensure_topics
 

@@ -31,10 +31,10 @@ from raw_limits import drain_raw, influx_raw
 
 from agents.points import to_line
 from schemas.decode import Family, decode
+from schemas.settings import Settings
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
-from streams.settings import Settings
 from streams.stack.process import free_port
 from streams.topics import ensure_topics
 

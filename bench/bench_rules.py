@@ -24,8 +24,8 @@ from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs
 from schemas.decode import decode
 from schemas.gpu import GpuSample
+from schemas.settings import TopicSettings
 from streams.demo import MALFORMED, demo_records
-from streams.settings import TopicSettings
 
 FAMILIES = ("gpu", "power", "physical", "audit")
 

@@ -37,8 +37,8 @@ from kafka import KafkaAdminClient
 from procstat import usage
 from simdata import simulated
 
+from schemas.settings import Settings
 from streams.connect import kafka_admin
-from streams.settings import Settings
 from streams.simulator.output import KafkaSink, record
 from streams.topics import ensure_topics
 

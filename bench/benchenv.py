@@ -15,8 +15,8 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient
 
+from schemas.settings import Settings
 from streams.connect import influx_client
-from streams.settings import Settings
 from streams.stack.process import free_port
 
 SOVWATCH = Path(sys.executable).with_name("sovwatch")

@@ -21,7 +21,7 @@ from benchenv import count_points, delete_buckets, make_bucket
 from procstat import listener_pid, usage
 
 from agents.influx_writer import InfluxWriter
-from streams.settings import Settings
+from schemas.settings import Settings
 
 SIZES = (1000, 5000, 10000)
 

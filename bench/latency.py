@@ -26,10 +26,10 @@ from drain import RunFailedError, stop
 from kafka import KafkaConsumer
 
 from schemas.physical import PhysicalEvent
+from schemas.settings import Settings
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
 from streams.produce import kafka_producer
-from streams.settings import Settings
 from streams.topics import ensure_topics
 
 EVERY = 100  # one forced door per this many events

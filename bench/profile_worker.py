@@ -15,7 +15,7 @@ from kafka import KafkaAdminClient
 
 AREAS = {
     "schemas decode+validate (pydantic)": ("(schemas/decode.py",),
-    "pseudonymise (HMAC + model copy)": ("(schemas/personal.py", "(streams/privacy.py"),
+    "pseudonymise (HMAC + model copy)": ("(schemas/personal.py", "(agents/privacy.py"),
     "batch core (ingest agent, batching, dead letters)": (
         "(agents/ingest_agent.py",
         "(agents/batching.py",

@@ -14,7 +14,7 @@ from drain import Drain
 from influxdb_client.client.influxdb_client_async import InfluxDBClientAsync
 from procstat import Snapshot, shares, snapshot
 
-from streams.settings import Settings
+from schemas.settings import Settings
 
 BATCH_LINES = 5000
 

@@ -9,7 +9,7 @@ measures against, through the stack's own nodes, with the same settings and run 
 
 from __future__ import annotations
 
-from streams.settings import Settings
+from schemas.settings import Settings
 from streams.stack import Stack
 
 

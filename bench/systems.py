@@ -19,8 +19,8 @@ from kafka import KafkaAdminClient
 from peers import telegraf
 from raw_limits import drain_raw, influx_raw
 
+from schemas.settings import Settings
 from streams.connect import influx_client
-from streams.settings import Settings
 
 HERE = Path(__file__).parent
 QUIX_VENV = Path.home() / ".cache" / "sovwatch" / "quix-venv"

@@ -17,7 +17,7 @@ from grafana_client.client import (
     GrafanaUnauthorizedError,
 )
 
-from streams.errors import ServiceUnreachableError, SovwatchError
+from schemas.errors import ServiceUnreachableError, SovwatchError
 
 CREDENTIALS_HINT = (
     "set SOVWATCH_GRAFANA__TOKEN (or --token) to a token of a Grafana service account with the "

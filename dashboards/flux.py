@@ -1,6 +1,6 @@
 """Flux fragments shared by the dashboards, written against the data model of `agents.points`.
 
-Bucket names are the defaults of `streams.settings.InfluxBuckets`: generated JSON is committed,
+Bucket names are the defaults of `schemas.settings.InfluxBuckets`: generated JSON is committed,
 so it cannot follow a deployment's settings; a deployment that renames buckets regenerates.
 `v.timeRangeStart`, `v.timeRangeStop` and `v.windowPeriod` are filled in by Grafana's InfluxDB
 datasource on the server; `${var:regex}` and `${var:json}` by Grafana's template engine before
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Final
 
-from streams.settings import InfluxBuckets
+from schemas.settings import InfluxBuckets
 
 BUCKETS: Final = InfluxBuckets()
 TELEMETRY: Final = BUCKETS.telemetry

@@ -33,8 +33,8 @@ from dashboards.folders import (
     Folder,
     folder_titled,
 )
-from streams.errors import SovwatchError
-from streams.settings import InfluxSettings
+from schemas.errors import SovwatchError
+from schemas.settings import InfluxSettings
 
 DATASOURCE_NAME = "sovwatch-influxdb"
 FINGERPRINT = "sovwatchTokenFingerprint"

@@ -73,7 +73,7 @@ class SealedRaw(BaseModel):
 
 
 Seal = Callable[[bytes, bytes], SealedRaw]
-"""Seals (plaintext, associated data): `streams.dlq_crypto.DlqCipher.seal`."""
+"""Seals (plaintext, associated data): `agents.dlq_crypto.DlqCipher.seal`."""
 
 
 def raw_aad(topic: str, partition: int, offset: int) -> bytes:

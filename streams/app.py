@@ -13,8 +13,8 @@ from typing import Any
 
 import faust
 
+from schemas.settings import Settings
 from streams.kafka_auth import faust_credentials
-from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 

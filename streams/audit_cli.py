@@ -33,16 +33,17 @@ from rich.table import Table
 from agents.audit_chain import Record, canonical_json
 from agents.audit_sign import Checkpoint, generate_keypair, key_id, load_public_key
 from agents.audit_verify import Report, verify
+from agents.privacy import PREFIX, Pseudonymiser
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
 from streams import web_auth
 from streams.audit_export import csv_columns, csv_row, read_bundle, write_bundle
 from streams.audit_html import record_time
 from streams.audit_store import Filters, count_records, read_checkpoints, read_page
 from streams.audit_witnesses import Witnesses, read_witnesses
+from streams.config import get_settings
 from streams.connect import influx_client
-from streams.errors import SovwatchError
 from streams.influx_tokens import audit_reader
-from streams.privacy import PREFIX, Pseudonymiser
-from streams.settings import Settings, get_settings
 
 audit_app = typer.Typer(
     help="Sovereignty audit trail: keys, checkpoints, query, verify, export.",

@@ -20,8 +20,8 @@ from typing import Final
 from agents.audit_chain import Record, canonical_json
 from agents.audit_sign import Checkpoint
 from agents.audit_verify import Report
+from schemas.errors import SovwatchError
 from streams import audit_html
-from streams.errors import SovwatchError
 
 CSV_FIRST: Final = (
     "time",

@@ -15,9 +15,9 @@ from kafka.errors import KafkaError
 from agents.audit_sign import Checkpoint
 from agents.audit_verify import Witnessed
 from agents.audit_witness import newest_witnesses
+from schemas.errors import ServiceUnreachableError, SovwatchError
+from schemas.settings import Settings
 from streams.connect import kafka_unreachable, values_to_end
-from streams.errors import ServiceUnreachableError, SovwatchError
-from streams.settings import Settings
 
 
 @dataclass

@@ -5,8 +5,8 @@ from __future__ import annotations
 from influxdb_client import BucketRetentionRules, InfluxDBClient
 from influxdb_client.rest import ApiException
 
-from streams.errors import SovwatchError
-from streams.settings import InfluxSettings
+from schemas.errors import SovwatchError
+from schemas.settings import InfluxSettings
 
 DAY_S = 24 * 3600
 

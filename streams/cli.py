@@ -17,18 +17,18 @@ from rich.table import Table
 # Typer 0.29 vendors click: its usage errors are only importable from here.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
+from schemas.errors import SovwatchError, one_line, settings_error
 from streams.audit_cli import audit_app
 from streams.buckets import ensure_buckets, wanted_buckets
+from streams.config import get_settings
 from streams.connect import influx_client, influx_unanswered, kafka_admin
 from streams.dlq_cli import dlq_app
-from streams.errors import SovwatchError, one_line, settings_error
 from streams.grafana_cli import grafana_app
 from streams.privacy_cli import privacy_app
 from streams.report_cli import register as register_report
 from streams.rules_cli import alerts_app, rules_app
 from streams.schemas_cli import collect_app, schemas_app
 from streams.selfcheck import influx_round_trip, kafka_round_trip
-from streams.settings import get_settings
 from streams.simulator.cli import register as register_simulator
 from streams.stack import Stack
 from streams.stack.influx_auth import ScopedTokens
@@ -244,9 +244,9 @@ def demo(minutes: int = typer.Option(5, min=1, help="Minutes of fleet history to
         "  stop:    .venv/bin/sovwatch stack down"
     )
     from dashboards.queries.runner import TimeRange
-    from dashboards.report.build import make_report
     from streams.demo import SITES
     from streams.demo_audit import sign_and_explain
+    from streams.report.build import make_report
 
     console.print("\n" + sign_and_explain(settings, stack.worker.url), markup=False)
 

@@ -12,8 +12,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.errors import KafkaError, KafkaTimeoutError
 from urllib3.util.retry import Retry
 
-from streams.errors import ServiceUnreachableError, SovwatchError, one_line
-from streams.settings import InfluxSettings, KafkaSettings
+from schemas.errors import ServiceUnreachableError, SovwatchError, one_line
+from schemas.settings import InfluxSettings, KafkaSettings
 
 
 def kafka_unreachable(kafka: KafkaSettings) -> ServiceUnreachableError:

@@ -13,7 +13,7 @@ from schemas.audit import Actor, AuditEvent
 from schemas.gpu import GpuSample
 from schemas.physical import PhysicalEvent
 from schemas.power import PowerReading
-from streams.settings import TopicSettings
+from schemas.settings import TopicSettings
 
 SITES = (("fra-1", "DE"), ("par-1", "FR"))
 Record = tuple[str, bytes, bytes]

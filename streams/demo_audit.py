@@ -3,10 +3,10 @@ verify it, so `sovwatch audit verify` right after `make demo` has a checkpoint t
 
 from __future__ import annotations
 
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
 from streams import web_auth
 from streams.audit_cli import request_checkpoints
-from streams.errors import SovwatchError
-from streams.settings import Settings
 
 VERIFY: str = ".venv/bin/sovwatch audit verify --since -1d"
 

@@ -22,12 +22,12 @@ from kafka import KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 
+from agents.dlq_crypto import DlqCipher
 from schemas.deadletter import TAG_BYTES, DeadLetter
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
 from streams.connect import kafka_consumer, records_from, records_to_end
-from streams.dlq_crypto import DlqCipher
-from streams.errors import SovwatchError
 from streams.produce import kafka_producer
-from streams.settings import Settings
 
 REPLAY_HEADER = "sovwatch-replay-of"
 DLQ_HEADER = "sovwatch-replay-dlq"

@@ -15,7 +15,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from schemas.errors import constraint_kind
+from agents.dlq_crypto import DlqCipher
+from schemas.errors import SovwatchError, constraint_kind
+from streams.config import get_settings
 from streams.dlq import (
     Entry,
     as_json,
@@ -26,10 +28,7 @@ from streams.dlq import (
     replay,
     unopenable,
 )
-from streams.dlq_crypto import DlqCipher
-from streams.errors import SovwatchError
 from streams.report_cli import parse_time
-from streams.settings import get_settings
 
 dlq_app = typer.Typer(
     help="Dead letters: count and list them, show one, replay them to their source topic.",

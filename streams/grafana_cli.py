@@ -13,9 +13,10 @@ from rich.console import Console
 from dashboards import build as dashboard_build
 from dashboards.api import CREDENTIALS_HINT, Grafana
 from dashboards.provision import Provisioner
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
+from schemas.settings import GrafanaSettings
+from streams.config import get_settings
 from streams.influx_tokens import grafana_datasource_token
-from streams.settings import GrafanaSettings, get_settings
 
 grafana_app = typer.Typer(
     help="Grafana: dashboards as code and provisioning through the HTTP API.",

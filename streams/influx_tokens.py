@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from streams.settings import LOCAL_HOSTS, InfluxBuckets, InfluxSettings, Settings, StackSettings
+from schemas.settings import LOCAL_HOSTS, InfluxBuckets, InfluxSettings, Settings, StackSettings
 
 Action = Literal["read", "write"]
 

@@ -10,8 +10,8 @@ cluster or server: each worker only talks to its own.
 
 from __future__ import annotations
 
-from streams.errors import SovwatchError
-from streams.settings import KafkaSettings, Settings
+from schemas.errors import SovwatchError
+from schemas.settings import KafkaSettings, Settings
 
 KAFKA_MAP = "SOVWATCH_RESIDENCY__KAFKA"
 INFLUX_MAP = "SOVWATCH_INFLUXDB__RESIDENCY"

@@ -11,7 +11,7 @@ import ssl
 import faust
 from faust.types.auth import CredentialsT
 
-from streams.settings import KafkaSettings
+from schemas.settings import KafkaSettings
 
 
 def ssl_context(kafka: KafkaSettings) -> ssl.SSLContext | None:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from streams.settings import LOCAL_HOSTS, Settings, StackSettings
+from schemas.settings import LOCAL_HOSTS, Settings, StackSettings
 
 WORKER: Final = "worker"
 ALERTS_READER: Final = "alerts-reader"

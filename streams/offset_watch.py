@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
-from streams import metrics
+from agents import metrics
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from streams.errors import SovwatchError
-from streams.privacy import PREFIX, Pseudonymiser, reveal
-from streams.settings import get_settings
+from agents.privacy import PREFIX, Pseudonymiser, reveal
+from schemas.errors import SovwatchError
+from streams.config import get_settings
 
 privacy_app = typer.Typer(
     help="Pseudonyms of personal identifiers (needs SOVWATCH_PRIVACY__PSEUDONYM_KEY).",

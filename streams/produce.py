@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from kafka import KafkaProducer
 from kafka.errors import KafkaError, KafkaTimeoutError
 
+from schemas.errors import SovwatchError
+from schemas.settings import KafkaSettings
 from streams.connect import kafka_unreachable
-from streams.errors import SovwatchError
-from streams.settings import KafkaSettings
 
 BULK: dict[str, object] = {"linger_ms": 20, "batch_size": 256 * 1024, "compression_type": "gzip"}
 

@@ -10,8 +10,8 @@ from rich.console import Console
 
 from agents.rules.model import parse_duration
 from dashboards.queries.runner import TimeRange
-from streams.errors import SovwatchError
-from streams.settings import get_settings
+from schemas.errors import SovwatchError
+from streams.config import get_settings
 
 console = Console(soft_wrap=True, highlight=False)
 WHEN_HINT = "use an ISO time (2026-01-05T20:00Z), 'now' or 'now-6h'"
@@ -44,8 +44,8 @@ def report(
     pdf: bool = typer.Option(False, "--pdf", help="Also print it to PDF (headless Chromium)"),
 ) -> None:
     """Write the dashboards' panels for a period as one static HTML page (and PDF)."""
-    from dashboards.report.build import make_report
-    from dashboards.report.chromium import print_pdf
+    from streams.report.build import make_report
+    from streams.report.chromium import print_pdf
 
     now = datetime.now(UTC)
     time_range = TimeRange(parse_time(start, now), parse_time(stop, now))

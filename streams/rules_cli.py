@@ -17,9 +17,9 @@ from rich.table import Table
 from agents.rules.fixtures import FIXTURES_DIR, load_fixtures, run_fixtures
 from agents.rules.loader import PACKS_DIR, RuleLoadError, lint_file, load_packs, pack_files
 from schemas.alert import Alert
+from schemas.errors import ServiceUnreachableError, SovwatchError
 from streams.alerts_tail import SEVERITIES, Board, Filters, decoded, line
-from streams.errors import ServiceUnreachableError, SovwatchError
-from streams.settings import get_settings
+from streams.config import get_settings
 
 rules_app = typer.Typer(help="Compliance rule packs: lint, test, list.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts raised by the rule engine.", no_args_is_help=True)

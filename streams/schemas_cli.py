@@ -23,12 +23,11 @@ from pydantic import TypeAdapter, ValidationError
 from schemas.country import CountryCode
 from schemas.dcgm import parse_exposition
 from schemas.envelope import Identifier
-from schemas.errors import DecodeError
+from schemas.errors import DecodeError, SovwatchError
 from schemas.jsonschema import export_json_schemas
-from streams.errors import SovwatchError
+from streams.config import get_settings
 from streams.jurisdiction import kafka_for
 from streams.produce import produce
-from streams.settings import get_settings
 from streams.telegraf_config import SiteCollectors, telegraf_config
 
 schemas_app = typer.Typer(help="sovwatch's event schemas.", no_args_is_help=True)

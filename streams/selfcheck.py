@@ -13,10 +13,10 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
 from streams.connect import influx_client, kafka_admin
-from streams.errors import SovwatchError
 from streams.produce import kafka_producer
-from streams.settings import Settings
 
 SELFCHECK_TOPIC = "sovwatch.selfcheck"
 SELFCHECK_MEASUREMENT = "sovwatch_selfcheck"

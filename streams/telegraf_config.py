@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 
 from agents.telegraf.mapping import NVIDIA_SMI_FIELDS, NVIDIA_SMI_MIG_FIELDS, REDFISH_FIELDS
+from schemas.settings import Settings
 from streams.jurisdiction import kafka_for
-from streams.settings import Settings
 
 AIR_SENSOR_GLOBS = [
     f"*{word}*"

@@ -10,7 +10,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streams.settings import TopicSettings
+from schemas.settings import TopicSettings
 
 HOUR_MS = 3600 * 1000
 log = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from typing import Any
 from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
+from agents import metrics
 from agents.alert_sink import AlertSink, kafka_publisher
 from agents.audit import AuditStage
 from agents.audit_sign import Signer
@@ -22,20 +23,19 @@ from agents.batching import Batcher, consume
 from agents.channels import deliveries
 from agents.compliance import Compliance, EventClock
 from agents.dead_letters import DeadLetterMaker, SendDeadLetter, dead_letter_sender
+from agents.dlq_crypto import worker_cipher
 from agents.influx_writer import InfluxWriter
 from agents.ingest import Ingest
 from agents.ingest_agent import IngestStage, make_sink
+from agents.privacy import Pseudonymiser
 from agents.residency import Residency
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs, pack_files
 from agents.sink import PointSink
-from streams import metrics
+from schemas.settings import Settings
 from streams.app import SovwatchApp, Topics, create_app, declare_topics
-from streams.dlq_crypto import worker_cipher
 from streams.offset_watch import OffsetWatch
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 

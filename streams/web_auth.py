@@ -15,8 +15,8 @@ from aiohttp import web
 from faust.web.drivers.aiohttp import Web as AiohttpWeb
 from pydantic import SecretStr
 
-from streams.errors import SovwatchError
-from streams.settings import WorkerSettings
+from schemas.errors import SovwatchError
+from schemas.settings import WorkerSettings
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="sovwatch"'}

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from schemas.errors import SovwatchError
 from streams import web_auth
-from streams.errors import SovwatchError
-from streams.settings import get_settings
+from streams.config import get_settings
 
 
 def run_worker(loglevel: str = "info") -> None:

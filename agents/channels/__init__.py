@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from agents.channels import alertmanager, syslog, webhook
 from agents.delivery import Backoff, Delivery
-from streams.settings import Settings
+from schemas.settings import Settings
 
 MODULES = (alertmanager, webhook, syslog)
 

@@ -20,7 +20,7 @@ import aiohttp
 
 from agents.delivery import DeliveryError
 from schemas.alert import Alert
-from streams.settings import Settings
+from schemas.settings import Settings
 
 TEAM_DASHBOARD = {
     "ops": "sovwatch-fleet",

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from agents.delivery import DeliveryError
 from schemas.alert import Alert
-from streams.settings import Settings
+from schemas.settings import Settings
 
 CEF_SEVERITY = {"info": 1, "low": 3, "medium": 5, "high": 8, "critical": 10}
 """CEF severity 0-10 of each alert severity."""

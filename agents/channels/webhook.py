@@ -15,7 +15,7 @@ import aiohttp
 
 from agents.delivery import DeliveryError
 from schemas.alert import Alert
-from streams.settings import Settings
+from schemas.settings import Settings
 
 SIGNATURE = "X-Sovwatch-Signature"
 TIMESTAMP = "X-Sovwatch-Timestamp"

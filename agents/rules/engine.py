@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from agents import metrics
 from agents.rule_state import TableState
 from agents.rules import incidents
 from agents.rules.compiled import CompiledRule, compile_rule
@@ -30,7 +31,6 @@ from agents.rules.kinds import KINDS, Firing, State
 from agents.rules.language import Compiler
 from agents.rules.model import RulePack
 from schemas.alert import Alert
-from streams import metrics
 
 StateStore = MutableMapping[str, Any]
 Active = Callable[[str], bool]

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from streams import metrics
+from agents import metrics
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from agents.rules.model import parse_duration
-from streams.errors import SovwatchError
-from streams.settings import TopicSettings, get_settings
+from schemas.errors import SovwatchError
+from schemas.settings import TopicSettings
+from streams.config import get_settings
 from streams.simulator.fleet import Fleet, load_fleet
 from streams.simulator.generator import Clock, simulate
 from streams.simulator.incidents import Injector, plan_incidents, select

@@ -16,9 +16,9 @@ from kafka.errors import KafkaError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from schemas.decode import Event
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
+from schemas.settings import KafkaSettings, TopicSettings
 from streams.produce import kafka_producer
-from streams.settings import KafkaSettings, TopicSettings
 from streams.simulator.incidents import Incident
 
 

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.model import RulePack
 from schemas.alert import Alert
 from schemas.decode import Event
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 from streams.simulator.score import AlertSeen
 
 

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from schemas.alert import Alert
 from schemas.decode import decode_as
 from schemas.errors import DecodeError
+from schemas.settings import Settings
 from streams.connect import influx_client, values_to_end
-from streams.settings import Settings
 from streams.simulator.score import AlertSeen
 
 

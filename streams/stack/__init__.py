@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from streams.errors import StackError
+from schemas.errors import StackError
+from schemas.settings import LOCAL_HOSTS, Settings
 from streams.kafka_principals import grants
-from streams.settings import LOCAL_HOSTS, Settings
 from streams.stack.alertmanager import AlertmanagerNode
 from streams.stack.influxdb import InfluxNode
 from streams.stack.kafka import KafkaNode

@@ -12,8 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from streams.errors import StackError
-from streams.settings import StackSettings
+from schemas.errors import StackError
+from schemas.settings import StackSettings
 from streams.stack.process import ManagedProcess, port_open
 from streams.stack.recipes import RECIPES, ensure_installed
 

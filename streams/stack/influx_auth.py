@@ -21,9 +21,9 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from streams.errors import StackError
+from schemas.errors import StackError
+from schemas.settings import InfluxBuckets
 from streams.influx_tokens import ROLES, Role
-from streams.settings import InfluxBuckets
 
 Permission = tuple[str, str, str, str]  # action, resource type, resource id, org id
 

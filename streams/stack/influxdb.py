@@ -10,10 +10,10 @@ from typing import Any
 
 from influxdb_client import InfluxDBClient
 
+from schemas.errors import SovwatchError, StackError
+from schemas.settings import InfluxSettings, StackSettings
 from streams.buckets import DAY_S, ensure_buckets
-from streams.errors import SovwatchError, StackError
 from streams.influx_tokens import tokens_dir
-from streams.settings import InfluxSettings, StackSettings
 from streams.stack.influx_auth import ScopedTokens
 from streams.stack.process import ManagedProcess, port_open
 from streams.stack.recipes import ensure_installed

@@ -13,10 +13,10 @@ from pathlib import Path
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
+from schemas.errors import StackError
+from schemas.settings import KafkaSettings, StackSettings
 from streams.connect import kafka_admin
-from streams.errors import StackError
 from streams.kafka_principals import Grant
-from streams.settings import KafkaSettings, StackSettings
 from streams.stack.kafka_acls import sync_acls
 from streams.stack.kafka_security import BrokerSecurity
 from streams.stack.process import ManagedProcess, port_open

@@ -23,7 +23,7 @@ from kafka.admin import (
     ResourceType,
 )
 
-from streams.errors import StackError
+from schemas.errors import StackError
 from streams.kafka_principals import Grant
 
 ANY_HOST = "*"

@@ -21,9 +21,9 @@ import re
 import secrets
 from pathlib import Path
 
+from schemas.errors import StackError
+from schemas.settings import KafkaSettings, StackSettings
 from streams import kafka_principals
-from streams.errors import StackError
-from streams.settings import KafkaSettings, StackSettings
 from streams.stack.tls import TlsFiles, ensure_certificates, write_private
 
 MECHANISM = "SCRAM-SHA-512"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.errors import StackError
+from schemas.errors import StackError
 
 MARKER = "SOVWATCH_STACK_PROCESS"
 

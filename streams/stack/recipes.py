@@ -6,7 +6,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from streams.errors import StackError
+from schemas.errors import StackError
 
 RECIPES = Path(__file__).resolve().parents[2] / "docker" / "native"
 

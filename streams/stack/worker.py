@@ -7,8 +7,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from schemas.settings import Settings, StackSettings, WorkerSettings
 from streams import influx_tokens, kafka_principals, web_auth
-from streams.settings import Settings, StackSettings, WorkerSettings
 from streams.stack.process import ManagedProcess, port_open
 
 

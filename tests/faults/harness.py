@@ -22,15 +22,15 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from agents.audit_chain import HASH, PREV_HASH, SEQ
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs
 from schemas.decode import Event
 from schemas.errors import DecodeError
+from schemas.settings import Settings
 from streams.connect import influx_client
 from streams.demo import demo_records
-from streams.privacy import Pseudonymiser
 from streams.produce import kafka_producer
-from streams.settings import Settings
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock, simulate
 from streams.simulator.incidents import INJECTORS, plan_incidents

@@ -22,14 +22,14 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from agents.dead_letters import DeadLetterMaker
+from agents.dlq_crypto import DlqCipher
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from schemas.decode import Event, Family
 from schemas.envelope import TS_MAX, TS_MIN
 from schemas.errors import DecodeError
+from schemas.settings import Settings
 from streams.demo import MALFORMED, demo_records
-from streams.dlq_crypto import DlqCipher
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
 from tests.strategies.bad_records import BadRecords, Case, Seed
 from tests.strategies.schemas import events, json_values
 

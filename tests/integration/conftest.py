@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from streams.settings import Settings
+from schemas.settings import Settings
 from streams.stack import Stack
 
 

@@ -17,11 +17,11 @@ from types import TracebackType
 
 from kafka import KafkaConsumer, TopicPartition
 
+from agents.dlq_crypto import DlqCipher
 from schemas.deadletter import DeadLetter
+from schemas.settings import InfluxSettings, Settings
 from streams import kafka_principals
 from streams.connect import influx_client, kafka_admin
-from streams.dlq_crypto import DlqCipher
-from streams.settings import InfluxSettings, Settings
 from streams.stack.kafka_acls import sync_acls
 from streams.stack.process import free_port
 from streams.stack.worker import worker_env

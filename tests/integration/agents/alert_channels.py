@@ -14,7 +14,7 @@ from agents.rules.engine import RuleEngine
 from agents.rules.fixtures import build_event
 from agents.rules.loader import load_packs
 from schemas.alert import Alert
-from streams.settings import Settings
+from schemas.settings import Settings
 from tests.integration.pipeline import settings_from
 
 

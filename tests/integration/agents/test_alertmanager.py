@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from agents.metrics import REGISTRY
 from schemas.alert import Alert
-from streams.metrics import REGISTRY
-from streams.settings import StackSettings
+from schemas.settings import StackSettings
 from streams.stack.alertmanager import AlertmanagerNode
 from streams.stack.process import free_port
 from tests.integration.agents.alert_channels import Incidents, channel_settings, deliver

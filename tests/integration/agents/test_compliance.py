@@ -12,14 +12,14 @@ from pathlib import Path
 import yaml
 
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.fixtures import build_event, load_fixtures
 from agents.rules.loader import load_packs
 from schemas.decode import Event
+from schemas.settings import Settings
 from streams.connect import influx_client
-from streams.privacy import Pseudonymiser
 from streams.produce import produce
-from streams.settings import Settings
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for
 

@@ -6,8 +6,8 @@ import time
 
 from agents.influx_writer import InfluxWriter
 from agents.lineprotocol import encode_line
+from schemas.settings import Settings
 from streams.connect import influx_client
-from streams.settings import Settings
 from streams.stack import Stack
 
 

@@ -12,8 +12,8 @@ import pytest
 
 from agents.channels.syslog import CEF_SEVERITY, SYSLOG_SEVERITY
 from agents.channels.webhook import SIGNATURE, TIMESTAMP
+from agents.metrics import REGISTRY
 from schemas.alert import Alert
-from streams.metrics import REGISTRY
 from tests.integration.agents.alert_channels import Incidents, channel_settings, deliver
 from tests.integration.receivers import HttpReceiver, Rsyslog, parse_cef, wait_until
 

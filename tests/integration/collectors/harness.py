@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from streams.settings import Settings
+from schemas.settings import Settings
 from streams.stack.process import free_port
 
 RECORDINGS = Path(__file__).with_name("recordings")

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from dashboards.boards import Board, all_dashboards
-from dashboards.queries.datasource import grafana_runner
 from dashboards.queries.runner import DashboardRun, TimeRange
-from streams.settings import Settings
+from schemas.settings import Settings
+from streams.report.datasource import grafana_runner
 from streams.simulator.cli import run
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dashboards.boards import all_dashboards
 from dashboards.queries.dashboard_json import panels
-from dashboards.report.chromium import rendered_dom, screenshot
+from streams.report.chromium import rendered_dom, screenshot
 from tests.integration.dashboards.conftest import Simulated
 from tests.integration.pipeline import settings_from
 

@@ -16,11 +16,11 @@ from typer.testing import CliRunner
 
 from agents.audit_chain import DIGESTS, HASH, PREV_HASH, SEQ, chain_record, record_line
 from agents.audit_sign import checkpoint_line
-from dashboards.report.chromium import rendered_dom, screenshot
+from schemas.settings import InfluxSettings
 from streams.audit_cli import audit_app
 from streams.connect import influx_client
 from streams.produce import produce
-from streams.settings import InfluxSettings
+from streams.report.chromium import rendered_dom, screenshot
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
     audit_records,
     checkpoints,

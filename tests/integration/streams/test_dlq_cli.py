@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agents.dead_letters import DeadLetterMaker
+from agents.dlq_crypto import DlqCipher
+from agents.privacy import Pseudonymiser
 from agents.rules.fixtures import build_event
 from schemas.errors import DecodeError, FieldIssue
 from streams.connect import records_to_end
 from streams.dlq import REPLAY_HEADER, Marker
-from streams.dlq_crypto import DlqCipher
-from streams.privacy import Pseudonymiser
 from streams.produce import kafka_producer, produce
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for

@@ -7,10 +7,10 @@ import time
 from influxdb_client import Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
+from schemas.settings import Settings
 from streams.buckets import DAY_S
 from streams.connect import influx_client
 from streams.selfcheck import influx_round_trip
-from streams.settings import Settings
 from streams.stack import Stack
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from schemas.settings import InfluxSettings, KafkaSettings, Settings
 from streams.connect import kafka_admin
 from streams.influx_tokens import AUDIT_READER, WORKER, tokens_dir
 from streams.produce import produce
-from streams.settings import InfluxSettings, KafkaSettings, Settings
 from streams.stack import Stack
 from streams.stack.process import free_port, free_port_pair
 from streams.topics import ensure_topics

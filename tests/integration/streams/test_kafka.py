@@ -5,10 +5,10 @@ from __future__ import annotations
 from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
+from schemas.settings import Settings, TopicSettings
 from streams.connect import kafka_admin
 from streams.produce import kafka_producer
 from streams.selfcheck import kafka_round_trip
-from streams.settings import Settings, TopicSettings
 from streams.stack import Stack
 from streams.topics import ensure_topics, partition_counts, wait_until_led
 

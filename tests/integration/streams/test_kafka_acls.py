@@ -20,9 +20,9 @@ from kafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from schemas.settings import KafkaSettings
 from streams.connect import values_to_end
 from streams.kafka_principals import ALERTS_READER, WORKER, Grant, collector, grants, users
-from streams.settings import KafkaSettings
 from streams.stack.kafka_acls import current_acls, held_acls, sync_acls, to_acl
 from tests.integration.pipeline import Isolated
 from tests.integration.streams.conftest import SITE, SecureBroker

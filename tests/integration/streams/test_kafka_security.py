@@ -16,9 +16,9 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaTimeoutError
 from pydantic import SecretStr
 
+from schemas.errors import StackError
 from streams.connect import kafka_admin
 from streams.demo import MALFORMED, demo_records
-from streams.errors import StackError
 from streams.kafka_auth import faust_credentials
 from streams.kafka_principals import WORKER, collector
 from streams.produce import produce

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.influx_writer import WriteRejectedError
-from streams.settings import InfluxTarget
+from schemas.settings import InfluxTarget
 
 
 @dataclass

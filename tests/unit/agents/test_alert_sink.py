@@ -10,7 +10,7 @@ from agents.alert_sink import AlertSink
 from agents.influx_writer import WriteRejectedError
 from agents.residency import Residency
 from schemas.alert import Alert, alert_id
-from streams.settings import InfluxSettings, InfluxTarget, ResidencySettings
+from schemas.settings import InfluxSettings, InfluxTarget, ResidencySettings
 
 T = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ from agents.audit_sign import (
     load_public_key,
     signature_ok,
 )
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
 
 CHECKPOINT = Checkpoint("fra-1", "DE", 1, 9, "a" * 64, "b" * 64, "2025-03-01T09:00:00+00:00", "")
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from agents.audit_state import Sequenced
-from streams.settings import Settings
+from schemas.settings import Settings
 from streams.topology import build
 from tests.unit.agents.audit_fixtures import audit_event
 

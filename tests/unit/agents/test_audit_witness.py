@@ -8,11 +8,11 @@ from typing import Any, cast
 
 import pytest
 
+from agents import metrics
 from agents.audit import AuditStage
 from agents.audit_sign import Checkpoint
 from agents.audit_witness import WitnessConflictError, newest_witnesses, write_witness
-from streams import metrics
-from streams.settings import Settings
+from schemas.settings import Settings
 from tests.unit.agents.test_audit_verify import intact
 
 

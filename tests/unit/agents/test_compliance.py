@@ -12,7 +12,7 @@ from agents.compliance import Compliance, EventClock
 from agents.residency import Residency
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
-from streams.settings import Settings
+from schemas.settings import Settings
 from tests.unit.agents.fakes import RecordingTable, RecordingTopic, RecordingWriter
 from tests.unit.agents.rules.helpers import SILENT, at, event, pack
 

@@ -7,12 +7,12 @@ import json
 import pytest
 
 from agents.dead_letters import DeadLetterMaker
+from agents.dlq_crypto import DlqCipher
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from agents.rules.fixtures import build_event
 from schemas.errors import DecodeError
-from streams.dlq_crypto import DlqCipher
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 from tests.readable import assert_not_readable
 
 SETTINGS = Settings()

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 
 from agents.delivery import Backoff, Delivery, DeliveryError, DeliveryQueue
+from agents.metrics import REGISTRY
 from schemas.alert import Alert
-from streams.metrics import REGISTRY
 from tests.unit.agents.alerts import record
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from agents.ingest import Ingest, reason_label
+from agents.privacy import Pseudonymiser
 from agents.rules.fixtures import build_event
 from schemas.errors import DecodeError
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 
 KEY = b"unit-test-key-0123456789"
 

@@ -10,15 +10,15 @@ from datetime import UTC, datetime, timedelta
 from agents.alert_sink import AlertSink, kafka_publisher
 from agents.compliance import Compliance, EventClock
 from agents.dead_letters import DeadLetterMaker, dead_letter_sender
+from agents.dlq_crypto import DlqCipher
 from agents.ingest import Ingest
 from agents.ingest_agent import IngestStage, Item, make_sink
+from agents.privacy import Pseudonymiser
 from agents.residency import Residency
 from agents.rule_state import TableState
 from agents.rules.fixtures import build_event
 from agents.sink import PointSink
-from streams.dlq_crypto import DlqCipher
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 from tests.unit.agents.fakes import (
     FaustEvent,
     RecordingTable,

@@ -10,11 +10,11 @@ import pytest
 from pydantic import ValidationError
 
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from agents.residency import Residency
 from agents.rules.fixtures import build_event
 from schemas.errors import DecodeError
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 
 DE = {"url": "http://influx-de.invalid:8086", "org": "de", "token": "de-token-secret"}
 

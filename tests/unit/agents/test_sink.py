@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from agents.influx_writer import WriteAbandonedError
 from agents.sink import Destination, LineWriter, PointSink
-from streams.settings import InfluxTarget, WorkerSettings
+from schemas.settings import InfluxTarget, WorkerSettings
 from tests.unit.agents.fakes import RecordingWriter
 
 DEFAULT = Destination(InfluxTarget(), "telemetry")

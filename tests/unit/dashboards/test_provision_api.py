@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from dashboards.boards import all_dashboards
 from dashboards.folders import FOLDERS, TEAM_NAMES, folder_titled
 from dashboards.provision import FINGERPRINT, Provisioner, datasource_body, token_fingerprint
-from streams.errors import SovwatchError
-from streams.settings import InfluxSettings
+from schemas.errors import SovwatchError
+from schemas.settings import InfluxSettings
 
 RECORDED = json.loads((Path(__file__).with_name("responses") / "org.json").read_text())
 INFLUX = InfluxSettings(token=SecretStr("read-only-token"))

@@ -8,7 +8,7 @@ import yaml
 
 from dashboards.folders import FOLDERS, TEAM_NAMES, folder_titled
 from dashboards.provision import _diff, datasource_body
-from streams.settings import InfluxSettings
+from schemas.settings import InfluxSettings
 
 PROVISIONING = Path(__file__).resolve().parents[3] / "dashboards" / "provisioning"
 

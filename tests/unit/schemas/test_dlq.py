@@ -5,9 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 
+from agents.dlq_crypto import DlqCipher
 from schemas import DeadLetter, DecodeError, decode, decode_as
 from schemas.deadletter import MAX_KEY_BYTES, MAX_RAW_BYTES
-from streams.dlq_crypto import DlqCipher
 from tests.strategies.schemas import dead_letters
 from tests.unit.schemas.helpers import encode, gpu
 

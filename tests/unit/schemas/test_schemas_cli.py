@@ -12,8 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from schemas import GpuSample, decode
+from schemas.errors import SovwatchError
 from schemas.jsonschema import json_schemas
-from streams.errors import SovwatchError
 from streams.schemas_cli import collect_app, collect_once, fetch, schemas_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dcgm_a100_mig_k8s.prom"

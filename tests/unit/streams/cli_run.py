@@ -16,7 +16,7 @@ from pathlib import Path
 from unittest import mock
 
 from streams.cli import main
-from streams.settings import get_settings
+from streams.config import get_settings
 
 
 @dataclass(frozen=True)

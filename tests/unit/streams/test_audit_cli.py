@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from agents.audit_sign import Signer, load_public_key
 from agents.audit_verify import verify
+from schemas.errors import SovwatchError
 from streams.audit_cli import PRIVATE_B64, PRIVATE_PEM, PUBLIC_PEM, audit_app, parse_when
 from streams.audit_export import FILES, read_bundle, write_bundle
-from streams.errors import SovwatchError
 from tests.unit.agents.audit_fixtures import audit_event, build_chain
 
 runner = CliRunner()
@@ -116,7 +116,7 @@ def test_user_errors_are_one_line_errors(tmp_path: Path, monkeypatch: pytest.Mon
     result = runner.invoke(audit_app, ["verify", "--bundle", str(tmp_path / "nope.zip")])
     assert isinstance(result.exception, SovwatchError)
     monkeypatch.setenv("SOVWATCH_PRIVACY__PSEUDONYM_KEY", "")
-    from streams.settings import get_settings
+    from streams.config import get_settings
 
     get_settings.cache_clear()
     try:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from schemas.errors import ServiceUnreachableError
+from schemas.settings import Settings
 from streams.connect import influx_client
-from streams.errors import ServiceUnreachableError
-from streams.settings import Settings
 from streams.stack.process import free_port
 from tests.unit.streams.cli_run import CliResult, run_cli
 

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from schemas.settings import InfluxSettings
 from streams.audit_store import Filters, read_page
 from streams.connect import influx_client
-from streams.settings import InfluxSettings
 from tests.unit.streams.cli_run import run_cli
 
 

@@ -6,10 +6,10 @@ import stat
 from pathlib import Path
 
 from agents.audit_sign import Signer, load_public_key
+from agents.dlq_crypto import DlqCipher
+from schemas.settings import Settings
 from streams.audit_cli import PRIVATE_B64, PRIVATE_PEM
 from streams.dev_env import KEY_DIR, ensure_dev_env
-from streams.dlq_crypto import DlqCipher
-from streams.settings import Settings
 
 
 def mode(path: Path) -> int:

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 import pytest
 from typer.testing import CliRunner
 
+from agents.dlq_crypto import DlqCipher, key_id
 from schemas.deadletter import DeadLetter
 from schemas.errors import DecodeError, FieldIssue
 from streams.dlq import Entry
 from streams.dlq_cli import Selection, dlq_app
-from streams.dlq_crypto import DlqCipher, key_id
 from streams.stack.process import free_port
 from tests.unit.streams.cli_run import run_cli
 

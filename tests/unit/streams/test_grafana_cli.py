@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
+from streams.config import get_settings
 from streams.grafana_cli import grafana_app
-from streams.settings import get_settings
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from schemas.settings import InfluxSettings, Settings, StackSettings
 from streams.influx_tokens import (
     AUDIT_READER,
     GRAFANA,
@@ -17,7 +18,6 @@ from streams.influx_tokens import (
     tokens_dir,
     worker_token_env,
 )
-from streams.settings import InfluxSettings, Settings, StackSettings
 
 
 def settings_in(run_dir: Path, **influx: object) -> Settings:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
+from streams.config import get_settings
 from streams.jurisdiction import jurisdiction_settings, kafka_for
-from streams.settings import Settings, get_settings
 
 DE_INFLUX = {"url": "http://influx.de.invalid:8086", "org": "de", "token": "de-token"}
 FR_INFLUX = {"url": "http://influx.fr.invalid:8086", "org": "fr", "token": "fr-token"}

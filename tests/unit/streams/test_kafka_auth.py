@@ -9,9 +9,9 @@ import faust
 import pytest
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
+from schemas.settings import KafkaSettings, Settings
 from streams.app import create_app
 from streams.kafka_auth import faust_credentials, ssl_context
-from streams.settings import KafkaSettings, Settings
 from streams.stack.tls import ensure_certificates
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from schemas.settings import KafkaSettings, Settings, StackSettings, TopicSettings, WorkerSettings
 from streams.kafka_principals import (
     ALERTS_READER,
     WORKER,
@@ -17,7 +18,6 @@ from streams.kafka_principals import (
     users,
     users_dir,
 )
-from streams.settings import KafkaSettings, Settings, StackSettings, TopicSettings, WorkerSettings
 
 INPUTS = ["telemetry.gpu", "telemetry.power", "security.physical", "audit.sovereignty"]
 INPUTS += ["telemetry.telegraf"]

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from streams import metrics
+from agents import metrics
 from streams.offset_watch import OffsetWatch
 
 

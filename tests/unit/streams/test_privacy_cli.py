@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from agents.privacy import Pseudonymiser
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
 from streams.audit_cli import _actor
 from streams.audit_store import Filters, records_flux
-from streams.errors import SovwatchError
-from streams.privacy import Pseudonymiser
+from streams.config import get_settings
 from streams.privacy_cli import privacy_app
-from streams.settings import Settings, get_settings
 
 OLD, NEW = "old-key-0123456789abcdef", "new-key-0123456789abcdef"
 runner = CliRunner()

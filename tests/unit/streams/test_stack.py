@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.errors import StackError
-from streams.settings import Settings
+from schemas.errors import StackError
+from schemas.settings import Settings
 from streams.stack import Stack
 
 

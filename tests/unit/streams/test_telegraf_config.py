@@ -8,7 +8,7 @@ import tomllib
 from typing import Any
 
 from agents.telegraf.mapping import EXHAUST, INLET, TelegrafAdapter
-from streams.settings import Settings
+from schemas.settings import Settings
 from streams.telegraf_config import AIR_SENSOR_GLOBS, SiteCollectors, telegraf_config
 from tests.unit.streams.cli_run import run_cli
 

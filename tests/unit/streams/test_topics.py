@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.settings import TopicSettings
+from schemas.settings import TopicSettings
 from streams.topics import HOUR_MS, topic_specs
 
 

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from streams.errors import SovwatchError
-from streams.settings import Settings
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
 from streams.topology import build
 
 KEY = "unit-test-key-0123456789abcdef"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import SecretStr
 
-from streams.settings import WorkerSettings
+from schemas.settings import WorkerSettings
 from streams.web_auth import authorized, client_headers
 
 TOKEN = SecretStr("s3cret-web-token")

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 
 from agents.channels.webhook import SIGNATURE, TIMESTAMP, Webhook, from_settings
-from streams.settings import Settings
+from schemas.settings import Settings
 
 
 def test_the_signature_is_hmac_sha256_over_timestamp_and_body() -> None:

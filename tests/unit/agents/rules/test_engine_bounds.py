@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from agents.metrics import REGISTRY
 from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
-from streams.metrics import REGISTRY
 from tests.unit.agents.fakes import RecordingTable
 from tests.unit.agents.rules.helpers import at, event, feed, pack
 

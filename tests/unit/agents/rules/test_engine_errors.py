@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from agents.metrics import REGISTRY
 from agents.rules.compiled import CompiledRule
 from agents.rules.engine import RuleEngine
 from agents.rules.kinds import KINDS, Absence
 from schemas.decode import Event
-from streams.metrics import REGISTRY
 from tests.unit.agents.rules.helpers import at, event, pack
 
 RULES = """

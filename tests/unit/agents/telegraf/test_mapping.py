@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from agents.ingest import Ingest
+from agents.privacy import Pseudonymiser
 from agents.telegraf import TelegrafAdapter
 from agents.telegraf.metric import parse_influx
 from schemas.errors import DecodeError
 from schemas.gpu import GpuSample
 from schemas.power import PowerReading
-from streams.privacy import Pseudonymiser
-from streams.settings import Settings
+from schemas.settings import Settings
 
 RECORDED = Path(__file__).with_name("a100-node.influx").read_bytes().splitlines()
 UUID = "GPU-4e2a7c90-13d5-4b6f-8a2e-c95f01d7b3a4"

@@ -16,7 +16,7 @@ from kafka.admin import (
 )
 from kafka.errors import NoError, SecurityDisabledError
 
-from streams.errors import StackError
+from schemas.errors import StackError
 from streams.kafka_principals import Grant
 from streams.stack.kafka_acls import sync_acls, to_acl
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.errors import StackError
-from streams.settings import KafkaSettings, StackSettings
+from schemas.errors import StackError
+from schemas.settings import KafkaSettings, StackSettings
 from streams.stack.kafka import REFUSAL, KafkaNode
 from streams.stack.kafka_security import ADMIN_USER, BrokerSecurity, scram_credential
 

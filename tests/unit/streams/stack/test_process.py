@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.errors import StackError
+from schemas.errors import StackError
 from streams.stack.process import ManagedProcess
 
 

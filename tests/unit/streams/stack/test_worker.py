@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from schemas.settings import Settings, StackSettings
 from streams.influx_tokens import tokens_dir
 from streams.kafka_principals import users_dir
-from streams.settings import Settings, StackSettings
 from streams.stack.worker import worker_env
 
 

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import SecretStr
 
 from schemas.deadletter import NONCE_BYTES, SealedRaw
-from streams.errors import SovwatchError
-from streams.settings import PrivacySettings
+from schemas.errors import SovwatchError
+from schemas.settings import PrivacySettings
 
 KEY_BYTES = 32
 GENERATE = "python3 -c 'import secrets; print(secrets.token_hex(32))'"

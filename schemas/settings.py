@@ -1,4 +1,7 @@
-"""The one settings object of sovwatch, read from the environment and `.env`.
+"""The one settings object of sovwatch, read from the environment and `.env` when a `Settings`
+is made (`streams.config.get_settings` does it once per process; nothing is read at import).
+Settings live at the bottom layer so the worker's stages, the dashboards and the tools all name
+the same types.
 
 Every variable is prefixed `SOVWATCH_`; nested groups use `__`, e.g.
 `SOVWATCH_KAFKA__BOOTSTRAP_SERVERS=127.0.0.1:9092` or `SOVWATCH_INFLUXDB__TOKEN=...`.
@@ -7,7 +10,6 @@ Secrets are `SecretStr`, so they never show up in reprs, logs or error messages.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -399,15 +401,3 @@ class Settings(BaseSettings):
     )
     audit: AuditSettings = AuditSettings()
     stack: StackSettings = StackSettings()
-
-
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    """The process-wide settings, read once; narrowed to one country's cluster and store when
-    a jurisdiction is chosen (`streams.jurisdiction`)."""
-    settings = Settings()
-    if settings.jurisdiction is None:
-        return settings
-    from streams.jurisdiction import jurisdiction_settings  # it builds on this module
-
-    return jurisdiction_settings(settings, settings.jurisdiction)

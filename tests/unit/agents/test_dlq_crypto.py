@@ -7,10 +7,10 @@ import base64
 import pytest
 from pydantic import SecretStr
 
+from agents.dlq_crypto import DlqCipher, key_id, parse_key, worker_cipher
 from schemas.deadletter import SealedRaw, raw_aad
-from streams.dlq_crypto import DlqCipher, key_id, parse_key, worker_cipher
-from streams.errors import SovwatchError
-from streams.settings import PrivacySettings
+from schemas.errors import SovwatchError
+from schemas.settings import PrivacySettings
 
 KEY, OLD = bytes(range(32)), bytes(range(100, 132))
 AAD = raw_aad("security.physical", 2, 41)

@@ -9,14 +9,14 @@ from pathlib import Path
 
 from agents.audit_sign import load_public_key
 from dashboards.boards import Board, all_dashboards
-from dashboards.queries.datasource import grafana_runner
 from dashboards.queries.runner import TimeRange
 from dashboards.queries.templating import Variable
-from dashboards.report import page, summary
-from dashboards.report.panels import render_panel
+from schemas.errors import SovwatchError
+from schemas.settings import Settings
 from streams.audit_cli import verify_stored
-from streams.errors import SovwatchError
-from streams.settings import Settings
+from streams.report import page, summary
+from streams.report.datasource import grafana_runner
+from streams.report.panels import render_panel
 
 
 def choose(names: Sequence[str]) -> list[Board]:

@@ -9,10 +9,10 @@ import pytest
 from dashboards.boards import all_dashboards
 from dashboards.queries.dashboard_json import panels
 from dashboards.queries.frames import Field, Frame
-from dashboards.report.build import choose
-from dashboards.report.panels import render_panel
-from dashboards.report.units import format_value
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
+from streams.report.build import choose
+from streams.report.panels import render_panel
+from streams.report.units import format_value
 from streams.report_cli import parse_time
 
 NOW = datetime(2026, 1, 5, 20, 0, tzinfo=UTC)

@@ -12,8 +12,8 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from streams.errors import SovwatchError
-from streams.settings import PrivacySettings
+from schemas.errors import SovwatchError
+from schemas.settings import PrivacySettings
 
 PREFIX = "p_"
 DIGEST_CHARS = 24  # 96 bits: collisions negligible for any realistic population

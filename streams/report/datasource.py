@@ -9,9 +9,9 @@ from contextlib import contextmanager
 from dashboards.flux_query import MIN_INTERVAL
 from dashboards.queries.macros import DatasourceOptions
 from dashboards.queries.runner import Runner
+from schemas.settings import Settings
 from streams.connect import influx_client
 from streams.influx_tokens import grafana_datasource_token
-from streams.settings import Settings
 
 
 @contextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.settings import InfluxSettings, KafkaSettings, Settings
+from schemas.settings import InfluxSettings, KafkaSettings, Settings
 
 
 def test_nested_environment_variables_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:

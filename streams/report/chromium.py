@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from streams.errors import SovwatchError
+from schemas.errors import SovwatchError
 
 FLAGS: Final = (
     "--headless",

@@ -13,8 +13,8 @@ from typing import Any, Final
 from dashboards.queries.dashboard_json import JSON
 from dashboards.queries.expect import grafana_regex
 from dashboards.queries.frames import Field, Frame
-from dashboards.report import charts
-from dashboards.report.units import format_value
+from streams.report import charts
+from streams.report.units import format_value
 
 MAX_ROWS: Final = 50
 UNIT_LABELS: Final = {"percent": "%", "watt": "W", "kwatt": "kW", "celsius": "°C", "s": "s"}
