@@ -51,42 +51,42 @@ $(VENV)/.installed: pyproject.toml
 bench: bench-schemas bench-bad-input bench-hotpath bench-collectors bench-rules bench-audit bench-pipeline
 
 bench-schemas: $(VENV)/.installed
-	$(BIN)/python bench/bench_schemas.py
+	$(BIN)/python tests/bench/bench_schemas.py
 
 # Valid events alone vs. mixed 1:1 with the fuzz tests' garbage (no servers).
 bench-bad-input: $(VENV)/.installed
-	$(BIN)/python bench/bench_bad_input.py
+	$(BIN)/python tests/bench/bench_bad_input.py
 
 bench-pipeline: stack
-	$(BIN)/python bench/bench_pipeline.py
+	$(BIN)/python tests/bench/bench_pipeline.py
 
 bench-rules: stack
-	$(BIN)/python bench/bench_rules.py
+	$(BIN)/python tests/bench/bench_rules.py
 
 bench-audit: $(VENV)/.installed
-	$(BIN)/python bench/bench_audit.py
+	$(BIN)/python tests/bench/bench_audit.py
 
-# sovwatch against Telegraf, a plain kafka-python loop and Quix Streams: bench/results/<date>.*
+# sovwatch against Telegraf, a plain kafka-python loop and Quix Streams: tests/bench/results/<date>.*
 bench-peers: stack
 	docker/native/telegraf.sh
-	bench/peers/quix-venv.sh
-	$(BIN)/python bench/bench_peers.py
+	tests/bench/peers/quix-venv.sh
+	$(BIN)/python tests/bench/bench_peers.py
 
 # Per-event choices (decode, pseudonymise, line protocol, gzip level), one core, no servers.
 bench-hotpath: $(VENV)/.installed
-	$(BIN)/python bench/bench_hotpath.py
+	$(BIN)/python tests/bench/bench_hotpath.py
 
 # Telegraf adapter (json and influx formats) vs native JSON families, one core, no servers.
 bench-collectors: $(VENV)/.installed
-	$(BIN)/python bench/bench_collectors.py
+	$(BIN)/python tests/bench/bench_collectors.py
 
 # 1k / 5k / 10k-line batches written to the stack's InfluxDB.
 bench-batch-size: stack
-	$(BIN)/python bench/bench_hotpath.py --batch-size
+	$(BIN)/python tests/bench/bench_hotpath.py --batch-size
 
-# 10M events through one worker, its RSS sampled: bench/results/soak-<date>.json and .png.
+# 10M events through one worker, its RSS sampled: tests/bench/results/soak-<date>.json and .png.
 bench-soak: stack
-	$(BIN)/python bench/bench_soak.py
+	$(BIN)/python tests/bench/bench_soak.py
 
 # Ten simulated hours of a 2-site fleet with one injected incident per rule, and its ground truth.
 simulate: stack dev-env

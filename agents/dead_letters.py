@@ -10,7 +10,7 @@ from typing import Any
 
 from agents import metrics
 from agents.dlq_crypto import DlqCipher
-from agents.ingest import reason_label, topic_families
+from agents.ingest.steps import reason_label, topic_families
 from schemas.deadletter import DeadLetter, capped_key
 from schemas.decode import FAMILY_MODELS
 from schemas.errors import DecodeError

@@ -1,4 +1,5 @@
-"""Flux fragments shared by the dashboards, written against the data model of `agents.points`.
+"""Flux fragments shared by the dashboards, written against the data model of
+`agents.influx.points`.
 
 Bucket names are the defaults of `schemas.settings.InfluxBuckets`: generated JSON is committed,
 so it cannot follow a deployment's settings; a deployment that renames buckets regenerates.

@@ -14,25 +14,25 @@ from faust.web import View
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from agents import metrics
-from agents.alert_sink import AlertSink, kafka_publisher
-from agents.audit import AuditStage
-from agents.audit_sign import Signer
-from agents.audit_state import AuditChain
-from agents.audit_table import TableHeads
+from agents.audit.chain import AuditChain
+from agents.audit.checkpoints import Signer
+from agents.audit.heads_table import TableHeads
+from agents.audit.stage import AuditStage
 from agents.batching import Batcher, consume
 from agents.channels import deliveries
-from agents.compliance import Compliance, EventClock
+from agents.compliance.alerts import AlertSink, kafka_publisher
+from agents.compliance.rule_state import TableState
+from agents.compliance.stage import Compliance, EventClock
 from agents.dead_letters import DeadLetterMaker, SendDeadLetter, dead_letter_sender
 from agents.dlq_crypto import worker_cipher
-from agents.influx_writer import InfluxWriter
-from agents.ingest import Ingest
-from agents.ingest_agent import IngestStage, make_sink
+from agents.influx.batches import PointSink
+from agents.influx.residency import Residency
+from agents.influx.writer import InfluxWriter
+from agents.ingest.agent import IngestStage, make_sink
+from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
-from agents.residency import Residency
-from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs, pack_files
-from agents.sink import PointSink
 from schemas.settings import Settings
 from streams.app import SovwatchApp, Topics, create_app, declare_topics
 from streams.offset_watch import OffsetWatch

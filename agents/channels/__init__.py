@@ -1,11 +1,12 @@
 """External alert channels. A channel is one module with a `from_settings(settings)` that returns
 the channel, or None when it is not configured; `deliveries` builds a bounded delivery queue
-(`agents.delivery`) for each configured one. Adding a channel = adding a module to `MODULES`."""
+(`agents.channels.delivery`) for each configured one. Adding a channel = adding a module to
+`MODULES`."""
 
 from __future__ import annotations
 
 from agents.channels import alertmanager, syslog, webhook
-from agents.delivery import Backoff, Delivery
+from agents.channels.delivery import Backoff, Delivery
 from schemas.settings import Settings
 
 MODULES = (alertmanager, webhook, syslog)

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-from agents.delivery import DeliveryError
+from agents.channels.delivery import DeliveryError
 from schemas.alert import Alert
 from schemas.settings import Settings
 

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from datetime import datetime
 
-from agents.delivery import DeliveryError
+from agents.channels.delivery import DeliveryError
 from schemas.alert import Alert
 from schemas.settings import Settings
 

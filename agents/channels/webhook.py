@@ -13,7 +13,7 @@ import time
 
 import aiohttp
 
-from agents.delivery import DeliveryError
+from agents.channels.delivery import DeliveryError
 from schemas.alert import Alert
 from schemas.settings import Settings
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from agents import metrics
-from agents.rule_state import TableState
+from agents.compliance.rule_state import TableState
 from agents.rules import incidents
 from agents.rules.compiled import CompiledRule, compile_rule
 from agents.rules.errors import RuleErrors

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build Telegraf from its Go module into ~/.cache/sovwatch/telegraf-<version>/bin/telegraf, for the
-# peer benchmark (bench/bench_peers.py) and the collector tests (tests/integration/collectors).
+# peer benchmark (tests/bench/bench_peers.py) and the collector tests (tests/integration/collectors).
 # Like influxdb.sh: no prebuilt binary, the module proxy gives the source. A "custom" build with
 # only the plugins those use (Kafka consumer, JSON parsers, InfluxDB v2 output for the benchmark;
 # nvidia_smi, redfish, ipmi_sensor, Kafka output, json and influx serializers for a site's

@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agents.audit_sign import load_public_key
+from agents.audit.checkpoints import load_public_key
 from dashboards.boards import Board, all_dashboards
 from dashboards.queries.runner import TimeRange
 from dashboards.queries.templating import Variable
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams.audit_cli import verify_stored
+from streams.cli.audit import verify_stored
 from streams.report import page, summary
 from streams.report.datasource import grafana_runner
 from streams.report.panels import render_panel

@@ -1,5 +1,5 @@
 """The period's alerts by team and severity (distinct alert ids, bucket alerts), and the audit
-chain's verification per site (`streams.audit_cli.verify_stored`, the code of `audit verify`)."""
+chain's verification per site (`streams.cli.audit.verify_stored`, the code of `audit verify`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, get_args
 
-from agents.audit_verify import UNSIGNED, Report
+from agents.audit.verify import UNSIGNED, Report
 from dashboards.flux import ALERTS, matches
 from dashboards.queries.dashboard_json import Target
 from dashboards.queries.runner import Runner, TimeRange

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from agents.ingest import Ingest
+from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.model import RulePack

@@ -20,8 +20,8 @@ from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from agents.audit_chain import HASH, PREV_HASH, SEQ
-from agents.ingest import Ingest
+from agents.audit.records import HASH, PREV_HASH, SEQ
+from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 
 from agents.dead_letters import DeadLetterMaker
 from agents.dlq_crypto import DlqCipher
-from agents.ingest import Ingest
+from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from schemas.decode import Event, Family
 from schemas.envelope import TS_MAX, TS_MIN
@@ -34,7 +34,7 @@ from tests.strategies.bad_records import BadRecords, Case, Seed
 from tests.strategies.schemas import events, json_values
 
 # Generated events are dated up to year 9999: schema validity is the property here, not the
-# worker's clock bound (tested in tests/unit/agents/test_ingest_agent.py), so it is lifted.
+# worker's clock bound (tested in tests/unit/agents/ingest/test_agent.py), so it is lifted.
 SETTINGS = Settings.model_validate({"worker": {"max_future_skew_s": 1e12}})
 PSEUDONYMISER = Pseudonymiser(b"fuzz-key-0123456789abcdef")
 INGEST = Ingest(SETTINGS, PSEUDONYMISER)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agents.channels import deliveries
-from agents.delivery import Delivery, close_all
+from agents.channels.delivery import Delivery, close_all
 from agents.rules.engine import RuleEngine
 from agents.rules.fixtures import build_event
 from agents.rules.loader import load_packs

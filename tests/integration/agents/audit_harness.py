@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from agents.audit_chain import Record
-from agents.audit_sign import Checkpoint, generate_keypair
+from agents.audit.checkpoints import Checkpoint, generate_keypair
+from agents.audit.records import Record
 from schemas.audit import AuditEvent
-from streams.audit_store import Filters, read_checkpoints, read_records
 from streams.connect import influx_client
+from streams.evidence.store import Filters, read_checkpoints, read_records
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated
-from tests.unit.agents.audit_fixtures import audit_event
+from tests.unit.agents.audit.fixtures import audit_event
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from agents.audit_chain import HASH, PREV_HASH, SEQ
-from agents.audit_sign import load_public_key
-from agents.audit_verify import verify
+from agents.audit.checkpoints import load_public_key
+from agents.audit.records import HASH, PREV_HASH, SEQ
+from agents.audit.verify import verify
 from streams.produce import produce
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
     audit_records,

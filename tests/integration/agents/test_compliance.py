@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from agents.ingest import Ingest
+from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.fixtures import build_event, load_fixtures

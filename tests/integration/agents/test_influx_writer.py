@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from agents.influx_writer import InfluxWriter
-from agents.lineprotocol import encode_line
+from agents.influx.lineprotocol import encode_line
+from agents.influx.writer import InfluxWriter
 from schemas.settings import Settings
 from streams.connect import influx_client
 from streams.stack import Stack

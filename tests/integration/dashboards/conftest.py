@@ -19,8 +19,8 @@ import pytest
 from dashboards.boards import Board, all_dashboards
 from dashboards.queries.runner import DashboardRun, TimeRange
 from schemas.settings import Settings
+from streams.cli.simulate import run
 from streams.report.datasource import grafana_runner
-from streams.simulator.cli import run
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock
 from streams.simulator.incidents import INJECTORS

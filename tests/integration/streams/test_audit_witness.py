@@ -33,7 +33,7 @@ from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by
     stored,
 )
 from tests.integration.pipeline import SOVWATCH, Isolated, wait_for
-from tests.integration.streams.test_audit_cli import _rfc3339
+from tests.integration.streams.cli.test_audit import _rfc3339
 
 pytestmark = pytest.mark.usefixtures("servers")
 

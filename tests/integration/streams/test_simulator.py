@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from streams.simulator.cli import report_table, run
+from streams.cli.simulate import report_table, run
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock
 from streams.simulator.incidents import INJECTORS

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.influx_writer import WriteRejectedError
+from agents.influx.writer import WriteRejectedError
 from schemas.settings import InfluxTarget
 
 

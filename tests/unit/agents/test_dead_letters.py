@@ -8,7 +8,7 @@ import pytest
 
 from agents.dead_letters import DeadLetterMaker
 from agents.dlq_crypto import DlqCipher
-from agents.ingest import Ingest
+from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.rules.fixtures import build_event
 from schemas.errors import DecodeError

@@ -1,4 +1,4 @@
-"""Tests of streams/schemas_cli.py (kept here until it is wired into streams/cli.py)."""
+"""Tests of streams/cli/schemas.py (kept here until it is wired into streams/cli/main.py)."""
 
 import json
 import socket
@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from schemas import GpuSample, decode
 from schemas.errors import SovwatchError
 from schemas.jsonschema import json_schemas
-from streams.schemas_cli import collect_app, collect_once, fetch, schemas_app
+from streams.cli.schemas import collect_app, collect_once, fetch, schemas_app
 
 FIXTURE = Path(__file__).parent / "fixtures" / "dcgm_a100_mig_k8s.prom"
 

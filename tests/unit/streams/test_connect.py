@@ -12,9 +12,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from schemas.settings import InfluxSettings
-from streams.audit_store import Filters, read_page
 from streams.connect import influx_client
-from tests.unit.streams.cli_run import run_cli
+from streams.evidence.store import Filters, read_page
+from tests.unit.streams.cli.run import run_cli
 
 
 class SlowQueries(ThreadingHTTPServer):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from agents.audit_sign import Signer, load_public_key
+from agents.audit.checkpoints import Signer, load_public_key
 from agents.dlq_crypto import DlqCipher
 from schemas.settings import Settings
-from streams.audit_cli import PRIVATE_B64, PRIVATE_PEM
+from streams.cli.audit import PRIVATE_B64, PRIVATE_PEM
 from streams.dev_env import KEY_DIR, ensure_dev_env
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from agents.telegraf.mapping import EXHAUST, INLET, TelegrafAdapter
 from schemas.settings import Settings
 from streams.telegraf_config import AIR_SENSOR_GLOBS, SiteCollectors, telegraf_config
-from tests.unit.streams.cli_run import run_cli
+from tests.unit.streams.cli.run import run_cli
 
 
 def config(site: SiteCollectors, **settings: Any) -> dict[str, Any]:

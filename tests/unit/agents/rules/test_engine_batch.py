@@ -3,7 +3,7 @@ by one, and each event's state is written to its own partition."""
 
 from __future__ import annotations
 
-from agents.rule_state import PARTITION, TableState
+from agents.compliance.rule_state import PARTITION, TableState
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
 from tests.unit.agents.fakes import RecordingTable

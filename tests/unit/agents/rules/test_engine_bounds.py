@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from agents.compliance.rule_state import TableState
 from agents.metrics import REGISTRY
-from agents.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
 from tests.unit.agents.fakes import RecordingTable

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agents.rule_state import TableState
+from agents.compliance.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from tests.unit.agents.fakes import RecordingTable
 from tests.unit.agents.rules.helpers import SILENT, at, event, pack, tick

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from agents.ingest import Ingest
+from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.telegraf import TelegrafAdapter
 from agents.telegraf.metric import parse_influx

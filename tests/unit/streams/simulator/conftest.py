@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from streams.simulator.cli import simulate_app
+from streams.cli.simulate import simulate_app
 
 ARGS = [
     "simulate",

@@ -1,0 +1,2 @@
+"""Storage in InfluxDB: the point layout, line protocol, which store a country's points go to,
+acknowledged batched writes."""

@@ -1,0 +1,1 @@
+"""The ingest agent (`agent`) and its pure step (`steps`: raw bytes -> event -> points)."""

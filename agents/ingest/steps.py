@@ -1,0 +1,136 @@
+"""Raw Kafka bytes -> validated, pseudonymised event -> points; or a `DecodeError`.
+
+Pure logic, no Faust: the ingest agent's stage calls it for every record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from agents.influx.batches import Destination
+from agents.influx.points import to_line
+from agents.influx.residency import Residency
+from agents.privacy import Pseudonymiser
+from agents.telegraf import TelegrafAdapter
+from schemas.decode import Event, Family, decode
+from schemas.envelope import Envelope
+from schemas.errors import DecodeError, FieldIssue, constraint_kind
+from schemas.personal import personal_fields, pseudonymise
+from schemas.settings import Settings, TopicSettings
+
+E = TypeVar("E", bound=Envelope)
+
+
+class Ingest:
+    """Decoding and point preparation bound to one settings object."""
+
+    def __init__(self, settings: Settings, pseudonymiser: Pseudonymiser) -> None:
+        topics = settings.topics
+        self.topic_families = topic_families(topics)
+        self.telegraf_topic = topics.telegraf
+        self.telegraf = TelegrafAdapter(settings.telegraf.data_format)
+        self._residency = Residency.from_settings(settings)
+        self._buckets = {
+            "telemetry": settings.influxdb.buckets.telemetry,
+            "audit": settings.influxdb.buckets.audit,
+        }
+        self._pseudonymise = pseudonymiser
+        self.max_record_bytes = topics.max_record_bytes
+        self.max_future_skew_s = settings.worker.max_future_skew_s
+
+    def decode(self, raw: bytes | None, topic: str, now: datetime | None = None) -> Event:
+        """The validated event (a Telegraf metric mapped to its family); `DecodeError` for
+        anything else (a null value, a record over `max_record_bytes`: it is rejected before any
+        parsing; an event dated more than `max_future_skew_s` after `now`)."""
+        if raw is None:
+            raise DecodeError(
+                "record has no value (tombstone)",
+                (FieldIssue(field="", constraint="missing", value=None, message="no value"),),
+            )
+        raw = within_limit(raw, self.max_record_bytes)
+        if topic == self.telegraf_topic:
+            event = self.telegraf.decode(raw)
+        else:
+            event = decode(raw, topic, topics=self.topic_families)
+        return self._residency.resident(
+            not_in_future(event, now or datetime.now(UTC), self.max_future_skew_s)
+        )
+
+    def pseudonymised(self, event: Event) -> Event:
+        """The event with its personal identifiers replaced by keyed pseudonyms."""
+        if personal_fields(type(event)):  # skip the copy for families without personal data
+            return pseudonymise(event, self._pseudonymise)
+        return event
+
+    def points(self, event: Event) -> Sequence[tuple[Destination, str]]:
+        """The point of an already pseudonymised event, bound for its country's InfluxDB.
+
+        Audit events get none here: the audit agent (`agents.audit.stage`) stores them, chained.
+        """
+        if event.family == "audit":
+            return []
+        bucket_kind, line = to_line(event)
+        destination = Destination(
+            self._residency.target_for(event.country), self._buckets[bucket_kind]
+        )
+        return [(destination, line)]
+
+
+def topic_families(topics: TopicSettings) -> dict[str, Family]:
+    """The family each native JSON topic carries (Telegraf's topic carries several)."""
+    return {
+        topics.gpu: "gpu",
+        topics.power: "power",
+        topics.physical: "physical",
+        topics.audit: "audit",
+    }
+
+
+def not_in_future(event: E, now: datetime, max_skew_s: float) -> E:
+    """`event`, unless it is dated more than `max_skew_s` after `now` (a producer's clock gone
+    wrong): such a timestamp would make every open rule deadline look expired."""
+    if event.ts - now > timedelta(seconds=max_skew_s):
+        ahead = (event.ts - now).total_seconds()
+        message = (
+            f"ts {event.ts.isoformat()} is {ahead:.0f} s ahead of the worker's clock "
+            f"(allowed: {max_skew_s:.0f} s, SOVWATCH_WORKER__MAX_FUTURE_SKEW_S)"
+        )
+        issue = FieldIssue(
+            field="ts",
+            constraint=f"future_skew le={max_skew_s:.0f}s",
+            value=event.ts.isoformat(),
+            message=message,
+        )
+        raise DecodeError(f"event dated in the future: {message}", (issue,))
+    return event
+
+
+def within_limit(raw: bytes, limit: int) -> bytes:
+    """`raw` if it is at most `limit` bytes, else `DecodeError` (checked before any parsing)."""
+    if len(raw) > limit:
+        raise record_too_large(len(raw), limit)
+    return raw
+
+
+def record_too_large(size: int, limit: int) -> DecodeError:
+    """The DecodeError of a record value over the size limit (SOVWATCH_TOPICS__MAX_RECORD_BYTES)."""
+    message = f"record value is {size} bytes, over the {limit}-byte limit"
+    issue = FieldIssue(
+        field="", constraint=f"record_too_large le={limit}", value=None, message=message
+    )
+    return DecodeError(
+        f"{message} (SOVWATCH_TOPICS__MAX_RECORD_BYTES); it was not parsed", (issue,)
+    )
+
+
+def rejected_by_influxdb(message: str) -> DecodeError:
+    """A DecodeError for a record InfluxDB refused to store, so it reaches the DLQ like others."""
+    issue = FieldIssue(field="", constraint="influx_rejected", value=None, message=message[:1024])
+    return DecodeError(f"InfluxDB rejected the point: {message}"[:1024], (issue,))
+
+
+def reason_label(error: DecodeError) -> str:
+    """A low-cardinality reason for metrics: the first violated constraint's type."""
+    return constraint_kind(error.issues)

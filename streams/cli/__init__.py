@@ -1,0 +1,1 @@
+"""The `sovwatch` command: `main` and one module per command group."""
