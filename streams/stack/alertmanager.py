@@ -12,9 +12,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from schemas.errors import StackError
 from schemas.settings import StackSettings
-from streams.stack.process import ManagedProcess, port_open
+from streams.stack.process import ManagedProcess, ensure_port_free, port_open
 from streams.stack.recipes import RECIPES, ensure_installed
 
 HOST = "127.0.0.1"
@@ -53,12 +52,7 @@ class AlertmanagerNode:
     def start(self) -> None:
         if self.process.pid() is not None:
             return
-        if port_open(HOST, self.port):
-            raise StackError(
-                f"port {HOST}:{self.port} is taken by a process that is not this stack's "
-                "Alertmanager",
-                "stop it, or point SOVWATCH_ALERTS__ALERTMANAGER_URL at a free port",
-            )
+        ensure_port_free(HOST, self.port, "Alertmanager", "SOVWATCH_ALERTS__ALERTMANAGER_URL")
         self.install()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.process.start(

@@ -15,7 +15,7 @@ from schemas.settings import InfluxSettings, StackSettings
 from streams.buckets import DAY_S, ensure_buckets
 from streams.influx_tokens import tokens_dir
 from streams.stack.influx_auth import ScopedTokens
-from streams.stack.process import ManagedProcess, port_open
+from streams.stack.process import ManagedProcess, ensure_port_free, port_open
 from streams.stack.recipes import ensure_installed
 
 HOST = "127.0.0.1"
@@ -47,11 +47,7 @@ class InfluxNode:
     def start(self) -> None:
         if self.process.pid() is not None:
             return
-        if port_open(HOST, self.port):
-            raise StackError(
-                f"port {HOST}:{self.port} is taken by a process that is not this stack's InfluxDB",
-                "stop it, or point SOVWATCH_INFLUXDB__URL at a free port",
-            )
+        ensure_port_free(HOST, self.port, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
         self.install()
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from streams.connect import kafka_admin
 from streams.kafka_principals import Grant
 from streams.stack.kafka_acls import sync_acls
 from streams.stack.kafka_security import BrokerSecurity
-from streams.stack.process import ManagedProcess, port_open
+from streams.stack.process import ManagedProcess, ensure_port_free, port_open
 from streams.stack.recipes import RECIPES, run_recipe
 from streams.stack.tls import write_private
 
@@ -162,12 +162,9 @@ class KafkaNode:
         if self.process.pid() is not None:
             return
         for port in (self.port, self.controller_port):
-            if port_open(HOST, port):
-                raise StackError(
-                    f"port {HOST}:{port} is taken by a process that is not this stack's Kafka",
-                    "stop it, or point SOVWATCH_KAFKA__BOOTSTRAP_SERVERS at a free port "
-                    "(the controller takes the next one)",
-                )
+            ensure_port_free(
+                HOST, port, "Kafka", "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS (its controller takes +1)"
+            )
         self.security.check_clients()
         self.install()
         self.security.prepare()

@@ -31,6 +31,16 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def ensure_port_free(host: str, port: int, service: str, setting: str) -> None:
+    """`StackError` when another process (not this stack's `service`) listens on host:port;
+    `setting` is the variable that moves the service to another port."""
+    if port_open(host, port):
+        raise StackError(
+            f"port {host}:{port} is taken by a process that is not this stack's {service}",
+            f"stop it, or point {setting} at a free port",
+        )
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port nothing listens on right now (for test and benchmark workers)."""
     with socket.socket() as sock:

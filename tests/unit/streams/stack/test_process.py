@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from schemas.errors import StackError
-from streams.stack.process import ManagedProcess
+from streams.stack.process import ManagedProcess, ensure_port_free, free_port
 
 
 def sleeper() -> list[str]:
@@ -71,3 +72,17 @@ def test_wait_ready_returns_once_ready_and_names_the_log_when_the_process_dies(
     with pytest.raises(StackError) as err:
         dying.wait_ready(lambda: False, 10, "dying", "nowhere")
     assert "dying exited during start-up" in str(err.value) and "broken config" in str(err.value)
+
+
+def test_a_port_another_process_listens_on_is_refused_with_the_setting_to_change() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(StackError) as refused:
+            ensure_port_free("127.0.0.1", port, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
+    assert f"port 127.0.0.1:{port} is taken by a process that is not this stack's InfluxDB" in str(
+        refused.value
+    )
+    assert "point SOVWATCH_INFLUXDB__URL at a free port" in str(refused.value)
+    ensure_port_free("127.0.0.1", free_port(), "InfluxDB", "SOVWATCH_INFLUXDB__URL")  # no error
