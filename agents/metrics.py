@@ -55,8 +55,8 @@ CONSUMER_LAG = Gauge(
 )
 OFFSETS_SKIPPED = Counter(
     "sovwatch_offsets_skipped_total",
-    "Offsets never handed to the worker within one assignment (events skipped by the consumer)",
-    ["topic"],
+    "Offsets never handed to an agent within one assignment (events skipped by the consumer)",
+    ["topic", "agent"],
     registry=REGISTRY,
 )
 

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class OffsetWatch:
+    agent: str
     next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
 
     def acked(self, topic: str, partition: int, offset: int) -> None:
@@ -27,14 +28,15 @@ class OffsetWatch:
         expected = self.next_offsets.get(key)
         if expected is not None and offset > expected:
             log.warning(
-                "%s[%d]: offsets %d..%d were never handed to this worker: events skipped "
-                "(they are replayed only if the partition is sought back)",
+                "%s[%d]: offsets %d..%d were never handed to this worker's %s agent: events "
+                "skipped (they are replayed only if the partition is sought back)",
                 topic,
                 partition,
                 expected,
                 offset - 1,
+                self.agent,
             )
-            metrics.OFFSETS_SKIPPED.labels(topic=topic).inc(offset - expected)
+            metrics.OFFSETS_SKIPPED.labels(topic=topic, agent=self.agent).inc(offset - expected)
         if expected is None or offset >= expected:
             self.next_offsets[key] = offset + 1
 

@@ -52,7 +52,9 @@ class Topology:
     agents: dict[str, Any] = field(default_factory=dict)
     # Per running agent, its batcher and sink (what /health reports).
     running: dict[str, tuple[Batcher[Any], PointSink[Any]]] = field(default_factory=dict)
-    offsets: OffsetWatch = field(default_factory=OffsetWatch)
+    # Per agent, the offsets it acked (a skipped offset is logged; ingest's feed the lag gauge).
+    offsets: OffsetWatch = field(default_factory=lambda: OffsetWatch("ingest"))
+    audit_offsets: OffsetWatch = field(default_factory=lambda: OffsetWatch("audit"))
 
     def assigned(self, topic: str) -> set[int]:
         return assigned_partitions(self.app, topic)
@@ -186,6 +188,7 @@ def _ingest_agent(t: Topology, ingest: Ingest) -> None:
     @t.app.on_partitions_assigned.connect
     async def expect_nothing(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
         t.offsets.reassigned()
+        t.audit_offsets.reassigned()
 
 
 def _audit_agent(t: Topology) -> None:
@@ -200,8 +203,14 @@ def _audit_agent(t: Topology) -> None:
 
     async def audit_agent(stream: Any) -> None:
         manual = stream.noack()
+
+        async def ack(event: Any) -> None:
+            await manual.ack(event)
+            message = event.message
+            t.audit_offsets.acked(message.topic, message.partition, message.offset)
+
         writer = t.writer()
-        sink = audit.make_sink(writer, manual.ack, t.stopping)
+        sink = audit.make_sink(writer, ack, t.stopping)
         await t.run_batched("audit", manual, sink, audit.handle, writer)
 
     t.agents["audit"] = t.app.agent(t.topics.audit, name="sovwatch.audit")(audit_agent)
