@@ -15,6 +15,11 @@ in offset order and sequencing is deterministic. After a restart, the events up 
 head's offset are skipped (already stored), and the ones after it get the same seq, prev_hash
 and therefore the same point as before the crash, so re-writing them changes nothing. Producer
 duplicates (same event id at another offset) are caught by the recent-id window.
+
+An event the consumer hands over late (after a later one of its site was stored: seen around
+rebalances) is below the head's offset yet was never stored. "Already stored" therefore also
+needs its id in the recent window, unless it is older than every event of the window (a replay
+from before it); a late event gets the next number.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class Head:
     offset: int = -1
     country: str = ""
     recent: list[str] = field(default_factory=list)
+    recent_offsets: list[int] = field(default_factory=list)  # of the recent ids' events
     cp_first: int = 1
     frontier: list[tuple[int, str]] = field(default_factory=list)
     pending_checkpoint: dict[str, Any] | None = None
@@ -106,6 +112,14 @@ class MemoryHeads(dict[bytes, bytes]):
         self[key] = value
 
 
+def _stored(durable: Head, event_id: str, offset: int) -> bool:
+    """Whether an event at or below the durable head's offset (same partition) is stored: its
+    id is in the recent window, or it is older than every event of the window."""
+    if event_id in durable.recent or not durable.recent_offsets:
+        return True
+    return offset < min(durable.recent_offsets)
+
+
 class AuditChain:
     """Sequences pseudonymised audit events per site over a store of durable heads (a Faust
     table in the worker: `agents.audit.heads_table.TableHeads`)."""
@@ -129,7 +143,11 @@ class AuditChain:
         """The record of this event, or why it gets none (already stored / duplicate id)."""
         site = event.site_id
         durable = self.head(site)
-        if durable.partition == partition and offset <= durable.offset:
+        if (
+            durable.partition == partition
+            and offset <= durable.offset
+            and _stored(durable, event.event_id, offset)
+        ):
             return "stored"  # a replay after a restart or rebalance: its record is in InfluxDB
         working = self._working.get(site)
         if working is None or working.seq < durable.seq:
@@ -156,13 +174,16 @@ class AuditChain:
         frontier.push(str(done.record[HASH]))
         head.seq = done.seq
         head.hash = str(done.record[HASH])
+        late = head.partition == done.partition and done.offset < head.offset
         head.partition = done.partition
-        head.offset = done.offset
+        head.offset = head.offset if late else done.offset  # a late event never moves it back
         head.country = country
         head.frontier = frontier.dump()
         head.recent = [*head.recent, str(done.record["event_id"])][-self._recent_max :]
+        head.recent_offsets = [*head.recent_offsets, done.offset][-self._recent_max :]
         if self._recent_max == 0:
             head.recent = []
+            head.recent_offsets = []
         self._put(done.site, head)
         return True
 

@@ -101,3 +101,27 @@ def test_the_head_round_trips_through_bytes() -> None:
     head = Head(seq=3, hash="ab" * 32, frontier=[(1, "cd" * 32)], recent=["e1"])
     assert Head.from_bytes(head.to_bytes()) == head
     assert Head.from_bytes(None) == Head()
+
+
+def test_an_event_handed_over_after_a_later_one_of_its_site_gets_the_next_number() -> None:
+    chain = AuditChain(MemoryHeads())
+    for offset in (0, 1, 3):  # offset 2 comes late (the consumer re-delivers it after 3)
+        chain.confirm(_placed(chain.sequence(audit_event(offset), 0, offset)), "DE")
+    late = chain.sequence(audit_event(2), 0, 2)
+    assert _seq(late) == 4
+    chain.confirm(_placed(late), "DE")
+    # A replay of all four afterwards stores nothing again.
+    assert [chain.sequence(audit_event(i), 0, i) for i in range(4)] == ["stored"] * 4
+
+
+def test_a_replay_older_than_the_recent_window_is_still_known_as_stored() -> None:
+    chain = AuditChain(MemoryHeads(), recent_ids=2)
+    for offset in range(5):
+        chain.confirm(_placed(chain.sequence(audit_event(offset), 0, offset)), "DE")
+    assert chain.head("fra-1").recent_offsets == [3, 4]
+    assert [chain.sequence(audit_event(i), 0, i) for i in range(5)] == ["stored"] * 5
+
+
+def _placed(result: Sequenced | str) -> Sequenced:
+    assert isinstance(result, Sequenced), result
+    return result
