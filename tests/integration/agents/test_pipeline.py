@@ -14,7 +14,7 @@ from streams.connect import influx_client
 from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
 from streams.stack import Stack
-from tests.integration.pipeline import Isolated, wait_for
+from tests.integration.pipeline import Isolated, Worker, wait_for
 
 STORED = "sovwatch_events_stored_total"
 FAMILY_OF_TOPIC = {"gpu": "gpu", "power": "power", "physical": "physical", "audit": "audit"}
@@ -158,7 +158,11 @@ def test_two_workers_share_the_partitions_and_one_takes_over_when_the_other_stop
         w1.stop()  # w2 is left alone with all 4 partitions of every topic
         stored_by_w2_before = w2.metric(STORED)
         produce(pipeline.settings.kafka, second_half)
-        assert wait_for(lambda: pipeline.points_by_measurement(f"s{unique}") == expected, 90)
+        stored = wait_for(lambda: pipeline.points_by_measurement(f"s{unique}") == expected, 90)
+        assert stored, (
+            f"stored {pipeline.points_by_measurement(f's{unique}')}, expected {expected}; "
+            f"w2 /health {w2.page('/health').decode()}; w2 warnings: {warnings_of(w2)}"
+        )
         assert w2.metric(STORED) - stored_by_w2_before >= sum(
             expected_points(pipeline, second_half).values()
         )
@@ -186,3 +190,9 @@ def test_an_influxdb_outage_pauses_the_pipeline_and_loses_nothing(
             stack.influx.wait_ready(60)
         assert wait_for(lambda: pipeline.points_by_measurement(f"s{unique}") == expected, 90)
     assert rss_during < 400
+
+
+def warnings_of(worker: Worker) -> list[str]:
+    """The worker's WARNING and ERROR log lines (the last 20)."""
+    lines = worker.log.read_text(errors="replace").splitlines()
+    return [line for line in lines if "WARNING" in line or "ERROR" in line][-20:]
