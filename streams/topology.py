@@ -20,7 +20,7 @@ from agents.audit.heads_table import TableHeads
 from agents.audit.stage import AuditStage
 from agents.batching import Batcher, consume
 from agents.channels import deliveries
-from agents.compliance.alerts import AlertSink, kafka_publisher
+from agents.compliance.alerts import AlertFanout, kafka_publisher
 from agents.compliance.rule_state import TableState
 from agents.compliance.stage import Compliance, EventClock
 from agents.dead_letters import DeadLetterMaker, SendDeadLetter, dead_letter_sender
@@ -134,7 +134,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         rules,
         state,
         EventClock(settings.worker.max_future_skew_s),
-        AlertSink(
+        AlertFanout(
             residency,
             influx_writer(settings, stopping),
             kafka_publisher(topics.alerts),

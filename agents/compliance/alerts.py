@@ -29,7 +29,7 @@ Publish = Callable[[Alert], Awaitable[Awaitable[Any]]]
 """Hands an alert to Kafka; returns the delivery to await (send now, wait later)."""
 
 
-class AlertSink:
+class AlertFanout:
     def __init__(
         self,
         residency: Residency,

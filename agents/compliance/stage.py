@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agents import metrics
-from agents.compliance.alerts import AlertSink, Point
+from agents.compliance.alerts import AlertFanout, Point
 from agents.compliance.rule_state import TableState
 from agents.rules.engine import RuleEngine
 from schemas.alert import Alert
@@ -65,7 +65,7 @@ class Compliance:
     """The rule engine of one worker, its state, clock and alert sink."""
 
     def __init__(
-        self, engine: RuleEngine, state: TableState, clock: EventClock, alerts: AlertSink
+        self, engine: RuleEngine, state: TableState, clock: EventClock, alerts: AlertFanout
     ) -> None:
         self.engine = engine
         self._state = state

@@ -19,7 +19,7 @@ from streams.config import get_settings
 from streams.simulator.fleet import Fleet, load_fleet
 from streams.simulator.generator import Clock, simulate
 from streams.simulator.incidents import Injector, plan_incidents, select
-from streams.simulator.output import FileSink, KafkaSink, Progressbar, Sink, emit
+from streams.simulator.output import FileOutput, KafkaOutput, Output, Progressbar, emit
 from streams.simulator.score import Report, score
 from streams.simulator.truth import Truth
 
@@ -115,10 +115,10 @@ def simulate_cmd(
             injectors, pinned = select(kinds), {}
     except ValueError as exc:
         raise SovwatchError(str(exc)) from None
-    sink: Sink = (
-        FileSink(dry_run)
+    sink: Output = (
+        FileOutput(dry_run)
         if dry_run
-        else KafkaSink(settings.kafka, None if compression == "none" else compression)
+        else KafkaOutput(settings.kafka, None if compression == "none" else compression)
     )
     sent, record = run(
         settings.topics, sink, fleet, clock, injectors, pinned=pinned, seed=seed, rate=rate,
@@ -142,7 +142,7 @@ def simulate_cmd(
 
 def run(
     topics: TopicSettings,
-    sink: Sink,
+    sink: Output,
     fleet: Fleet,
     clock: Clock,
     injectors: list[Injector],

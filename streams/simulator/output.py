@@ -22,12 +22,12 @@ from streams.produce import kafka_producer
 from streams.simulator.incidents import Incident
 
 
-class Sink(Protocol):
+class Output(Protocol):
     def send(self, topic: str, key: bytes, value: bytes) -> None: ...
     def close(self) -> None: ...
 
 
-class FileSink:
+class FileOutput:
     """JSON lines {"topic", "key", "value"}; value is the event's JSON object."""
 
     def __init__(self, path: Path) -> None:
@@ -42,7 +42,7 @@ class FileSink:
         self._out.close()
 
 
-class KafkaSink:
+class KafkaOutput:
     """The bulk producer of `streams.produce` (`compression`: gzip unless told otherwise);
     errors surface at close."""
 
@@ -123,7 +123,7 @@ class Progressbar:
 
 def emit(
     events: Iterable[Event],
-    sink: Sink,
+    sink: Output,
     topics: TopicSettings,
     *,
     rate: float,

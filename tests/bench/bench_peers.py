@@ -48,7 +48,7 @@ from systems import Prefill, Runner
 
 from schemas.settings import Settings
 from streams.connect import kafka_admin
-from streams.simulator.output import KafkaSink, record
+from streams.simulator.output import KafkaOutput, record
 from streams.topics import ensure_topics
 
 HERE = Path(__file__).parent
@@ -67,7 +67,7 @@ SYSTEMS = {
 
 def prefill(settings: Settings, events: int, run: str) -> Prefill:
     """Simulated events (every incident kind) onto the run's topics."""
-    sink = KafkaSink(settings.kafka)
+    sink = KafkaOutput(settings.kafka)
     lines: list[str] = []
     ids: dict[str, set[str]] = {f: set() for f in FAMILIES}
     started = time.perf_counter()

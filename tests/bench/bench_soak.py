@@ -39,7 +39,7 @@ from simdata import simulated
 
 from schemas.settings import Settings
 from streams.connect import kafka_admin
-from streams.simulator.output import KafkaSink, record
+from streams.simulator.output import KafkaOutput, record
 from streams.topics import ensure_topics
 
 HERE = Path(__file__).parent
@@ -57,7 +57,7 @@ class Feed:
 
 
 def produce(settings: Settings, events: int, run: str, max_lag: int, feed: Feed) -> None:
-    sink = KafkaSink(settings.kafka)
+    sink = KafkaOutput(settings.kafka)
     try:
         for event in simulated(events, run):
             while feed.produced - feed.consumed >= max_lag:

@@ -24,7 +24,7 @@ from streams.report.datasource import grafana_runner
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock
 from streams.simulator.incidents import INJECTORS
-from streams.simulator.output import KafkaSink
+from streams.simulator.output import KafkaOutput
 from streams.simulator.truth import Truth
 from streams.stack import Stack
 from tests.integration.agents.audit_harness import checkpoint_now, keypair
@@ -77,7 +77,7 @@ def simulated(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             health = json.loads(worker.page("/health"))
             return float(health["stored"]) + float(health["dead_letters"])
 
-        sink = KafkaSink(pipeline.settings.kafka)
+        sink = KafkaOutput(pipeline.settings.kafka)
         sent, truth = run(pipeline.settings.topics, sink, fleet, clock, list(INJECTORS), seed=3)
         assert wait_for(lambda: handled() >= sent, 240, 1), f"{handled()} of {sent} handled"
         time.sleep(3)  # a few rule ticks: alerts of the last events are written

@@ -17,7 +17,7 @@ from streams.cli.simulate import report_table, run
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock
 from streams.simulator.incidents import INJECTORS
-from streams.simulator.output import KafkaSink
+from streams.simulator.output import KafkaOutput
 from streams.simulator.score import Report, score
 from streams.simulator.sources import alerts_from_kafka
 from streams.stack import Stack
@@ -43,7 +43,7 @@ def test_score_from_kafka_finds_every_event_driven_incident(
     start = datetime(2026, 1, 5, 20, tzinfo=UTC)  # Monday evening: day, then night
     clock = Clock(start, timedelta(hours=4), timedelta(seconds=30))
     with pipeline.worker():
-        sink = KafkaSink(pipeline.settings.kafka)
+        sink = KafkaOutput(pipeline.settings.kafka)
         sent, truth = run(pipeline.settings.topics, sink, fleet, clock, injectors, seed=5, rate=400)
         assert truth.missed == [] and len(truth.incidents) == len(rules) == 23
 

@@ -1,4 +1,4 @@
-"""AlertSink: Kafka and InfluxDB before anything else; a refused point never stalls; CEF."""
+"""AlertFanout: Kafka and InfluxDB before anything else; a refused point never stalls; CEF."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 
-from agents.compliance.alerts import AlertSink
+from agents.compliance.alerts import AlertFanout
 from agents.influx.residency import Residency
 from agents.influx.writer import WriteRejectedError
 from schemas.alert import Alert, alert_id
@@ -46,7 +46,7 @@ async def delivered() -> None:
     return None
 
 
-def sink(writer: Writer, published: list[Alert]) -> AlertSink:
+def sink(writer: Writer, published: list[Alert]) -> AlertFanout:
     async def publish(item: Alert) -> Awaitable[None]:
         published.append(item)
         return delivered()
@@ -54,7 +54,7 @@ def sink(writer: Writer, published: list[Alert]) -> AlertSink:
     influx = InfluxSettings.model_validate(
         {"residency": {"DE": {"url": "http://influx-de.invalid:8086", "org": "de"}}}
     )
-    return AlertSink(Residency(influx, ResidencySettings(default="influxdb")), writer, publish)
+    return AlertFanout(Residency(influx, ResidencySettings(default="influxdb")), writer, publish)
 
 
 def test_alerts_are_published_and_stored_in_their_countrys_influxdb() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from agents.compliance.alerts import AlertSink, kafka_publisher
+from agents.compliance.alerts import AlertFanout, kafka_publisher
 from agents.compliance.rule_state import TableState
 from agents.compliance.stage import Compliance, EventClock
 from agents.influx.residency import Residency
@@ -29,7 +29,7 @@ def compliance(topic: RecordingTopic, wall: FixedWall) -> Compliance:
     settings = Settings()
     state = TableState(RecordingTable())
     rules = RuleEngine([pack(SILENT)], state=state)
-    sink = AlertSink(
+    sink = AlertFanout(
         Residency.from_settings(settings), RecordingWriter(), kafka_publisher({"ops": topic})
     )
     return Compliance(rules, state, EventClock(300, wall=wall, monotonic=lambda: 0.0), sink)

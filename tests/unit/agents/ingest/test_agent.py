@@ -7,7 +7,7 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
-from agents.compliance.alerts import AlertSink, kafka_publisher
+from agents.compliance.alerts import AlertFanout, kafka_publisher
 from agents.compliance.rule_state import TableState
 from agents.compliance.stage import Compliance, EventClock
 from agents.dead_letters import DeadLetterMaker, dead_letter_sender
@@ -73,7 +73,7 @@ class Pipeline:
         rule_engine = engine(rules)
         state = TableState(RecordingTable())
         rule_engine.state = state
-        alert_sink = AlertSink(
+        alert_sink = AlertFanout(
             Residency.from_settings(self.settings),
             self.writer,
             kafka_publisher({"ops": self.alerts, "security": self.alerts}),
