@@ -20,12 +20,13 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 from schemas.errors import SovwatchError, one_line, settings_error
 from streams.buckets import ensure_buckets, wanted_buckets
 from streams.cli.audit import audit_app
+from streams.cli.collect import collect_app
 from streams.cli.dlq import dlq_app
 from streams.cli.grafana import grafana_app
 from streams.cli.privacy import privacy_app
 from streams.cli.report import register as register_report
 from streams.cli.rules import alerts_app, rules_app
-from streams.cli.schemas import collect_app, schemas_app
+from streams.cli.schemas import schemas_app
 from streams.cli.simulate import register as register_simulator
 from streams.config import get_settings
 from streams.connect import influx_client, influx_unanswered, kafka_admin

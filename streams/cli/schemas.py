@@ -1,42 +1,19 @@
-"""`sovwatch schemas …` and `sovwatch collect …`: schema export, the DCGM collector and the
-Telegraf configuration of a site.
+"""`sovwatch schemas …`: the JSON Schemas of the events.
 
-Wired into `streams.cli.main` with `app.add_typer(schemas_app, name="schemas")` and
-`app.add_typer(collect_app, name="collect")`.
+Wired into `streams.cli.main` with `app.add_typer(schemas_app, name="schemas")`.
 """
 
 from __future__ import annotations
 
-import socket
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import TypeAdapter, ValidationError
 
-from schemas.country import CountryCode
-from schemas.dcgm import parse_exposition
-from schemas.envelope import Identifier
-from schemas.errors import DecodeError, SovwatchError
+from schemas.errors import SovwatchError
 from schemas.jsonschema import export_json_schemas
-from streams.config import get_settings
-from streams.jurisdiction import kafka_for
-from streams.produce import produce
-from streams.telegraf_config import SiteCollectors, telegraf_config
 
 schemas_app = typer.Typer(help="sovwatch's event schemas.", no_args_is_help=True)
-collect_app = typer.Typer(
-    help="Collectors that turn site telemetry into sovwatch events.", no_args_is_help=True
-)
-
-Send = Callable[[Iterable[tuple[str, bytes, bytes]]], int]
-EXPORTER_HINT = "is dcgm-exporter running there? It serves http://<node>:9400/metrics"
 
 
 @schemas_app.command("export")
@@ -50,130 +27,3 @@ def schemas_export(
         raise SovwatchError(f"cannot write schemas to {directory}: {exc}") from exc
     for path in paths:
         typer.echo(f"wrote {path}")
-
-
-@collect_app.command("dcgm")
-def collect_dcgm(
-    url: Annotated[str, typer.Option(help="dcgm-exporter metrics URL")],
-    site: Annotated[str, typer.Option(help="Site id (the Kafka key)")],
-    country: Annotated[str, typer.Option(help="Site country, ISO 3166-1 alpha-2")],
-    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between scrapes")] = 15.0,
-    once: Annotated[bool, typer.Option(help="Scrape and produce once, then exit")] = False,
-    source: Annotated[str | None, typer.Option(help="Collector id [dcgm:<hostname>]")] = None,
-    node: Annotated[str | None, typer.Option(help="Node name if no Hostname label")] = None,
-    timeout: Annotated[float, typer.Option(min=0.1, help="Scrape timeout, seconds")] = 5.0,
-) -> None:
-    """Scrape dcgm-exporter and produce one GPU sample per GPU/MIG instance to Kafka."""
-    source = source or f"dcgm:{socket.gethostname()}"
-    _check("--site", site, Identifier, "letters, digits and . _ : / @ -, e.g. fra-1")
-    _check("--country", country, CountryCode, "an ISO 3166-1 alpha-2 code such as DE")
-    _check("--source", source, Identifier, "letters, digits and . _ : / @ -")
-    settings = get_settings()
-
-    kafka = kafka_for(settings, country)  # the country's own cluster, if it has one
-
-    def send(records: Iterable[tuple[str, bytes, bytes]]) -> int:
-        return produce(kafka, records)
-
-    while True:
-        started = time.monotonic()
-        try:
-            line = collect_once(
-                url, site=site, country=country, source=source, node=node,
-                timeout=timeout, topic=settings.topics.gpu, send=send,
-            )  # fmt: skip
-            typer.echo(line)
-        except SovwatchError as exc:
-            if once:
-                raise
-            print(f"warning: {exc}", file=sys.stderr)  # keep scraping: the exporter may return
-        if once:
-            return
-        time.sleep(max(0.0, interval - (time.monotonic() - started)))
-
-
-@collect_app.command("telegraf-config")
-def collect_telegraf_config(
-    site: Annotated[str, typer.Option(help="Site id (the Kafka key)")],
-    country: Annotated[str, typer.Option(help="Site country, ISO 3166-1 alpha-2")],
-    nvidia_smi: Annotated[bool, typer.Option(help="Collect the node's GPUs (nvidia-smi)")] = False,
-    nvidia_smi_bin: Annotated[str, typer.Option(help="Path of nvidia-smi")] = "/usr/bin/nvidia-smi",
-    redfish: Annotated[
-        list[str] | None, typer.Option(help="BMC Redfish URL (repeat per BMC)")
-    ] = None,
-    redfish_system_id: Annotated[
-        str, typer.Option(help="Redfish ComputerSystem id of the BMCs")
-    ] = "System.Embedded.1",
-    ipmi: Annotated[bool, typer.Option(help="Collect the local BMC's sensors (ipmitool)")] = False,
-    interval: Annotated[int, typer.Option(min=1, help="Seconds between collections")] = 10,
-) -> None:
-    """Print a Telegraf configuration that feeds this site's GPUs and BMCs to sovwatch."""
-    _check("--site", site, Identifier, "letters, digits and . _ : / @ -, e.g. fra-1")
-    _check("--country", country, CountryCode, "an ISO 3166-1 alpha-2 code such as DE")
-    if not nvidia_smi and not redfish and not ipmi:
-        raise SovwatchError(
-            "nothing to collect",
-            "add --nvidia-smi, --ipmi and/or one --redfish https://<bmc> per BMC",
-        )
-    for url in redfish or []:
-        if not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1]) == 0:
-            raise SovwatchError(f"--redfish {url!r} is not a URL", "use https://<bmc-address>")
-    collectors = SiteCollectors(
-        site, country, nvidia_smi, nvidia_smi_bin, list(redfish or []), redfish_system_id,
-        interval, ipmi,
-    )  # fmt: skip
-    typer.echo(telegraf_config(collectors, get_settings()), nl=False)
-
-
-def collect_once(
-    url: str,
-    *,
-    site: str,
-    country: str,
-    source: str,
-    node: str | None,
-    timeout: float,
-    topic: str,
-    send: Send,
-) -> str:
-    """One scrape -> samples -> `send`; returns a one-line summary."""
-    now = datetime.now(UTC)
-    ts = now.replace(microsecond=now.microsecond // 1000 * 1000)
-    text = fetch(url, timeout)
-    try:
-        scrape = parse_exposition(
-            text, site_id=site, country=country, source=source, ts=ts, node=node
-        )
-    except DecodeError as exc:
-        raise SovwatchError(f"{url}: {exc.reason}", EXPORTER_HINT) from exc
-    key = site.encode()
-    sent = send((topic, key, s.model_dump_json().encode()) for s in scrape.samples)
-    summary = f"{ts.isoformat()} produced {sent} GPU samples to {topic}"
-    if scrape.rejected:
-        first = scrape.rejected[0]
-        summary += f"; rejected {len(scrape.rejected)} ({first.key}: {first.error.reason})"
-    if scrape.dropped:
-        summary += f"; dropped {len(scrape.dropped)} non-finite values"
-    return summary
-
-
-def fetch(url: str, timeout: float) -> str:
-    """The exposition text at `url`, or a `SovwatchError` saying why not."""
-    if not url.startswith(("http://", "https://")):
-        raise SovwatchError(f"--url must be http(s)://…, got {url!r}", EXPORTER_HINT)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - scheme checked
-            body: bytes = response.read()
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise SovwatchError(f"cannot scrape {url}: {exc}", EXPORTER_HINT) from exc
-    return body.decode("utf-8", errors="replace")
-
-
-def _check(option: str, value: str, kind: Any, expected: str) -> None:
-    try:
-        TypeAdapter(kind).validate_python(value, strict=True)
-    except ValidationError as exc:
-        message = exc.errors(include_url=False)[0]["msg"]
-        raise SovwatchError(
-            f"{option} {value!r} is invalid: {message}", f"use {expected}"
-        ) from None

@@ -1,4 +1,4 @@
-"""Tests of streams/cli/schemas.py (kept here until it is wired into streams/cli/main.py)."""
+"""`sovwatch schemas export` and `sovwatch collect` (the DCGM collector, option checks)."""
 
 import json
 import socket
@@ -14,9 +14,11 @@ from typer.testing import CliRunner
 from schemas import GpuSample, decode
 from schemas.errors import SovwatchError
 from schemas.jsonschema import json_schemas
-from streams.cli.schemas import collect_app, collect_once, fetch, schemas_app
+from streams.cli.collect import collect_app
+from streams.cli.schemas import schemas_app
+from streams.dcgm_collector import collect_once, fetch
 
-FIXTURE = Path(__file__).parent / "fixtures" / "dcgm_a100_mig_k8s.prom"
+FIXTURE = Path(__file__).parents[2] / "schemas" / "fixtures" / "dcgm_a100_mig_k8s.prom"
 
 
 @pytest.fixture
