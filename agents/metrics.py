@@ -53,6 +53,12 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
     registry=REGISTRY,
 )
+READ_JUMPS = Counter(
+    "sovwatch_consumer_read_jumps_total",
+    "Times the consumer's read position jumped past unread offsets (sought back, not committed)",
+    ["topic"],
+    registry=REGISTRY,
+)
 OFFSETS_SKIPPED = Counter(
     "sovwatch_offsets_skipped_total",
     "Offsets never handed to an agent within one assignment (events skipped by the consumer)",

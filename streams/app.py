@@ -14,6 +14,7 @@ from typing import Any
 import faust
 
 from schemas.settings import Settings
+from streams.gapless_consumer import GaplessConsumer
 from streams.kafka_auth import faust_credentials
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ class SovwatchApp(faust.App):  # type: ignore[misc]  # faust is untyped
     """
 
     shutdown_timeout_s: float = 20.0
+
+    def _new_transport(self) -> Any:
+        transport = super()._new_transport()
+        transport.Consumer = GaplessConsumer  # every consumer of this app skips no offset
+        return transport
 
     async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
         if not self.should_stop:  # a rebalance: processing must finish first
