@@ -45,7 +45,8 @@ class GaplessConsumer(Consumer):  # type: ignore[misc]  # faust is untyped
         )
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:
-        await self.seek_holes()
+        if self._holes:
+            await self.seek_holes()
         async for record in super().getmany(timeout):
             yield record
 

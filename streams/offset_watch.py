@@ -10,7 +10,9 @@ past it). A rebalance clears what is expected: the partition may have been someo
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from agents import metrics
 
@@ -39,6 +41,16 @@ class OffsetWatch:
             metrics.OFFSETS_SKIPPED.labels(topic=topic, agent=self.agent).inc(offset - expected)
         if expected is None or offset >= expected:
             self.next_offsets[key] = offset + 1
+
+    def watching(self, ack: Callable[[Any], Awaitable[Any]]) -> Callable[[Any], Awaitable[None]]:
+        """`ack` (an agent's manual ack of a Faust event), then this watch told of its offset."""
+
+        async def watched(event: Any) -> None:
+            await ack(event)
+            message = event.message
+            self.acked(message.topic, message.partition, message.offset)
+
+        return watched
 
     def reassigned(self) -> None:
         """A rebalance: any partition may have moved; expect nothing."""

@@ -147,6 +147,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
     audit = AuditStage(
         settings,
+        residency,
         AuditChain(TableHeads(audit_heads), settings.audit.recent_event_ids),
         signer,
         pseudonymiser,
@@ -159,6 +160,12 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     _ingest_agent(topology, Ingest(settings, pseudonymiser))
     _audit_agent(topology)
     _timers(topology)
+
+    @app.on_partitions_assigned.connect
+    async def expect_no_offsets(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
+        topology.offsets.reassigned()
+        topology.audit_offsets.reassigned()
+
     _pages(topology)
 
     @app.on_before_shutdown.connect
@@ -173,22 +180,13 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
 def _ingest_agent(t: Topology, ingest: Ingest) -> None:
     async def ingest_agent(stream: Any) -> None:
         manual = stream.noack()
-
-        def acked(event: Any) -> None:
-            message = event.message
-            t.offsets.acked(message.topic, message.partition, message.offset)
-
         writer = t.writer()
-        sink = make_sink(writer, t.settings, manual.ack, t.send_dead_letter, t.stopping, acked)
+        ack = t.offsets.watching(manual.ack)
+        sink = make_sink(writer, t.settings, ack, t.send_dead_letter, t.stopping)
         stage = IngestStage(ingest, t.compliance, sink, t.send_dead_letter)
         await t.run_batched("ingest", manual, sink, stage.handle, writer)
 
     t.agents["ingest"] = t.app.agent(t.topics.telemetry, name="sovwatch.ingest")(ingest_agent)
-
-    @t.app.on_partitions_assigned.connect
-    async def expect_nothing(sender: Any, assigned: set[Any], **kwargs: Any) -> None:
-        t.offsets.reassigned()
-        t.audit_offsets.reassigned()
 
 
 def _audit_agent(t: Topology) -> None:
@@ -203,14 +201,8 @@ def _audit_agent(t: Topology) -> None:
 
     async def audit_agent(stream: Any) -> None:
         manual = stream.noack()
-
-        async def ack(event: Any) -> None:
-            await manual.ack(event)
-            message = event.message
-            t.audit_offsets.acked(message.topic, message.partition, message.offset)
-
         writer = t.writer()
-        sink = audit.make_sink(writer, ack, t.stopping)
+        sink = audit.make_sink(writer, t.audit_offsets.watching(manual.ack), t.stopping)
         await t.run_batched("audit", manual, sink, audit.handle, writer)
 
     t.agents["audit"] = t.app.agent(t.topics.audit, name="sovwatch.audit")(audit_agent)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 from agents.audit.checkpoints import Checkpoint
 from agents.audit.records import (
@@ -40,6 +40,8 @@ from agents.audit.records import (
     event_values,
 )
 from schemas.audit import AuditEvent
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -112,6 +114,11 @@ class MemoryHeads(dict[bytes, bytes]):
         self[key] = value
 
 
+def _last(n: int, items: list[T], item: T) -> list[T]:
+    """`items` with `item` appended, keeping the last `n` (none for 0)."""
+    return [*items, item][-n:] if n else []
+
+
 def _stored(durable: Head, event_id: str, offset: int) -> bool:
     """Whether an event at or below the durable head's offset (same partition) is stored: its
     id is in the recent window, or it is older than every event of the window."""
@@ -179,11 +186,8 @@ class AuditChain:
         head.offset = head.offset if late else done.offset  # a late event never moves it back
         head.country = country
         head.frontier = frontier.dump()
-        head.recent = [*head.recent, str(done.record["event_id"])][-self._recent_max :]
-        head.recent_offsets = [*head.recent_offsets, done.offset][-self._recent_max :]
-        if self._recent_max == 0:
-            head.recent = []
-            head.recent_offsets = []
+        head.recent = _last(self._recent_max, head.recent, str(done.record["event_id"]))
+        head.recent_offsets = _last(self._recent_max, head.recent_offsets, done.offset)
         self._put(done.site, head)
         return True
 

@@ -80,6 +80,7 @@ class AuditStage:
     def __init__(
         self,
         settings: Settings,
+        residency: Residency,
         chain: AuditChain,
         signer: Signer | None,
         pseudonymiser: Pseudonymiser,
@@ -89,7 +90,7 @@ class AuditStage:
         send_dead_letter: SendDeadLetter,
     ) -> None:
         self._settings = settings
-        self._residency = Residency.from_settings(settings)
+        self._residency = residency
         self.chain = chain
         self.signer = signer
         self._checkpoint_topic = checkpoint_topic

@@ -84,14 +84,12 @@ def make_sink(
     manual_ack: Callable[[Any], Awaitable[Any]],
     send_dead_letter: SendDeadLetter,
     stopping: Callable[[], bool],
-    on_acked: Callable[[Any], None],
 ) -> PointSink[Item]:
     """The ingest sink: acks stored and dead-lettered events alike, counts the stored ones."""
 
     async def ack(item: Item) -> None:
         event, stored = item
         await manual_ack(event)
-        on_acked(event)
         if stored:
             metrics.events_stored(event.message.topic).inc()
 

@@ -53,6 +53,12 @@ def wait_for(check: Callable[[], bool], timeout_s: float = 60, every_s: float = 
     return check()
 
 
+def log_lines(log: Path, *words: str) -> list[str]:
+    """The lines of a worker's log that contain any of `words` (for failure messages)."""
+    lines = log.read_text(errors="replace").splitlines()
+    return [line for line in lines if any(word in line for word in words)]
+
+
 def settings_from(env: dict[str, str]) -> Settings:
     """The Settings a process with this environment reads (its SOVWATCH_ variables on top of
     ours); the test process's own environment is left as it was."""

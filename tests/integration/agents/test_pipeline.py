@@ -14,7 +14,7 @@ from streams.connect import influx_client
 from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
 from streams.stack import Stack
-from tests.integration.pipeline import Isolated, Worker, wait_for
+from tests.integration.pipeline import Isolated, Worker, log_lines, wait_for
 
 STORED = "sovwatch_events_stored_total"
 FAMILY_OF_TOPIC = {"gpu": "gpu", "power": "power", "physical": "physical", "audit": "audit"}
@@ -195,6 +195,5 @@ def test_an_influxdb_outage_pauses_the_pipeline_and_loses_nothing(
 
 def warnings_of(worker: Worker) -> list[str]:
     """The worker's WARNING and ERROR log lines and its audit skips (the last 30)."""
-    lines = worker.log.read_text(errors="replace").splitlines()
     wanted = ("WARNING", "ERROR", "gets no seq", "already stored", "never handed")
-    return [line for line in lines if any(word in line for word in wanted)][-30:]
+    return log_lines(worker.log, *wanted)[-30:]

@@ -68,7 +68,7 @@ class Pipeline:
             self.acked.append((message.topic, message.partition, message.offset))
 
         self.sink: PointSink[Item] = make_sink(
-            self.writer, self.settings, ack, send, lambda: self.stopping, lambda _: None
+            self.writer, self.settings, ack, send, lambda: self.stopping
         )
         rule_engine = engine(rules)
         state = TableState(RecordingTable())
