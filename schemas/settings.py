@@ -213,6 +213,11 @@ class WorkerSettings(BaseModel):
         None, description="If set, every web page requires `Authorization: Bearer <token>`"
     )
     store: str = Field("memory://", description="Faust table store: memory:// or rocksdb://")
+    data_dir: Path | None = Field(
+        None,
+        description="Where the worker keeps its local state (rocksdb tables); default "
+        "`<app_id>-data` in the working directory",
+    )
     batch_max_points: int = Field(5000, ge=1, description="InfluxDB recommends ~5,000 lines")
     batch_max_age_s: float = Field(1.0, gt=0, description="Flush a partial batch this old")
     max_held_batches: int = Field(

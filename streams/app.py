@@ -84,6 +84,8 @@ def create_app(settings: Settings) -> SovwatchApp:
         web_bind=worker.web_host,
         web_port=worker.web_port,
         autodiscover=False,
+        # Faust's default, `<app_id>-data`, is relative to wherever the worker was started.
+        **({"datadir": str(worker.data_dir)} if worker.data_dir is not None else {}),
     )
     app.shutdown_timeout_s = worker.shutdown_timeout_s
     return app

@@ -28,6 +28,8 @@ class WorkerNode:
         self.host = worker.web_host
         self.port = worker.web_port
         self.headers = web_auth.client_headers(worker)
+        # Its tables' local state goes beside its log, not into the caller's directory.
+        self.data_dir = worker.data_dir or self.workdir / "data"
 
     @property
     def url(self) -> str:
@@ -46,6 +48,7 @@ class WorkerNode:
         if self.process.pid() is None:
             sovwatch = Path(sys.executable).with_name("sovwatch")
             # The caller's directory, so the worker reads the same `.env` as the caller.
+            env = {**(env or {}), "SOVWATCH_WORKER__DATA_DIR": str(self.data_dir)}
             self.process.start([str(sovwatch), "worker"], env=env, cwd=Path.cwd())
 
         def answers() -> bool:

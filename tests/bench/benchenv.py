@@ -95,20 +95,20 @@ def count_points(settings: Settings, bucket: str, field: str = "event_id") -> in
 def start_worker(
     env: Mapping[str, str], app_id: str, log: Path, extra: Mapping[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
-    """`sovwatch worker` of this checkout, in a scratch directory (Faust writes its data dir
-    into the working directory), its output appended to `log`."""
+    """`sovwatch worker` of this checkout, its local state in a scratch directory, its output
+    appended to `log`."""
     worker_env = {
         **os.environ,
         **env,
         "SOVWATCH_WORKER__APP_ID": app_id,
         "SOVWATCH_WORKER__WEB_PORT": str(free_port()),
+        "SOVWATCH_WORKER__DATA_DIR": tempfile.mkdtemp(prefix=f"{app_id}-"),
         **(extra or {}),
     }
     with log.open("ab") as out:
         return subprocess.Popen(
             [str(SOVWATCH), "worker", "--loglevel", "warning"],
             env=worker_env,
-            cwd=tempfile.mkdtemp(prefix=f"{app_id}-"),
             stdout=out,
             stderr=subprocess.STDOUT,
         )

@@ -175,7 +175,11 @@ class Worker:
         self.cwd = cwd
         self.port = free_port()
         self.log = pipeline.log_dir / f"worker-{name}.log"
-        self.env = {**env, "SOVWATCH_WORKER__WEB_PORT": str(self.port)}
+        self.env = {
+            "SOVWATCH_WORKER__DATA_DIR": str(pipeline.log_dir / f"worker-{name}-data"),
+            **env,
+            "SOVWATCH_WORKER__WEB_PORT": str(self.port),
+        }
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Worker:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -69,3 +70,11 @@ def test_a_worker_without_a_dlq_key_refuses_to_start_unless_it_keeps_no_raw_byte
     keyless = Settings.model_validate({"privacy": {"pseudonym_key": KEY}})
     with pytest.raises(SovwatchError, match="no DLQ key is set"):
         build(keyless)
+
+
+def test_the_workers_local_state_goes_where_the_settings_say(tmp_path: Path) -> None:
+    chosen = settings("t-data").model_copy(deep=True)
+    chosen.worker.data_dir = tmp_path / "state"
+    app = build(chosen).app
+    assert Path(app.conf.datadir) == tmp_path / "state"
+    assert Path(app.conf.tabledir).is_relative_to(tmp_path / "state")

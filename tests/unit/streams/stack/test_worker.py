@@ -1,13 +1,14 @@
-"""What a worker started by the stack is given: its scoped InfluxDB token and Kafka login."""
+"""What a worker started by the stack is given: its scoped InfluxDB token and Kafka login, and a
+place for its local state."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from schemas.settings import Settings, StackSettings
+from schemas.settings import Settings, StackSettings, WorkerSettings
 from streams.influx_tokens import tokens_dir
 from streams.kafka_principals import users_dir
-from streams.stack.worker import worker_env
+from streams.stack.worker import WorkerNode, worker_env
 
 
 def test_a_stack_worker_gets_the_worker_token_and_on_the_secure_broker_the_worker_user(
@@ -25,3 +26,12 @@ def test_a_stack_worker_gets_the_worker_token_and_on_the_secure_broker_the_worke
         else:
             assert env["SOVWATCH_KAFKA__SASL_USERNAME"] == "worker"
             assert env["SOVWATCH_KAFKA__SASL_PASSWORD"] == "kafka-w"
+
+
+def test_a_stack_worker_keeps_its_state_in_the_run_dir_unless_told_otherwise(
+    tmp_path: Path,
+) -> None:
+    stack = StackSettings(run_dir=tmp_path)
+    assert WorkerNode(stack, WorkerSettings()).data_dir == tmp_path / "worker" / "data"
+    chosen = WorkerSettings(data_dir=tmp_path / "elsewhere")
+    assert WorkerNode(stack, chosen).data_dir == tmp_path / "elsewhere"
