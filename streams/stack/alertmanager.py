@@ -13,36 +13,25 @@ import urllib.request
 from pathlib import Path
 
 from schemas.settings import StackSettings
-from streams.stack.process import ManagedProcess, ensure_port_free, port_open
-from streams.stack.recipes import RECIPES, ensure_installed
+from streams.stack.native_server import HOST, NativeServer
+from streams.stack.recipes import RECIPES
 
-HOST = "127.0.0.1"
 SAMPLE_CONFIG = RECIPES.parent / "alertmanager" / "alertmanager.yml"
 
 
-class AlertmanagerNode:
+class AlertmanagerNode(NativeServer):
+    label = "Alertmanager"
+    address_setting = "SOVWATCH_ALERTS__ALERTMANAGER_URL"
+    stop_timeout_s = 15.0
+
     def __init__(
         self, stack: StackSettings, port: int, config: str | None = None, name: str = "alertmanager"
     ) -> None:
-        self.stack = stack
-        self.port = port
-        self.config = config
-        self.workdir = stack.run_dir / name
-        self.process = ManagedProcess("alertmanager", self.workdir)
         version = stack.alertmanager_version
-        self.binary = stack.cache_dir / f"alertmanager-{version}" / "bin" / "alertmanager"
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def install(self) -> None:
-        ensure_installed(
-            self.binary,
-            "alertmanager.sh",
-            self.stack.cache_dir,
-            SOVWATCH_ALERTMANAGER_VERSION=self.stack.alertmanager_version,
+        super().__init__(
+            stack, port, package="alertmanager", tool="alertmanager", version=version, name=name
         )
+        self.config = config
 
     def config_file(self) -> Path:
         path = self.workdir / "alertmanager.yml"
@@ -50,11 +39,8 @@ class AlertmanagerNode:
         return path
 
     def start(self) -> None:
-        if self.process.pid() is not None:
+        if not self.prepare():
             return
-        ensure_port_free(HOST, self.port, "Alertmanager", "SOVWATCH_ALERTS__ALERTMANAGER_URL")
-        self.install()
-        self.workdir.mkdir(parents=True, exist_ok=True)
         self.process.start(
             [
                 str(self.binary),
@@ -77,9 +63,3 @@ class AlertmanagerNode:
                 return False
 
         self.process.wait_ready(ready, timeout_s, "Alertmanager", self.url)
-
-    def is_up(self) -> bool:
-        return port_open(HOST, self.port)
-
-    def stop(self) -> bool:
-        return self.process.stop(timeout_s=15.0)

@@ -15,40 +15,25 @@ from schemas.settings import InfluxSettings, StackSettings
 from streams.buckets import DAY_S, ensure_buckets
 from streams.influx_tokens import tokens_dir
 from streams.stack.influx_auth import ScopedTokens
-from streams.stack.process import ManagedProcess, ensure_port_free, port_open
-from streams.stack.recipes import ensure_installed
-
-HOST = "127.0.0.1"
+from streams.stack.native_server import HOST, NativeServer
 
 
-class InfluxNode:
+class InfluxNode(NativeServer):
     """Install, start, initialise and stop the dev InfluxDB."""
 
+    label = "InfluxDB"
+    address_setting = "SOVWATCH_INFLUXDB__URL"
+
     def __init__(self, stack: StackSettings, influx: InfluxSettings, port: int) -> None:
-        self.stack = stack
-        self.port = port
-        self.influx = influx
-        self.workdir = stack.run_dir / "influxdb"
-        self.process = ManagedProcess("influxd", self.workdir)
-        self.binary = stack.cache_dir / f"influxdb-{stack.influxdb_version}" / "bin" / "influxd"
-
-    @property
-    def url(self) -> str:
-        return f"http://{HOST}:{self.port}"
-
-    def install(self) -> None:
-        ensure_installed(
-            self.binary,
-            "influxdb.sh",
-            self.stack.cache_dir,
-            SOVWATCH_INFLUXDB_VERSION=self.stack.influxdb_version,
+        version = stack.influxdb_version
+        super().__init__(
+            stack, port, package="influxdb", tool="influxd", version=version, name="influxdb"
         )
+        self.influx = influx
 
     def start(self) -> None:
-        if self.process.pid() is not None:
+        if not self.prepare():
             return
-        ensure_port_free(HOST, self.port, "InfluxDB", "SOVWATCH_INFLUXDB__URL")
-        self.install()
         data = self.workdir / "data"
         data.mkdir(parents=True, exist_ok=True)
         self.process.start(
@@ -124,9 +109,3 @@ class InfluxNode:
         return ScopedTokens(
             self.url, influx.token, influx.org, influx.buckets, tokens_dir(self.stack)
         )
-
-    def is_up(self) -> bool:
-        return port_open(HOST, self.port)
-
-    def stop(self) -> bool:
-        return self.process.stop(timeout_s=30.0)
