@@ -143,3 +143,12 @@ class GpuSample(Envelope):
         names = [name for bit, name in THROTTLE_REASON_BITS.items() if mask & bit]
         unknown = mask & ~sum(THROTTLE_REASON_BITS)
         return names + ([hex(unknown)] if unknown else [])
+
+
+def counter_fields() -> tuple[str, ...]:
+    """The sample's integer counter fields (events, energy, error counts, bit masks), in order."""
+    return tuple(
+        name
+        for name, field in GpuSample.model_fields.items()
+        if field.annotation == (Counter | None)
+    )

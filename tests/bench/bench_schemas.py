@@ -29,6 +29,7 @@ from schemas import (
     decode,
 )
 from schemas.dcgm import parse_exposition
+from schemas.gpu import counter_fields
 
 TS = datetime(2025, 3, 1, 12, 0, 0, 123000, tzinfo=UTC)
 ENVELOPE = {"event_id": "evt-0001", "site_id": "fra-1", "country": "DE", "ts": TS, "source": "c1"}
@@ -62,21 +63,7 @@ DEFAULT_COUNTERS = {
     "row_remap_failure": 0,
 }
 ALL_COUNTERS = DEFAULT_COUNTERS | {
-    name: 0
-    for name in (
-        "ecc_sbe_volatile_total",
-        "ecc_dbe_volatile_total",
-        "ecc_sbe_aggregate_total",
-        "ecc_dbe_aggregate_total",
-        "retired_pages_sbe",
-        "retired_pages_dbe",
-        "retired_pages_pending",
-        "nvlink_crc_flit_errors_total",
-        "nvlink_crc_data_errors_total",
-        "nvlink_replay_errors_total",
-        "nvlink_recovery_errors_total",
-        "clock_throttle_reasons",
-    )
+    name: 0 for name in counter_fields() if name not in DEFAULT_COUNTERS
 }
 
 

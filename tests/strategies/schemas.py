@@ -17,7 +17,7 @@ from schemas.country import COUNTRY_CODES
 from schemas.deadletter import DeadLetter, SealedRaw
 from schemas.decode import Event
 from schemas.errors import FieldIssue
-from schemas.gpu import GpuSample
+from schemas.gpu import GpuSample, counter_fields
 from schemas.physical import BADGE_KINDS, DEVICE_KINDS, PHYSICAL_KINDS, PhysicalEvent, ZoneType
 from schemas.power import PowerReading, PowerScope
 
@@ -70,29 +70,8 @@ _GPU_INTS = {
     "fb_free_mib": st.integers(0, 1 << 40),
     "sm_clock_mhz": st.integers(0, 100_000),
     "mem_clock_mhz": st.integers(0, 100_000),
-    "clock_throttle_reasons": st.integers(0, (1 << 63) - 1),
-    **{
-        name: counters
-        for name in (
-            "total_energy_consumption_mj",
-            "xid_errors",
-            "ecc_sbe_volatile_total",
-            "ecc_dbe_volatile_total",
-            "ecc_sbe_aggregate_total",
-            "ecc_dbe_aggregate_total",
-            "retired_pages_sbe",
-            "retired_pages_dbe",
-            "retired_pages_pending",
-            "correctable_remapped_rows",
-            "uncorrectable_remapped_rows",
-            "row_remap_failure",
-            "nvlink_crc_flit_errors_total",
-            "nvlink_crc_data_errors_total",
-            "nvlink_replay_errors_total",
-            "nvlink_recovery_errors_total",
-            "pcie_replay_counter",
-        )
-    },
+    **{name: counters for name in counter_fields()},
+    "clock_throttle_reasons": st.integers(0, (1 << 63) - 1),  # every bit may be set
 }
 
 

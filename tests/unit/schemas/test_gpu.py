@@ -2,6 +2,7 @@ import pytest
 from hypothesis import given
 
 from schemas import GpuSample, decode
+from schemas.gpu import counter_fields
 from tests.strategies.schemas import gpu_samples
 from tests.unit.schemas.helpers import decode_error, encode, failing_fields, gpu
 
@@ -67,3 +68,10 @@ def test_throttle_reason_names() -> None:
     assert isinstance(sample, GpuSample)
     assert sample.throttle_reasons() == ["sw_power_cap", "hw_thermal_slowdown", "0x10000"]
     assert decode(encode(gpu()), "gpu").throttle_reasons() == []  # type: ignore[union-attr]
+
+
+def test_counter_fields_are_the_integer_counters_and_nothing_else() -> None:
+    counters = counter_fields()
+    assert {"xid_errors", "ecc_dbe_volatile_total", "clock_throttle_reasons"} <= set(counters)
+    assert not {"gpu_util_pct", "fb_used_mib", "gpu_index", "node"} & set(counters)
+    assert counters[0] in failing_fields(gpu(**{counters[0]: -1}))
