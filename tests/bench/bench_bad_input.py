@@ -25,7 +25,7 @@ from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from schemas.errors import DecodeError
 from schemas.settings import Settings
-from streams.demo import MALFORMED, demo_records
+from streams.simulator.recent import recent_records, small_fleet
 from tests.strategies.bad_records import BadRecords, Seed
 
 # Generated events are dated up to year 9999: schema validity is the property here, not the
@@ -41,8 +41,9 @@ Item = tuple[str, bytes]
 def valid_events(count: int) -> list[Item]:
     records = [
         (topic, value)
-        for topic, _, value in demo_records(SETTINGS.topics, minutes=count // 18 + 1, seed=5)
-        if value not in MALFORMED
+        for topic, _, value in recent_records(
+            SETTINGS.topics, small_fleet(), minutes=count // 120 + 1, seed=5
+        )
     ]
     return records[:count]
 

@@ -33,8 +33,8 @@ from agents.influx.points import to_line
 from schemas.decode import Family, decode
 from schemas.settings import Settings
 from streams.connect import kafka_admin
-from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
+from streams.simulator.recent import recent_records, small_fleet
 from streams.stack.process import free_port
 from streams.topics import ensure_topics
 
@@ -55,11 +55,10 @@ def isolated_settings(run: str) -> tuple[Settings, dict[str, str]]:
 
 
 def records(settings: Settings, events: int) -> list[tuple[str, bytes, bytes]]:
-    # ~9.4 records per site-step with 8 GPUs per site; 50 sites.
-    minutes = max(1, round(events / (50 * 9.4 * 6)))
+    # The simulator's recent minutes of 50 sites of 8 GPUs (a site-minute is ~70 records).
+    minutes = max(1, events // (50 * 60) + 1)
     sites = tuple((f"bench-site-{i:03d}", ("DE", "FR", "SA", "IN", "JP")[i % 5]) for i in range(50))
-    out = list(demo_records(settings.topics, minutes=minutes, sites=sites))
-    return [r for r in out if r[2] not in MALFORMED][:events]
+    return list(recent_records(settings.topics, small_fleet(sites), minutes=minutes))[:events]
 
 
 def faust_floor(settings: Settings, total: int) -> float:

@@ -25,7 +25,7 @@ from agents.rules.loader import load_packs
 from schemas.decode import decode
 from schemas.gpu import GpuSample
 from schemas.settings import TopicSettings
-from streams.demo import MALFORMED, demo_records
+from streams.simulator.recent import recent_records, small_fleet
 
 FAMILIES = ("gpu", "power", "physical", "audit")
 
@@ -34,12 +34,11 @@ def throughput(events: int, batch: int = 0) -> tuple[int, float, int]:
     """Events, events/s and alerts of `process` per event, or of `process_batch` in batches."""
     topics = TopicSettings()
     families = {getattr(topics, f): f for f in FAMILIES}
-    minutes = max(1, round(events / (40 * 9.4 * 6)))
+    minutes = max(1, events // (40 * 60) + 1)  # a simulated site-minute is ~70 records
     sites = tuple((f"site-{i:03d}", ("DE", "FR", "SA", "IN")[i % 4]) for i in range(40))
     decoded = [
         decode(value, families[topic])
-        for topic, _, value in demo_records(topics, minutes=minutes, sites=sites)
-        if value not in MALFORMED
+        for topic, _, value in recent_records(topics, small_fleet(sites), minutes=minutes)
     ][:events]
     engine = RuleEngine(load_packs())
     alerts = 0

@@ -28,8 +28,8 @@ from kafka import KafkaConsumer
 from schemas.physical import PhysicalEvent
 from schemas.settings import Settings
 from streams.connect import kafka_admin
-from streams.demo import MALFORMED, demo_records
 from streams.produce import kafka_producer
+from streams.simulator.recent import recent_records, small_fleet
 from streams.topics import ensure_topics
 
 EVERY = 100  # one forced door per this many events
@@ -153,8 +153,8 @@ def _measure(
         collector.latencies.clear()
         filler = [
             (topic, key, value)
-            for topic, key, value in demo_records(settings.topics, minutes=5)
-            if value not in MALFORMED and topic == settings.topics.gpu
+            for topic, key, value in recent_records(settings.topics, small_fleet(), minutes=5)
+            if topic == settings.topics.gpu
         ]
         started, sent, doors = time.monotonic(), 0, 0
         while time.monotonic() - started < seconds:

@@ -1,5 +1,5 @@
-"""What the fault scenarios share: the private stack, the traffic (demo telemetry in bulk plus a
-simulator run with incidents), its ground truth, and the counts read back after the fault.
+"""What the fault scenarios share: the private stack, the traffic (simulated telemetry in bulk plus
+a simulator run with incidents), its ground truth, and the counts read back after the fault.
 
 Ground truth: every valid record must be in InfluxDB exactly once (one point per event id), every
 malformed one in the DLQ, every alert the rule engine computes in-process on the same events
@@ -29,12 +29,13 @@ from schemas.decode import Event
 from schemas.errors import DecodeError
 from schemas.settings import Settings
 from streams.connect import influx_client
-from streams.demo import demo_records
 from streams.produce import kafka_producer
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock, simulate
 from streams.simulator.incidents import INJECTORS, plan_incidents
+from streams.simulator.malformed import malformed_records
 from streams.simulator.output import record
+from streams.simulator.recent import recent_records, small_fleet
 from streams.stack import Stack
 from tests.integration.agents.audit_harness import stored as audit_chain
 from tests.integration.agents.test_compliance import event_driven_rule_ids
@@ -103,14 +104,16 @@ class Truth:
         return sum(self.valid.values()) + self.malformed
 
 
-def demo_traffic(pipeline: Isolated, sites: int, minutes: int, gpus: int = 16) -> Iterator[Record]:
-    """Bulk telemetry (four malformed records per site batch), on sites `f<unique>-d<i>`."""
+def bulk_traffic(pipeline: Isolated, sites: int, minutes: int, gpus: int = 16) -> Iterator[Record]:
+    """The simulator's last `minutes` of `sites` sites `f<unique>-d<i>` (no incidents), four at a
+    time, each group followed by the four malformed records."""
     countries = ("DE", "FR", "SA", "IN")
     named = tuple((f"f{pipeline.unique}-d{i}", countries[i % 4]) for i in range(sites))
     topics = pipeline.settings.topics
     for at in range(0, len(named), 4):
         group = named[at : at + 4]
-        yield from demo_records(topics, minutes=minutes, gpus=gpus, seed=at, sites=group)
+        yield from recent_records(topics, small_fleet(group, gpus), minutes=minutes, seed=at)
+        yield from malformed_records(topics, group[0][0])
 
 
 def incident_traffic(pipeline: Isolated, seed: int = 11) -> list[Record]:
@@ -158,10 +161,10 @@ class TruthBuilder:
 
 
 def traffic(pipeline: Isolated, sites: int, minutes: int) -> tuple[list[Record], Truth]:
-    """A simulator hour with incidents, then bulk demo telemetry; and their ground truth."""
+    """A simulator hour with incidents, then bulk simulated telemetry; and their ground truth."""
     builder = TruthBuilder(pipeline)
     records = [builder.add(r) for r in incident_traffic(pipeline)]
-    records += [builder.add(r) for r in demo_traffic(pipeline, sites=sites, minutes=minutes)]
+    records += [builder.add(r) for r in bulk_traffic(pipeline, sites=sites, minutes=minutes)]
     return records, builder.truth
 
 

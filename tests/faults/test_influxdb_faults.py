@@ -14,8 +14,8 @@ from tests.faults.harness import (
     Sampler,
     Scenario,
     TruthBuilder,
+    bulk_traffic,
     check,
-    demo_traffic,
     read_outcome,
     rss_of,
     wait_until_stored,
@@ -33,9 +33,9 @@ def test_influxdb_down_two_minutes_at_5k_events_per_second_loses_nothing(
 ) -> None:
     pipeline = fault_stack.pipeline(unique, tmp_path, SOVWATCH_WORKER__RETRY_MAX_S="5")
     builder = TruthBuilder(pipeline, alerts=False)
-    # Records for the outage and 10 s either side at RATE: a demo site-minute is ~110 records.
-    minutes = int((OUTAGE_S + 20) * RATE / (SITES * 110)) + 1
-    traffic = (builder.add(r) for r in demo_traffic(pipeline, sites=SITES, minutes=minutes))
+    # Records for the outage and 10 s either side at RATE: a bulk site-minute is ~118 records.
+    minutes = int((OUTAGE_S + 20) * RATE / (SITES * 118)) + 1
+    traffic = (builder.add(r) for r in bulk_traffic(pipeline, sites=SITES, minutes=minutes))
     influx = fault_stack.stack.influx
     with pipeline.worker() as worker:
         probe = LagProbe(pipeline)
@@ -77,7 +77,7 @@ def test_a_slow_influxdb_slows_the_pipeline_down_and_loses_nothing(
             SOVWATCH_WORKER__RETRY_MAX_S="2",
         )
         builder = TruthBuilder(pipeline)
-        records = [builder.add(r) for r in demo_traffic(pipeline, sites=8, minutes=15)]
+        records = [builder.add(r) for r in bulk_traffic(pipeline, sites=8, minutes=15)]
         truth = builder.truth
         with pipeline.worker() as worker:
             probe = LagProbe(pipeline)

@@ -24,8 +24,8 @@ from tests.faults.harness import (
     Record,
     Scenario,
     TruthBuilder,
+    bulk_traffic,
     check,
-    demo_traffic,
     incident_traffic,
     read_outcome,
     wait_until_stored,
@@ -55,7 +55,7 @@ def test_kill_9_with_dead_letters_inside_unwritten_batches_loses_nothing(
             unique, tmp_path, SOVWATCH_INFLUXDB__URL=f"http://127.0.0.1:{proxy.port}"
         )
         builder = TruthBuilder(pipeline)
-        records = [builder.add(r) for r in with_garbage(list(demo_traffic(pipeline, 8, 10)))]
+        records = [builder.add(r) for r in with_garbage(list(bulk_traffic(pipeline, 8, 10)))]
         truth = builder.truth
         assert truth.malformed > 100
         rng = random.Random(unique)

@@ -29,7 +29,7 @@ from schemas.decode import Event, Family
 from schemas.envelope import TS_MAX, TS_MIN
 from schemas.errors import DecodeError
 from schemas.settings import Settings
-from streams.demo import MALFORMED, demo_records
+from streams.simulator.recent import EVERY_FAMILY_MINUTES, recent_records, small_fleet
 from tests.strategies.bad_records import BadRecords, Case, Seed
 from tests.strategies.schemas import events, json_values
 
@@ -55,8 +55,9 @@ def _seeds() -> list[Seed]:
     families = {TOPIC[f]: f for f in TOPIC}
     return [
         Seed(families[topic], value)
-        for topic, _, value in demo_records(SETTINGS.topics, minutes=10, seed=11)
-        if value not in MALFORMED
+        for topic, _, value in recent_records(
+            SETTINGS.topics, small_fleet(), minutes=EVERY_FAMILY_MINUTES, seed=11
+        )
     ]
 
 

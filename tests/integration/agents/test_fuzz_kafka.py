@@ -12,8 +12,8 @@ from pathlib import Path
 
 from schemas.deadletter import DeadLetter
 from schemas.decode import Family, decode_as
-from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
+from streams.simulator.recent import EVERY_FAMILY_MINUTES, recent_records, small_fleet
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for
 from tests.strategies.bad_records import BadRecords, Case, Seed
@@ -54,11 +54,7 @@ def test_ten_thousand_bad_records_are_dead_lettered_and_valid_ones_stored(
     }  # fmt: skip
     family_of = {topic: family for family, topic in topic_of.items()}
     sites = ((f"s{unique}-0", "DE"), (f"s{unique}-1", "FR"))
-    valid = [
-        record
-        for record in demo_records(topics, minutes=25, sites=sites, seed=3)
-        if record[2] not in MALFORMED
-    ]
+    valid = list(recent_records(topics, small_fleet(sites), minutes=EVERY_FAMILY_MINUTES, seed=3))
     seeds = [Seed(family_of[topic], value) for topic, _, value in valid]
     generator = BadRecords(seeds, random.Random(20261122), max_record_bytes=topics.max_record_bytes)
     bad_cases = _cases(generator, SMALL_KINDS, BULK_BAD, "invalid") + _cases(

@@ -11,8 +11,9 @@ from schemas.deadletter import DeadLetter
 from schemas.decode import decode_as
 from schemas.gpu import GpuSample
 from streams.connect import influx_client
-from streams.demo import MALFORMED, demo_records
 from streams.produce import produce
+from streams.simulator.malformed import MALFORMED, malformed_records
+from streams.simulator.recent import EVERY_FAMILY_MINUTES, recent_records, small_fleet
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, Worker, log_lines, wait_for
 
@@ -36,7 +37,9 @@ def records_for(
     named = tuple(
         (f"s{pipeline.unique}-{tag}{i}", countries[i % len(countries)]) for i in range(sites)
     )
-    return list(demo_records(pipeline.settings.topics, minutes=minutes, sites=named, seed=seed))
+    topics = pipeline.settings.topics
+    recent = recent_records(topics, small_fleet(named), minutes=minutes, seed=seed)
+    return [*recent, *malformed_records(topics, named[0][0])]
 
 
 def test_valid_events_become_points_and_malformed_ones_dead_letters(
@@ -91,7 +94,7 @@ def test_personal_identifiers_are_pseudonymised_before_storage(
     stack: Stack, unique: str, tmp_path: Path
 ) -> None:
     pipeline = Isolated(unique, tmp_path)
-    records = records_for(pipeline, minutes=1)
+    records = records_for(pipeline, minutes=EVERY_FAMILY_MINUTES)
     with pipeline.worker():
         produce(pipeline.settings.kafka, records)
         assert wait_for(

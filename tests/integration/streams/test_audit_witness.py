@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections import Counter
 from datetime import datetime
 from functools import partial
 from pathlib import Path
@@ -19,10 +20,10 @@ import pytest
 from dotenv import dotenv_values
 
 from streams.connect import influx_client
-from streams.demo import demo_records
 from streams.demo_audit import sign_and_explain
 from streams.dev_env import ensure_dev_env
 from streams.produce import produce
+from streams.simulator.recent import recent_records, small_fleet
 from streams.stack.process import free_port
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
     audit_records,
@@ -56,6 +57,12 @@ def kinds(report: dict[str, Any]) -> set[tuple[str, int | None]]:
 
 def holds(isolated: Isolated, site: str, count: int) -> bool:
     return len(stored(isolated, site)) == count
+
+
+def audit_counts(isolated: Isolated, records: list[tuple[str, bytes, bytes]]) -> Counter[str]:
+    """Audit events per site among `records` (their key is the site)."""
+    topic = isolated.settings.topics.audit
+    return Counter(key.decode() for t, key, _ in records if t == topic)
 
 
 def delete_points(isolated: Isolated, measurement: str, site: str, start: str, stop: str) -> None:
@@ -153,37 +160,45 @@ def test_verify_right_after_the_demo_flow_exits_0_and_says_intact(
     audit_keys = {k: v for k, v in dev.items() if k.startswith("SOVWATCH_AUDIT__")}
     pipeline = Isolated(unique, tmp_path, **audit_keys)
     sites = ((f"d{unique}-fra", "DE"), (f"d{unique}-par", "FR"))
+    records = list(recent_records(pipeline.settings.topics, small_fleet(sites), minutes=3))
+    audited = audit_counts(pipeline, records)
+    assert set(audited) == {site for site, _ in sites}, audited
     with pipeline.worker(cwd=tmp_path) as worker:
-        produce(
-            pipeline.settings.kafka, demo_records(pipeline.settings.topics, minutes=3, sites=sites)
-        )
-        assert wait_for(lambda: all(len(stored(pipeline, s)) == 2 for s, _ in sites))
+        produce(pipeline.settings.kafka, records)
+        assert wait_for(lambda: all(len(stored(pipeline, s)) == audited[s] for s, _ in sites))
         told = sign_and_explain(pipeline.settings, f"http://127.0.0.1:{worker.port}")
-    assert f"{sites[0][0]} seq 1..2" in told and f"{sites[1][0]} seq 1..2" in told, told
+    for site, _ in sites:
+        assert f"{site} seq 1..{audited[site]}" in told, told
     command = told.splitlines()[-1].split()
     assert command[:5] == [".venv/bin/sovwatch", "audit", "verify", "--since", "-1d"], told
     for site, _ in sites:
         done = sovwatch(pipeline.env, tmp_path, *command[1:], "--site", site)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert done.stdout.startswith("INTACT: 2 records, 1 checkpoints"), done.stdout
+        assert done.stdout.startswith(f"INTACT: {audited[site]} records, 1 checkpoints"), (
+            done.stdout
+        )
 
 
 def test_an_unsigned_setup_is_reported_unsigned_not_tampering(unique: str, tmp_path: Path) -> None:
     _, public = keypair(tmp_path)
     pipeline = Isolated(unique, tmp_path)  # no signing key
     site = f"u{unique}-fra"
+    records = list(
+        recent_records(pipeline.settings.topics, small_fleet(((site, "DE"),)), minutes=5)
+    )
+    audited = audit_counts(pipeline, records)[site]
+    assert audited > 0
     with pipeline.worker(cwd=tmp_path):
-        produce(
-            pipeline.settings.kafka,
-            demo_records(pipeline.settings.topics, minutes=5, sites=((site, "DE"),)),
-        )
-        assert wait_for(lambda: len(stored(pipeline, site)) == 3)
+        produce(pipeline.settings.kafka, records)
+        assert wait_for(lambda: len(stored(pipeline, site)) == audited)
     # A 1 s interval: the demo's records (up to 5 minutes old) should all be signed by now.
     env = {**pipeline.env, "SOVWATCH_AUDIT__CHECKPOINT_INTERVAL_S": "1"}
     args = ("audit", "verify", "--since", "-1d", "--site", site, "--public-key", str(public))
     done = sovwatch(env, tmp_path, *args)
     assert done.returncode == 3, done.stdout + done.stderr
-    assert done.stdout.startswith("UNSIGNED (no signing key configured): 3 records, 0 checkpoints")
+    assert done.stdout.startswith(
+        f"UNSIGNED (no signing key configured): {audited} records, 0 checkpoints"
+    ), done.stdout
     assert "TAMPERING" not in done.stdout and "missing_checkpoint" not in done.stdout
     assert "unsigned (no signing key configured)" in done.stdout
     # An unsigned setup has no key to give the verifier either: the answer is the same.

@@ -18,10 +18,10 @@ from pydantic import SecretStr
 
 from schemas.errors import StackError
 from streams.connect import kafka_admin
-from streams.demo import MALFORMED, demo_records
 from streams.kafka_auth import faust_credentials
 from streams.kafka_principals import WORKER, collector
 from streams.produce import produce
+from streams.simulator.recent import recent_records, small_fleet
 from streams.stack import Stack
 from streams.topics import partition_counts
 from tests.integration.pipeline import Isolated, settings_from, wait_for
@@ -63,11 +63,9 @@ def test_a_worker_consumes_over_sasl_ssl_and_stores_in_influxdb(
 ) -> None:
     pipeline = Isolated(unique, tmp_path, **secure_broker.env)
     site = f"s{unique}"
-    records = [
-        record
-        for record in demo_records(pipeline.settings.topics, minutes=1, sites=((site, "DE"),))
-        if record[2] not in MALFORMED
-    ]
+    records = list(
+        recent_records(pipeline.settings.topics, small_fleet(((site, "DE"),)), minutes=1)
+    )
     by_topic = {
         getattr(pipeline.settings.topics, family): family
         for family in ("gpu", "power", "physical", "audit")
