@@ -6,7 +6,7 @@ from __future__ import annotations
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
 from streams import web_auth
-from streams.cli.audit import request_checkpoints
+from streams.evidence.sign_request import request_checkpoints
 
 VERIFY: str = ".venv/bin/sovwatch audit verify --since -1d"
 

@@ -14,7 +14,7 @@ import secrets
 from pathlib import Path
 from typing import Final
 
-from streams.cli.audit import PRIVATE_B64, PUBLIC_PEM, write_keypair
+from streams.evidence.keys import PRIVATE_B64, PUBLIC_PEM, write_keypair
 
 ENV_FILE: Final = ".env"
 KEY_DIR: Final = ".audit-keys"

@@ -13,7 +13,7 @@ from dashboards.queries.runner import TimeRange
 from dashboards.queries.templating import Variable
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams.cli.audit import verify_stored
+from streams.evidence.period import verify_stored
 from streams.report import page, summary
 from streams.report.datasource import grafana_runner
 from streams.report.panels import render_panel

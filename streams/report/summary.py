@@ -1,5 +1,5 @@
 """The period's alerts by team and severity (distinct alert ids, bucket alerts), and the audit
-chain's verification per site (`streams.cli.audit.verify_stored`, the code of `audit verify`)."""
+chain's verification per site (`streams.evidence.period.verify_stored`, as `audit verify`)."""
 
 from __future__ import annotations
 

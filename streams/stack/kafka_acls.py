@@ -92,10 +92,25 @@ def sync_acls(
                 "the operator (SOVWATCH_KAFKA__SASL_USERNAME) must be one of the broker's "
                 "super users: run 'sovwatch stack up' with it",
             )
-    deadline = time.monotonic() + applied_within_s
+    wait_applied(admin, users, wanted, prune, applied_within_s)
+
+
+def wait_applied(
+    admin: KafkaAdminClient,
+    users: list[str],
+    wanted: set[ACL],
+    prune: bool = True,
+    within_s: float = 30,
+) -> None:
+    """Return once the broker describes `wanted` for `users` (exactly, or at least if not `prune`).
+
+    The controller commits an ACL change before the broker applies it: a describe right after a
+    create can still miss it.
+    """
+    deadline = time.monotonic() + within_s
     while not applied(held_acls(admin, users), wanted, prune):
         if time.monotonic() > deadline:
-            raise StackError(f"Kafka did not apply its ACLs within {applied_within_s:g}s")
+            raise StackError(f"Kafka did not apply its ACLs within {within_s:g}s")
         time.sleep(0.1)
 
 

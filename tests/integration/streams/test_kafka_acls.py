@@ -23,7 +23,7 @@ from kafka.errors import (
 from schemas.settings import KafkaSettings
 from streams.connect import values_to_end
 from streams.kafka_principals import ALERTS_READER, WORKER, Grant, collector, grants, users
-from streams.stack.kafka_acls import current_acls, held_acls, sync_acls, to_acl
+from streams.stack.kafka_acls import held_acls, sync_acls, to_acl, wait_applied
 from tests.integration.pipeline import Isolated
 from tests.integration.streams.conftest import SITE, SecureBroker
 
@@ -162,7 +162,7 @@ def test_stack_up_leaves_each_user_exactly_its_grants(
     admin = KafkaAdminClient(**settings.kafka.client_config())  # the operator: a super user
     try:
         admin.create_acls([to_acl(stray)])
-        assert to_acl(stray) in current_acls(admin, WORKER)
+        wait_applied(admin, [WORKER], {to_acl(stray)}, prune=False)
         sync_acls(admin, users(settings.stack), grants(settings))
         held = held_acls(admin, users(settings.stack))
     finally:

@@ -15,8 +15,9 @@ from typer.testing import CliRunner
 from agents.audit.checkpoints import Signer, load_public_key
 from agents.audit.verify import verify
 from schemas.errors import SovwatchError
-from streams.cli.audit import PRIVATE_B64, PRIVATE_PEM, PUBLIC_PEM, audit_app, parse_when
+from streams.cli.audit import audit_app, parse_when
 from streams.evidence.export import FILES, read_bundle, write_bundle
+from streams.evidence.keys import PRIVATE_B64, PRIVATE_PEM, PUBLIC_PEM
 from tests.unit.agents.audit.fixtures import audit_event, build_chain
 
 runner = CliRunner()
