@@ -97,7 +97,7 @@ simulate: stack dev-env
 # The dev stack's pseudonymisation key, DLQ key and audit signing key pair, generated once: the
 # pair in the git-ignored .audit-keys/, the keys in the git-ignored .env (0600).
 dev-env: $(VENV)/.installed
-	@$(BIN)/python -m streams.dev_env
+	@$(BIN)/python -m streams.dev.env
 
 system-deps:
 	@docker/native/system-deps.sh

@@ -103,7 +103,7 @@ class Provisioner:
         datasource_token: SecretStr | None = None,
     ) -> None:
         """`datasource_token`: what Grafana queries InfluxDB with; read-only in production
-        (`streams.influx_tokens.grafana_datasource_token`); default `influx.token`."""
+        (`streams.admin.influx_tokens.grafana_datasource_token`); default `influx.token`."""
         self.grafana = grafana
         self.influx = influx
         self.influx_url = influx_url

@@ -26,7 +26,6 @@ from agents.audit.verify import Report, verify
 from agents.privacy import PREFIX, Pseudonymiser
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams import web_auth
 from streams.config import get_settings
 from streams.evidence.export import csv_columns, csv_row, read_bundle, write_bundle
 from streams.evidence.html import record_time
@@ -34,6 +33,7 @@ from streams.evidence.keys import PRIVATE_B64, PRIVATE_PEM, PUBLIC_PEM, write_ke
 from streams.evidence.period import AuditSource, reading, source_of, verify_period, verify_stored
 from streams.evidence.sign_request import request_checkpoints
 from streams.evidence.store import Filters, count_records, read_page
+from streams.worker import web_auth
 
 audit_app = typer.Typer(
     help="Sovereignty audit trail: keys, checkpoints, query, verify, export.",

@@ -17,11 +17,11 @@ from pydantic import TypeAdapter, ValidationError
 from schemas.country import CountryCode
 from schemas.envelope import Identifier
 from schemas.errors import SovwatchError
+from streams.admin.produce import produce
+from streams.collectors.dcgm import collect_once
+from streams.collectors.telegraf_config import SiteCollectors, telegraf_config
 from streams.config import get_settings
-from streams.dcgm_collector import collect_once
 from streams.jurisdiction import kafka_for
-from streams.produce import produce
-from streams.telegraf_config import SiteCollectors, telegraf_config
 
 collect_app = typer.Typer(
     help="Collectors that turn site telemetry into sovwatch events.", no_args_is_help=True

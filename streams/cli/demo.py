@@ -33,7 +33,7 @@ def demo_produce(
     minutes: int = typer.Option(EVERY_FAMILY_MINUTES, min=1, help=MINUTES_HELP),
 ) -> None:
     """Send the demo fleet (2 sites, simulated, with incidents) and a few malformed records."""
-    from streams.produce import produce
+    from streams.admin.produce import produce
 
     settings = get_settings()
     count = produce(settings.kafka, demo_records(minutes))
@@ -46,7 +46,7 @@ def demo(minutes: int = typer.Option(EVERY_FAMILY_MINUTES, min=1, help=MINUTES_H
     import time
     from datetime import UTC, datetime, timedelta
 
-    from streams.produce import produce
+    from streams.admin.produce import produce
 
     settings = get_settings()
     started = datetime.now(UTC)
@@ -99,7 +99,7 @@ def demo(minutes: int = typer.Option(EVERY_FAMILY_MINUTES, min=1, help=MINUTES_H
         "  stop:    .venv/bin/sovwatch stack down"
     )
     from dashboards.queries.runner import TimeRange
-    from streams.demo_audit import sign_and_explain
+    from streams.dev.demo_audit import sign_and_explain
     from streams.report.build import make_report
 
     console.print("\n" + sign_and_explain(settings, stack.worker.url), markup=False)

@@ -17,9 +17,7 @@ from rich.table import Table
 
 from agents.dlq_crypto import DlqCipher
 from schemas.errors import SovwatchError, constraint_kind
-from streams.cli.report import parse_time
-from streams.config import get_settings
-from streams.dlq import (
+from streams.admin.dlq import (
     Entry,
     as_json,
     find,
@@ -29,6 +27,8 @@ from streams.dlq import (
     replay,
     unopenable,
 )
+from streams.cli.report import parse_time
+from streams.config import get_settings
 
 dlq_app = typer.Typer(
     help="Dead letters: count and list them, show one, replay them to their source topic.",

@@ -15,8 +15,8 @@ from dashboards.api import CREDENTIALS_HINT, Grafana
 from dashboards.provision import Provisioner
 from schemas.errors import SovwatchError
 from schemas.settings import GrafanaSettings
+from streams.admin.influx_tokens import grafana_datasource_token
 from streams.config import get_settings
-from streams.influx_tokens import grafana_datasource_token
 
 grafana_app = typer.Typer(
     help="Grafana: dashboards as code and provisioning through the HTTP API.",

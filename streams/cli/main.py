@@ -16,6 +16,7 @@ from rich.console import Console
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from schemas.errors import SovwatchError, one_line, settings_error
+from streams.admin.connect import influx_unanswered
 from streams.cli.audit import audit_app
 from streams.cli.collect import collect_app
 from streams.cli.demo import register as register_demo
@@ -28,7 +29,6 @@ from streams.cli.schemas import schemas_app
 from streams.cli.setup import register as register_setup
 from streams.cli.simulate import register as register_simulator
 from streams.config import get_settings
-from streams.connect import influx_unanswered
 
 app = typer.Typer(
     help="sovwatch: monitoring pipeline for sovereign AI data centres.",
@@ -75,7 +75,7 @@ def worker(
     jurisdiction: str | None = typer.Option(None, help=JURISDICTION_HELP),
 ) -> None:
     """Run a pipeline worker (Faust). Several workers form one consumer group."""
-    from streams.worker import run_worker
+    from streams.worker.run import run_worker
 
     choose_jurisdiction(jurisdiction)
     sys.argv = [sys.argv[0]]  # Faust parses argv itself: it must not see ours

@@ -18,7 +18,7 @@ from agents.rules.fixtures import FIXTURES_DIR, load_fixtures, run_fixtures
 from agents.rules.loader import PACKS_DIR, RuleLoadError, lint_file, load_packs, pack_files
 from schemas.alert import Alert
 from schemas.errors import ServiceUnreachableError, SovwatchError
-from streams.alerts_tail import SEVERITIES, Board, Filters, decoded, line
+from streams.admin.alerts_tail import SEVERITIES, Board, Filters, decoded, line
 from streams.config import get_settings
 
 rules_app = typer.Typer(help="Compliance rule packs: lint, test, list.", no_args_is_help=True)

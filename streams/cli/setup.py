@@ -9,13 +9,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from streams.buckets import ensure_buckets, wanted_buckets
+from streams.admin.buckets import ensure_buckets, wanted_buckets
+from streams.admin.connect import influx_client, kafka_admin
+from streams.admin.selfcheck import influx_round_trip, kafka_round_trip
+from streams.admin.topics import ensure_topics, partition_counts
 from streams.config import get_settings
-from streams.connect import influx_client, kafka_admin
-from streams.selfcheck import influx_round_trip, kafka_round_trip
 from streams.stack import Stack
 from streams.stack.influx_auth import ScopedTokens
-from streams.topics import ensure_topics, partition_counts
 
 stack_app = typer.Typer(help="The native dev stack: a real Kafka and InfluxDB on 127.0.0.1.")
 topics_app = typer.Typer(help="sovwatch's Kafka topics.")

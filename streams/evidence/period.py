@@ -20,10 +20,10 @@ from agents.audit.records import Record
 from agents.audit.verify import Report, verify
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams.connect import influx_client
+from streams.admin.connect import influx_client
+from streams.admin.influx_tokens import audit_reader
 from streams.evidence.store import Filters, count_records, read_checkpoints, read_page
 from streams.evidence.witnesses import Witnesses, read_witnesses
-from streams.influx_tokens import audit_reader
 
 err = Console(stderr=True)
 

@@ -17,7 +17,7 @@ from agents.audit.verify import Witnessed
 from agents.audit.witness import newest_witnesses
 from schemas.errors import ServiceUnreachableError, SovwatchError
 from schemas.settings import Settings
-from streams.connect import kafka_unreachable, values_to_end
+from streams.admin.connect import kafka_unreachable, values_to_end
 
 
 @dataclass

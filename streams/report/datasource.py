@@ -10,8 +10,8 @@ from dashboards.flux_query import MIN_INTERVAL
 from dashboards.queries.macros import DatasourceOptions
 from dashboards.queries.runner import Runner
 from schemas.settings import Settings
-from streams.connect import influx_client
-from streams.influx_tokens import grafana_datasource_token
+from streams.admin.connect import influx_client
+from streams.admin.influx_tokens import grafana_datasource_token
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from schemas.decode import Event
 from schemas.errors import SovwatchError
 from schemas.settings import KafkaSettings, TopicSettings
-from streams.produce import kafka_producer
+from streams.admin.produce import kafka_producer
 from streams.simulator.incidents import Incident
 
 
@@ -43,7 +43,7 @@ class FileOutput:
 
 
 class KafkaOutput:
-    """The bulk producer of `streams.produce` (`compression`: gzip unless told otherwise);
+    """The bulk producer of `streams.admin.produce` (`compression`: gzip unless told otherwise);
     errors surface at close."""
 
     def __init__(self, kafka: KafkaSettings, compression: str | None = "gzip") -> None:

@@ -9,7 +9,7 @@ from schemas.alert import Alert
 from schemas.decode import decode_as
 from schemas.errors import DecodeError
 from schemas.settings import Settings
-from streams.connect import influx_client, values_to_end
+from streams.admin.connect import influx_client, values_to_end
 from streams.simulator.score import AlertSeen
 
 

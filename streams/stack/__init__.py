@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from schemas.errors import StackError
 from schemas.settings import LOCAL_HOSTS, Settings
-from streams.kafka_principals import grants
+from streams.admin.kafka_principals import grants
 from streams.stack.alertmanager import AlertmanagerNode
 from streams.stack.influxdb import InfluxNode
 from streams.stack.kafka import KafkaNode

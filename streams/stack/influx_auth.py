@@ -1,4 +1,4 @@
-"""Create (or reuse) the scoped InfluxDB tokens of `streams.influx_tokens` through the v2 API.
+"""Create (or reuse) the scoped InfluxDB tokens of `streams.admin.influx_tokens` through the v2 API.
 
 Each role's token is kept in `<dir>/<role>` and its authorization id in `<dir>/<role>.id`, both
 mode 0600 from creation. A stored token is reused while its authorization exists, is active and
@@ -23,7 +23,7 @@ from pydantic import SecretStr
 
 from schemas.errors import StackError
 from schemas.settings import InfluxBuckets
-from streams.influx_tokens import ROLES, Role
+from streams.admin.influx_tokens import ROLES, Role
 
 Permission = tuple[str, str, str, str]  # action, resource type, resource id, org id
 

@@ -12,8 +12,8 @@ from influxdb_client import InfluxDBClient
 
 from schemas.errors import SovwatchError, StackError
 from schemas.settings import InfluxSettings, StackSettings
-from streams.buckets import DAY_S, ensure_buckets
-from streams.influx_tokens import tokens_dir
+from streams.admin.buckets import DAY_S, ensure_buckets
+from streams.admin.influx_tokens import tokens_dir
 from streams.stack.influx_auth import ScopedTokens
 from streams.stack.native_server import HOST, NativeServer
 

@@ -15,8 +15,8 @@ from kafka.errors import KafkaError
 
 from schemas.errors import StackError
 from schemas.settings import KafkaSettings, StackSettings
-from streams.connect import kafka_admin
-from streams.kafka_principals import Grant
+from streams.admin.connect import kafka_admin
+from streams.admin.kafka_principals import Grant
 from streams.stack.kafka_acls import sync_acls
 from streams.stack.kafka_security import BrokerSecurity
 from streams.stack.process import ManagedProcess, ensure_port_free, port_open

@@ -1,4 +1,4 @@
-"""Make the secure broker's ACLs exactly `streams.kafka_principals.grants` for its users.
+"""Make the secure broker's ACLs exactly `streams.admin.kafka_principals.grants` for its users.
 
 Run by `stack up` with the operator's client (a super user). ACLs of those users that are not
 wanted (a renamed topic, a removed site) are deleted; missing ones are created. Other principals'
@@ -24,7 +24,7 @@ from kafka.admin import (
 )
 
 from schemas.errors import StackError
-from streams.kafka_principals import Grant
+from streams.admin.kafka_principals import Grant
 
 ANY_HOST = "*"
 

@@ -9,8 +9,8 @@ authorizer needs the controller's principal to be a super user, and an unauthent
 
 Authorisation: StandardAuthorizer, nothing allowed without an ACL. Super users are the admin and
 the operator (the client user of `SOVWATCH_KAFKA__SASL_USERNAME/_PASSWORD`); the users of
-`streams.kafka_principals` get their ACLs from `stack up`. SCRAM credentials live in the cluster
-metadata, so every user is written when the storage is formatted.
+`streams.admin.kafka_principals` get their ACLs from `stack up`. SCRAM credentials live in the
+cluster metadata, so every user is written when the storage is formatted.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from schemas.errors import StackError
 from schemas.settings import KafkaSettings, StackSettings
-from streams import kafka_principals
+from streams.admin import kafka_principals
 from streams.stack.tls import TlsFiles, ensure_certificates, write_private
 
 MECHANISM = "SCRAM-SHA-512"

@@ -8,8 +8,9 @@ import urllib.request
 from pathlib import Path
 
 from schemas.settings import Settings, StackSettings, WorkerSettings
-from streams import influx_tokens, kafka_principals, web_auth
+from streams.admin import influx_tokens, kafka_principals
 from streams.stack.process import ManagedProcess, port_open
+from streams.worker import web_auth
 
 
 def worker_env(settings: Settings) -> dict[str, str]:

@@ -47,9 +47,9 @@ from simdata import simulated
 from systems import Prefill, Runner
 
 from schemas.settings import Settings
-from streams.connect import kafka_admin
+from streams.admin.connect import kafka_admin
+from streams.admin.topics import ensure_topics
 from streams.simulator.output import KafkaOutput, record
-from streams.topics import ensure_topics
 
 HERE = Path(__file__).parent
 # key -> label; the report and the goals refer to systems by key.

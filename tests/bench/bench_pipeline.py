@@ -32,11 +32,11 @@ from raw_limits import drain_raw, influx_raw
 from agents.influx.points import to_line
 from schemas.decode import Family, decode
 from schemas.settings import Settings
-from streams.connect import kafka_admin
-from streams.produce import produce
+from streams.admin.connect import kafka_admin
+from streams.admin.produce import produce
+from streams.admin.topics import ensure_topics
 from streams.simulator.recent import recent_records, small_fleet
 from streams.stack.process import free_port
-from streams.topics import ensure_topics
 
 FAMILY_FIELDS: tuple[Family, ...] = ("gpu", "power", "physical", "audit")
 

@@ -38,9 +38,9 @@ from procstat import usage
 from simdata import simulated
 
 from schemas.settings import Settings
-from streams.connect import kafka_admin
+from streams.admin.connect import kafka_admin
+from streams.admin.topics import ensure_topics
 from streams.simulator.output import KafkaOutput, record
-from streams.topics import ensure_topics
 
 HERE = Path(__file__).parent
 FAMILIES = ("gpu", "power", "physical", "audit")

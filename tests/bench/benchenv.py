@@ -16,7 +16,7 @@ from pathlib import Path
 from kafka import KafkaAdminClient
 
 from schemas.settings import Settings
-from streams.connect import influx_client
+from streams.admin.connect import influx_client
 from streams.stack.process import free_port
 
 SOVWATCH = Path(sys.executable).with_name("sovwatch")

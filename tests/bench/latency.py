@@ -27,10 +27,10 @@ from kafka import KafkaConsumer
 
 from schemas.physical import PhysicalEvent
 from schemas.settings import Settings
-from streams.connect import kafka_admin
-from streams.produce import kafka_producer
+from streams.admin.connect import kafka_admin
+from streams.admin.produce import kafka_producer
+from streams.admin.topics import ensure_topics
 from streams.simulator.recent import recent_records, small_fleet
-from streams.topics import ensure_topics
 
 EVERY = 100  # one forced door per this many events
 WARM_UP_S = 240.0

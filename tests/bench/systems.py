@@ -20,7 +20,7 @@ from peers import telegraf
 from raw_limits import drain_raw, influx_raw
 
 from schemas.settings import Settings
-from streams.connect import influx_client
+from streams.admin.connect import influx_client
 
 HERE = Path(__file__).parent
 QUIX_VENV = Path.home() / ".cache" / "sovwatch" / "quix-venv"

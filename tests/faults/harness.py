@@ -28,8 +28,8 @@ from agents.rules.loader import load_packs
 from schemas.decode import Event
 from schemas.errors import DecodeError
 from schemas.settings import Settings
-from streams.connect import influx_client
-from streams.produce import kafka_producer
+from streams.admin.connect import influx_client
+from streams.admin.produce import kafka_producer
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock, simulate
 from streams.simulator.incidents import INJECTORS, plan_incidents

@@ -20,12 +20,12 @@ from kafka import KafkaConsumer, TopicPartition
 from agents.dlq_crypto import DlqCipher
 from schemas.deadletter import DeadLetter
 from schemas.settings import InfluxSettings, Settings
-from streams import kafka_principals
-from streams.connect import influx_client, kafka_admin
+from streams.admin import kafka_principals
+from streams.admin.connect import influx_client, kafka_admin
+from streams.admin.topics import ensure_topics
 from streams.stack.kafka_acls import sync_acls
 from streams.stack.process import free_port
 from streams.stack.worker import worker_env
-from streams.topics import ensure_topics
 
 SOVWATCH = str(Path(sys.executable).with_name("sovwatch"))
 TOPIC_FIELDS = (

@@ -11,7 +11,7 @@ import pytest
 from agents.audit.checkpoints import Checkpoint, generate_keypair
 from agents.audit.records import Record
 from schemas.audit import AuditEvent
-from streams.connect import influx_client
+from streams.admin.connect import influx_client
 from streams.evidence.store import Filters, read_checkpoints, read_records
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated

@@ -13,8 +13,8 @@ from kafka.admin import ConfigResource, ConfigResourceType
 from agents.rules.fixtures import build_event
 from schemas.alert import Alert
 from schemas.settings import StackSettings
-from streams.connect import kafka_admin
-from streams.produce import produce
+from streams.admin.connect import kafka_admin
+from streams.admin.produce import produce
 from streams.stack import Stack
 from streams.stack.alertmanager import AlertmanagerNode
 from streams.stack.process import free_port

@@ -11,7 +11,7 @@ import pytest
 from agents.audit.checkpoints import load_public_key
 from agents.audit.records import HASH, PREV_HASH, SEQ
 from agents.audit.verify import verify
-from streams.produce import produce
+from streams.admin.produce import produce
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
     audit_records,
     checkpoint_now,

@@ -18,8 +18,8 @@ from agents.rules.fixtures import build_event, load_fixtures
 from agents.rules.loader import load_packs
 from schemas.decode import Event
 from schemas.settings import Settings
-from streams.connect import influx_client
-from streams.produce import produce
+from streams.admin.connect import influx_client
+from streams.admin.produce import produce
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from schemas.deadletter import DeadLetter
 from schemas.decode import Family, decode_as
-from streams.produce import produce
+from streams.admin.produce import produce
 from streams.simulator.recent import EVERY_FAMILY_MINUTES, recent_records, small_fleet
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for

@@ -7,7 +7,7 @@ import time
 from agents.influx.lineprotocol import encode_line
 from agents.influx.writer import InfluxWriter
 from schemas.settings import Settings
-from streams.connect import influx_client
+from streams.admin.connect import influx_client
 from streams.stack import Stack
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from schemas.deadletter import DeadLetter
 from schemas.decode import decode_as
 from schemas.gpu import GpuSample
-from streams.connect import influx_client
-from streams.produce import produce
+from streams.admin.connect import influx_client
+from streams.admin.produce import produce
 from streams.simulator.malformed import MALFORMED, malformed_records
 from streams.simulator.recent import EVERY_FAMILY_MINUTES, recent_records, small_fleet
 from streams.stack import Stack

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.influx_tokens import WORKER, stack_token
-from streams.produce import produce
+from streams.admin.influx_tokens import WORKER, stack_token
+from streams.admin.produce import produce
 from tests.faults.proxy import SlowProxy
 from tests.integration.agents.audit_harness import servers  # noqa: F401 - fixture
 from tests.integration.agents.test_secrets import event

@@ -25,8 +25,8 @@ from typing import ClassVar
 import pytest
 
 from agents.rules.fixtures import build_event
-from streams.influx_tokens import WORKER, stack_token
-from streams.produce import produce
+from streams.admin.influx_tokens import WORKER, stack_token
+from streams.admin.produce import produce
 from tests.integration.agents.audit_harness import keypair, servers  # noqa: F401 - fixture
 from tests.integration.pipeline import SOVWATCH, Isolated, Worker, wait_for
 

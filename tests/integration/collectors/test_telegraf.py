@@ -22,10 +22,10 @@ from schemas.decode import decode_as
 from schemas.gpu import GpuSample
 from schemas.power import PowerReading
 from schemas.settings import Settings
-from streams.connect import influx_client, values_to_end
-from streams.produce import produce
+from streams.admin.connect import influx_client, values_to_end
+from streams.admin.produce import produce
+from streams.collectors.telegraf_config import SiteCollectors, telegraf_config
 from streams.stack import Stack
-from streams.telegraf_config import SiteCollectors, telegraf_config
 from tests.integration.collectors.harness import (
     NVIDIA_SMI,
     Redfish,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 
 from schemas.settings import KafkaSettings
-from streams.kafka_principals import grants, stack_password
+from streams.admin.kafka_principals import grants, stack_password
 from streams.stack import Stack
 from streams.stack.kafka import KafkaNode
 from streams.stack.process import free_port, port_open

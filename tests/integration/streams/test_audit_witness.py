@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from dotenv import dotenv_values
 
-from streams.connect import influx_client
-from streams.demo_audit import sign_and_explain
-from streams.dev_env import ensure_dev_env
-from streams.produce import produce
+from streams.admin.connect import influx_client
+from streams.admin.produce import produce
+from streams.dev.demo_audit import sign_and_explain
+from streams.dev.env import ensure_dev_env
 from streams.simulator.recent import recent_records, small_fleet
 from streams.stack.process import free_port
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name

@@ -8,9 +8,9 @@ from influxdb_client import Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
 from schemas.settings import Settings
-from streams.buckets import DAY_S
-from streams.connect import influx_client
-from streams.selfcheck import influx_round_trip
+from streams.admin.buckets import DAY_S
+from streams.admin.connect import influx_client
+from streams.admin.selfcheck import influx_round_trip
 from streams.stack import Stack
 
 

@@ -15,12 +15,12 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from schemas.settings import InfluxSettings, KafkaSettings, Settings
-from streams.connect import kafka_admin
-from streams.influx_tokens import AUDIT_READER, WORKER, tokens_dir
-from streams.produce import produce
+from streams.admin.connect import kafka_admin
+from streams.admin.influx_tokens import AUDIT_READER, WORKER, tokens_dir
+from streams.admin.produce import produce
+from streams.admin.topics import ensure_topics
 from streams.stack import Stack
 from streams.stack.process import free_port, free_port_pair
-from streams.topics import ensure_topics
 from tests.integration.agents.test_secrets import event
 from tests.integration.pipeline import (
     SOVWATCH,

@@ -6,11 +6,11 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 
 from schemas.settings import Settings, TopicSettings
-from streams.connect import kafka_admin
-from streams.produce import kafka_producer
-from streams.selfcheck import kafka_round_trip
+from streams.admin.connect import kafka_admin
+from streams.admin.produce import kafka_producer
+from streams.admin.selfcheck import kafka_round_trip
+from streams.admin.topics import ensure_topics, partition_counts, wait_until_led
 from streams.stack import Stack
-from streams.topics import ensure_topics, partition_counts, wait_until_led
 
 
 def test_produce_then_consume_returns_the_same_records_in_order(

@@ -21,8 +21,8 @@ from kafka.errors import (
 )
 
 from schemas.settings import KafkaSettings
-from streams.connect import values_to_end
-from streams.kafka_principals import ALERTS_READER, WORKER, Grant, collector, grants, users
+from streams.admin.connect import values_to_end
+from streams.admin.kafka_principals import ALERTS_READER, WORKER, Grant, collector, grants, users
 from streams.stack.kafka_acls import held_acls, sync_acls, to_acl, wait_applied
 from tests.integration.pipeline import Isolated
 from tests.integration.streams.conftest import SITE, SecureBroker

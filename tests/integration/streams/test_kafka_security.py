@@ -17,13 +17,13 @@ from kafka.errors import KafkaTimeoutError
 from pydantic import SecretStr
 
 from schemas.errors import StackError
-from streams.connect import kafka_admin
-from streams.kafka_auth import faust_credentials
-from streams.kafka_principals import WORKER, collector
-from streams.produce import produce
+from streams.admin.connect import kafka_admin
+from streams.admin.kafka_principals import WORKER, collector
+from streams.admin.produce import produce
+from streams.admin.topics import partition_counts
 from streams.simulator.recent import recent_records, small_fleet
 from streams.stack import Stack
-from streams.topics import partition_counts
+from streams.worker.kafka_auth import faust_credentials
 from tests.integration.pipeline import Isolated, settings_from, wait_for
 from tests.integration.streams.conftest import SITE, SecureBroker
 

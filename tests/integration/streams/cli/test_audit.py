@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from agents.audit.checkpoints import checkpoint_line
 from agents.audit.records import DIGESTS, HASH, PREV_HASH, SEQ, chain_record, record_line
 from schemas.settings import InfluxSettings
+from streams.admin.connect import influx_client
+from streams.admin.produce import produce
 from streams.cli.audit import audit_app
-from streams.connect import influx_client
-from streams.produce import produce
 from streams.report.chromium import rendered_dom, screenshot
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
     audit_records,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from streams.dev_env import ensure_dev_env
+from streams.dev.env import ensure_dev_env
 from streams.simulator.malformed import MALFORMED
 from streams.simulator.recent import DEMO_SITES
 from streams.stack.process import free_port, free_port_pair

@@ -12,9 +12,9 @@ from agents.dlq_crypto import DlqCipher
 from agents.privacy import Pseudonymiser
 from agents.rules.fixtures import build_event
 from schemas.errors import DecodeError, FieldIssue
-from streams.connect import records_to_end
-from streams.dlq import REPLAY_HEADER, Marker
-from streams.produce import kafka_producer, produce
+from streams.admin.connect import records_to_end
+from streams.admin.dlq import REPLAY_HEADER, Marker
+from streams.admin.produce import kafka_producer, produce
 from streams.stack import Stack
 from tests.integration.pipeline import Isolated, wait_for
 from tests.readable import assert_not_readable

@@ -9,7 +9,7 @@ import pytest
 
 from agents.audit.chain import Sequenced
 from schemas.settings import Settings
-from streams.topology import build
+from streams.worker.topology import build
 from tests.unit.agents.audit.fixtures import audit_event
 
 KEY = "unit-test-key-0123456789abcdef"

@@ -16,7 +16,7 @@ from schemas.errors import SovwatchError
 from schemas.jsonschema import json_schemas
 from streams.cli.collect import collect_app
 from streams.cli.schemas import schemas_app
-from streams.dcgm_collector import collect_once, fetch
+from streams.collectors.dcgm import collect_once, fetch
 
 FIXTURE = Path(__file__).parents[2] / "schemas" / "fixtures" / "dcgm_a100_mig_k8s.prom"
 

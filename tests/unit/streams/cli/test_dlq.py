@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from agents.dlq_crypto import DlqCipher, key_id
 from schemas.deadletter import DeadLetter
 from schemas.errors import DecodeError, FieldIssue
+from streams.admin.dlq import Entry
 from streams.cli.dlq import Selection, dlq_app
-from streams.dlq import Entry
 from streams.stack.process import free_port
 from tests.unit.streams.cli.run import run_cli
 

@@ -6,7 +6,7 @@ import pytest
 
 from schemas.errors import ServiceUnreachableError
 from schemas.settings import Settings
-from streams.connect import influx_client
+from streams.admin.connect import influx_client
 from streams.stack.process import free_port
 from tests.unit.streams.cli.run import CliResult, run_cli
 

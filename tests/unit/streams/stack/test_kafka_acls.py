@@ -17,7 +17,7 @@ from kafka.admin import (
 from kafka.errors import NoError, SecurityDisabledError
 
 from schemas.errors import StackError
-from streams.kafka_principals import Grant
+from streams.admin.kafka_principals import Grant
 from streams.stack.kafka_acls import sync_acls, to_acl
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from schemas.settings import Settings, StackSettings, WorkerSettings
-from streams.influx_tokens import tokens_dir
-from streams.kafka_principals import users_dir
+from streams.admin.influx_tokens import tokens_dir
+from streams.admin.kafka_principals import users_dir
 from streams.stack.worker import WorkerNode, worker_env
 
 

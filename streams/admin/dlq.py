@@ -26,8 +26,8 @@ from agents.dlq_crypto import DlqCipher
 from schemas.deadletter import TAG_BYTES, DeadLetter
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams.connect import kafka_consumer, records_from, records_to_end
-from streams.produce import kafka_producer
+from streams.admin.connect import kafka_consumer, records_from, records_to_end
+from streams.admin.produce import kafka_producer
 
 REPLAY_HEADER = "sovwatch-replay-of"
 DLQ_HEADER = "sovwatch-replay-dlq"

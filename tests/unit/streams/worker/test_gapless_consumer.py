@@ -8,8 +8,8 @@ from typing import Any
 from faust.types import TP
 
 from schemas.settings import Settings
-from streams.app import create_app
-from streams.gapless_consumer import GaplessConsumer
+from streams.worker.app import create_app
+from streams.worker.gapless_consumer import GaplessConsumer
 
 TOPIC = TP("sovwatch.telemetry.gpu", 2)
 

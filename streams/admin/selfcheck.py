@@ -15,8 +15,8 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams.connect import influx_client, kafka_admin
-from streams.produce import kafka_producer
+from streams.admin.connect import influx_client, kafka_admin
+from streams.admin.produce import kafka_producer
 
 SELFCHECK_TOPIC = "sovwatch.selfcheck"
 SELFCHECK_MEASUREMENT = "sovwatch_selfcheck"

@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from schemas.settings import KafkaSettings, Settings, StackSettings, TopicSettings, WorkerSettings
-from streams.kafka_principals import (
+from streams.admin.kafka_principals import (
     ALERTS_READER,
     WORKER,
     Grant,

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from schemas.settings import InfluxSettings
-from streams.connect import influx_client
+from streams.admin.connect import influx_client
 from streams.evidence.store import Filters, read_page
 from tests.unit.streams.cli.run import run_cli
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams import web_auth
 from streams.evidence.sign_request import request_checkpoints
+from streams.worker import web_auth
 
 VERIFY: str = ".venv/bin/sovwatch audit verify --since -1d"
 

@@ -11,7 +11,7 @@ import pytest
 
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
-from streams.topology import build
+from streams.worker.topology import build
 
 KEY = "unit-test-key-0123456789abcdef"
 

@@ -10,9 +10,9 @@ import pytest
 from faust.transport.drivers.aiokafka import credentials_to_aiokafka_auth
 
 from schemas.settings import KafkaSettings, Settings
-from streams.app import create_app
-from streams.kafka_auth import faust_credentials, ssl_context
 from streams.stack.tls import ensure_certificates
+from streams.worker.app import create_app
+from streams.worker.kafka_auth import faust_credentials, ssl_context
 
 
 @pytest.fixture

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from schemas.errors import SovwatchError
-from streams import web_auth
 from streams.config import get_settings
+from streams.worker import web_auth
 
 
 def run_worker(loglevel: str = "info") -> None:
     """Blocks until the worker is stopped (SIGTERM/SIGINT)."""
     import faust
 
-    from streams.topology import build
+    from streams.worker.topology import build
 
     settings = get_settings()
     topology = build(settings)

@@ -8,7 +8,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from schemas.settings import InfluxSettings, Settings, StackSettings
-from streams.influx_tokens import (
+from streams.admin.influx_tokens import (
     AUDIT_READER,
     GRAFANA,
     ROLES,

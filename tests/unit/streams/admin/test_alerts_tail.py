@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from streams.alerts_tail import Board, Filters, decoded, line
+from streams.admin.alerts_tail import Board, Filters, decoded, line
 from tests.unit.agents.alerts import record
 
 

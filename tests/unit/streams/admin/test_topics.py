@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas.settings import TopicSettings
-from streams.topics import HOUR_MS, topic_specs
+from streams.admin.topics import HOUR_MS, topic_specs
 
 
 def test_every_topic_gets_the_configured_partitions_and_replication() -> None:

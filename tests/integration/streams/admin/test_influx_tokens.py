@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from schemas.settings import Settings
-from streams.influx_tokens import AUDIT_READER, GRAFANA, ROLES, WORKER, Role, tokens_dir
+from streams.admin.influx_tokens import AUDIT_READER, GRAFANA, ROLES, WORKER, Role, tokens_dir
 from streams.stack import Stack
 from streams.stack.influx_auth import ScopedTokens
 

@@ -14,8 +14,8 @@ from typing import Any
 import faust
 
 from schemas.settings import Settings
-from streams.gapless_consumer import GaplessConsumer
-from streams.kafka_auth import faust_credentials
+from streams.worker.gapless_consumer import GaplessConsumer
+from streams.worker.kafka_auth import faust_credentials
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from agents import metrics
-from streams.offset_watch import OffsetWatch
+from streams.worker.offset_watch import OffsetWatch
 
 
 def skipped(topic: str) -> float:

@@ -8,7 +8,7 @@ from pathlib import Path
 from agents.audit.checkpoints import Signer, load_public_key
 from agents.dlq_crypto import DlqCipher
 from schemas.settings import Settings
-from streams.dev_env import KEY_DIR, ensure_dev_env
+from streams.dev.env import KEY_DIR, ensure_dev_env
 from streams.evidence.keys import PRIVATE_B64, PRIVATE_PEM
 
 

@@ -4,7 +4,7 @@ sovwatch's tools (the CLI, the simulator, the collectors, the tests' and benches
 Every producer waits for acks from all in-sync replicas (a record the broker acknowledged survives
 a broker loss). `bulk=True` adds the throughput tuning of feeds that send many records at once:
 20 ms linger, 256 KiB batches, gzip (aiokafka, the worker's client, reads gzip without extra
-packages). The worker's own producer is Faust's (`streams.app`), with the same acks.
+packages). The worker's own producer is Faust's (`streams.worker.app`), with the same acks.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 
 from schemas.errors import SovwatchError
 from schemas.settings import KafkaSettings
-from streams.connect import kafka_unreachable
+from streams.admin.connect import kafka_unreachable
 
 BULK: dict[str, object] = {"linger_ms": 20, "batch_size": 256 * 1024, "compression_type": "gzip"}
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from agents.telegraf.mapping import EXHAUST, INLET, TelegrafAdapter
 from schemas.settings import Settings
-from streams.telegraf_config import AIR_SENSOR_GLOBS, SiteCollectors, telegraf_config
+from streams.collectors.telegraf_config import AIR_SENSOR_GLOBS, SiteCollectors, telegraf_config
 from tests.unit.streams.cli.run import run_cli
 
 

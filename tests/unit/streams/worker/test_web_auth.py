@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 
 from schemas.settings import WorkerSettings
-from streams.web_auth import authorized, client_headers
+from streams.worker.web_auth import authorized, client_headers
 
 TOKEN = SecretStr("s3cret-web-token")
 

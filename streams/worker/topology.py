@@ -34,8 +34,8 @@ from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs, pack_files
 from schemas.settings import Settings
-from streams.app import SovwatchApp, Topics, create_app, declare_topics
-from streams.offset_watch import OffsetWatch
+from streams.worker.app import SovwatchApp, Topics, create_app, declare_topics
+from streams.worker.offset_watch import OffsetWatch
 
 log = logging.getLogger(__name__)
 

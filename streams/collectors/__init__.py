@@ -1,0 +1,1 @@
+"""Collectors at the sites: the dcgm-exporter scrape and the Telegraf configuration."""
