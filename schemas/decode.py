@@ -77,15 +77,14 @@ def decode(
     model = _MODEL_BY_NAME.get(family_or_topic) if topics is DEFAULT_TOPICS else None
     if model is None and family_or_topic is not None:
         model = FAMILY_MODELS[family_of(family_or_topic, topics)]
-    try:
-        if model is None:
+    if model is None:
+        try:
             return _ANY_EVENT.validate_json(raw)
-        result: Event = model.__pydantic_validator__.validate_json(raw)
-        return result
-    except ValidationError as exc:
-        raise decode_error_from(exc, model) from None
-    except Exception as exc:
-        raise _internal_error(exc) from exc
+        except ValidationError as exc:
+            raise decode_error_from(exc, None) from None
+        except Exception as exc:
+            raise _internal_error(exc) from exc
+    return decode_as(raw, model)
 
 
 def decode_as(raw: bytes | bytearray | str, model: type[M]) -> M:

@@ -9,18 +9,10 @@
 set -euo pipefail
 
 VERSION="${SOVWATCH_ALERTMANAGER_VERSION:-0.35.0}"
-CACHE_ROOT="${SOVWATCH_CACHE:-$HOME/.cache/sovwatch}"
-PREFIX="$CACHE_ROOT/alertmanager-$VERSION"
-BIN="$PREFIX/bin/alertmanager"
-
-if [[ -x "$BIN" ]]; then
-  echo "alertmanager $VERSION cached at $BIN"
-  exit 0
-fi
-command -v go >/dev/null || { echo "error: 'go' is required to build Alertmanager $VERSION" >&2; exit 1; }
 
 # shellcheck source=docker/native/go-module.sh
 source "$(dirname "${BASH_SOURCE[0]}")/go-module.sh"
+go_recipe alertmanager "$VERSION" alertmanager
 go_module_source "github.com/prometheus/alertmanager@v$VERSION"
 
 echo "== building alertmanager (API only: stub UI pages)"
@@ -29,9 +21,5 @@ for ui in elm mantine; do
   echo '<!doctype html><title>Alertmanager</title><p>Web UI not built: use the API (/api/v2).' \
     > "ui/app/dist/$ui/index.html"
 done
-mkdir -p "$PREFIX/bin"
-go build -ldflags "-X github.com/prometheus/common/version.Version=$VERSION" \
-  -o "$BIN.tmp" ./cmd/alertmanager
-mv "$BIN.tmp" "$BIN"
-rm -rf "$src"
-echo "== alertmanager $VERSION built in $(( $(date +%s) - start ))s: $BIN"
+go_build_binary ./cmd/alertmanager \
+  -ldflags "-X github.com/prometheus/common/version.Version=$VERSION"

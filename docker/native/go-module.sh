@@ -1,6 +1,21 @@
 # Sourced by the recipes that build a Go module (influxdb.sh, telegraf.sh, alertmanager.sh).
 # Not executable on its own.
 
+# go_recipe NAME VERSION BINARY [STAMP]: set PREFIX (~/.cache/sovwatch/NAME-VERSION, or under
+# $SOVWATCH_CACHE) and BIN ($PREFIX/bin/BINARY); exit 0 if that build is cached already (with
+# STAMP: only if $PREFIX/plugins.txt holds it, i.e. the same plugin set), else check that `go`
+# is there.
+go_recipe() {
+  local name=$1 version=$2 binary=$3 stamp=${4:-}
+  PREFIX="${SOVWATCH_CACHE:-$HOME/.cache/sovwatch}/$name-$version"
+  BIN="$PREFIX/bin/$binary"
+  if [[ -x "$BIN" && ( -z "$stamp" || "$(cat "$PREFIX/plugins.txt" 2>/dev/null)" == "$stamp" ) ]]; then
+    echo "$binary $version cached at $BIN"
+    exit 0
+  fi
+  command -v go >/dev/null || { echo "error: 'go' is required to build $name $version" >&2; exit 1; }
+}
+
 # go_module_source MODULE@VERSION: log the build to $PREFIX/build.log, download the module with
 # the module proxy and copy it into a writable tree ($PREFIX/src: the module cache is read-only),
 # then cd into it. Sets `start` (epoch seconds) for the build-time report.
@@ -18,4 +33,17 @@ go_module_source() {
   cp -r "$moddir" "$src"
   chmod -R u+w "$src"
   cd "$src"
+}
+
+# go_build_binary PACKAGE [go build flags...]: build PACKAGE of the source tree into $BIN (via a
+# temporary file, so an interrupted build leaves no binary that looks cached), drop the tree
+# and report the time.
+go_build_binary() {
+  local package=$1
+  shift
+  mkdir -p "$PREFIX/bin"
+  go build "$@" -o "$BIN.tmp" "$package"
+  mv "$BIN.tmp" "$BIN"
+  rm -rf "$src"
+  echo "== $(basename "$BIN") built in $(( $(date +%s) - start ))s: $BIN"
 }

@@ -5,21 +5,11 @@
 set -euo pipefail
 
 VERSION="${SOVWATCH_INFLUXDB_VERSION:-2.9.1}"
-CACHE_ROOT="${SOVWATCH_CACHE:-$HOME/.cache/sovwatch}"
-PREFIX="$CACHE_ROOT/influxdb-$VERSION"
-BIN="$PREFIX/bin/influxd"
-
-if [[ -x "$BIN" ]]; then
-  echo "influxd $VERSION cached at $BIN"
-  exit 0
-fi
-
-for tool in go cargo; do
-  command -v "$tool" >/dev/null || { echo "error: '$tool' is required to build InfluxDB $VERSION" >&2; exit 1; }
-done
 
 # shellcheck source=docker/native/go-module.sh
 source "$(dirname "${BASH_SOURCE[0]}")/go-module.sh"
+go_recipe influxdb "$VERSION" influxd
+command -v cargo >/dev/null || { echo "error: 'cargo' is required to build InfluxDB $VERSION" >&2; exit 1; }
 go_module_source "github.com/influxdata/influxdb/v2@v$VERSION"
 
 echo "== building InfluxData's pkg-config wrapper (it builds libflux with cargo)"
@@ -33,10 +23,5 @@ export RUSTFLAGS="${RUSTFLAGS:---cap-lints=warn}"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-$(nproc)}"
 
 echo "== building influxd (no 'assets' tag: HTTP API only, no UI)"
-mkdir -p "$PREFIX/bin"
-go build -tags sqlite_foreign_keys,sqlite_json \
-  -ldflags "-X main.version=$VERSION -X main.commit=gomod" \
-  -o "$BIN.tmp" ./cmd/influxd
-mv "$BIN.tmp" "$BIN"
-rm -rf "$src"
-echo "== influxd $VERSION built in $(( $(date +%s) - start ))s: $BIN"
+go_build_binary ./cmd/influxd -tags sqlite_foreign_keys,sqlite_json \
+  -ldflags "-X main.version=$VERSION -X main.commit=gomod"

@@ -9,28 +9,17 @@
 set -euo pipefail
 
 VERSION="${SOVWATCH_TELEGRAF_VERSION:-1.37.2}"  # the only Telegraf version the proxy here serves
-CACHE_ROOT="${SOVWATCH_CACHE:-$HOME/.cache/sovwatch}"
-PREFIX="$CACHE_ROOT/telegraf-$VERSION"
-BIN="$PREFIX/bin/telegraf"
 tags="custom,inputs.kafka_consumer,outputs.influxdb_v2,parsers.json,parsers.json_v2"
 tags+=",inputs.nvidia_smi,inputs.redfish,inputs.ipmi_sensor,outputs.kafka"
 tags+=",serializers.json,serializers.influx"
 
-if [[ -x "$BIN" && "$(cat "$PREFIX/plugins.txt" 2>/dev/null)" == "$tags" ]]; then
-  echo "telegraf $VERSION cached at $BIN"
-  exit 0
-fi
-command -v go >/dev/null || { echo "error: 'go' is required to build Telegraf $VERSION" >&2; exit 1; }
-
 # shellcheck source=docker/native/go-module.sh
 source "$(dirname "${BASH_SOURCE[0]}")/go-module.sh"
+go_recipe telegraf "$VERSION" telegraf "$tags"
 go_module_source "github.com/influxdata/telegraf@v$VERSION"
 
 echo "== building telegraf (tags $tags)"
-mkdir -p "$PREFIX/bin"
-go build -tags "$tags" -ldflags "-X github.com/influxdata/telegraf/internal.Version=$VERSION" \
-  -o "$BIN.tmp" ./cmd/telegraf
-mv "$BIN.tmp" "$BIN"
-echo "$tags" > "$PREFIX/plugins.txt"
-rm -rf "$src"
-echo "== telegraf $VERSION built in $(( $(date +%s) - start ))s: $BIN"
+echo "$tags" > "$PREFIX/plugins.txt.new"
+go_build_binary ./cmd/telegraf -tags "$tags" \
+  -ldflags "-X github.com/influxdata/telegraf/internal.Version=$VERSION"
+mv "$PREFIX/plugins.txt.new" "$PREFIX/plugins.txt"
