@@ -7,6 +7,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from kafka.partitioner.default import murmur2
+
 from schemas.deadletter import DeadLetter
 from schemas.decode import decode_as
 from schemas.gpu import GpuSample
@@ -34,12 +36,29 @@ def records_for(
     pipeline: Isolated, minutes: int = 3, sites: int = 2, tag: str = "", seed: int = 7
 ) -> list[tuple[str, bytes, bytes]]:
     countries = ("DE", "FR", "SA", "IN", "JP", "BR", "AE", "SG")
-    named = tuple(
-        (f"s{pipeline.unique}-{tag}{i}", countries[i % len(countries)]) for i in range(sites)
-    )
+    ids = spread_keys(f"s{pipeline.unique}-{tag}", sites, pipeline.settings.topics.partitions)
+    named = tuple((site, countries[i % len(countries)]) for i, site in enumerate(ids))
     topics = pipeline.settings.topics
     recent = recent_records(topics, small_fleet(named), minutes=minutes, seed=seed)
     return [*recent, *malformed_records(topics, named[0][0])]
+
+
+def spread_keys(prefix: str, count: int, partitions: int) -> list[str]:
+    """`count` site ids (`prefix` + a number), spread round-robin over the partitions the
+    producer's partitioner gives their keys: with as many sites as partitions, every partition
+    (so every worker of a group) gets some. Random ids left it to chance: once all eight sites of
+    a run hashed to two of four partitions, and the worker owning the other two had nothing."""
+    wanted = [i % partitions for i in range(count)]
+    chosen: list[str] = []
+    n = 0
+    while wanted:
+        key = f"{prefix}{n}"
+        partition = (murmur2(key.encode()) & 0x7FFFFFFF) % partitions  # kafka-python's default
+        if partition in wanted:
+            wanted.remove(partition)
+            chosen.append(key)
+        n += 1
+    return chosen
 
 
 def test_valid_events_become_points_and_malformed_ones_dead_letters(
