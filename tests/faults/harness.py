@@ -30,9 +30,9 @@ from schemas.errors import DecodeError
 from schemas.settings import Settings
 from streams.admin.connect import influx_client
 from streams.admin.produce import kafka_producer
-from streams.simulator.fleet import load_fleet
+from streams.simulator.fleet import Fleet, load_fleet
 from streams.simulator.generator import Clock, simulate
-from streams.simulator.incidents import INJECTORS, plan_incidents
+from streams.simulator.incidents import INJECTORS, Placed, plan_incidents
 from streams.simulator.malformed import malformed_records
 from streams.simulator.output import record
 from streams.simulator.recent import recent_records, small_fleet
@@ -116,18 +116,38 @@ def bulk_traffic(pipeline: Isolated, sites: int, minutes: int, gpus: int = 16) -
         yield from malformed_records(topics, group[0][0])
 
 
-def incident_traffic(pipeline: Isolated, seed: int = 11) -> list[Record]:
-    """A simulator hour of a small fleet with every incident that fits, on sites `f<unique>-s..`."""
-    fleet = load_fleet(
-        sites=2, halls=1, nodes_per_hall=1, gpus_per_node=2, site_prefix=f"f{pipeline.unique}-s"
-    )
-    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
-    clock = Clock(start, timedelta(hours=1), timedelta(seconds=30))
+# The one incident that needs after-hours time. Left in, it fitted only at night and at
+# weekends, took the lanes of the cage incident (one of the three time-driven ones) and so made
+# the plan, and the two-worker timed-alert test, depend on when the suite ran.
+ANY_HOUR_INJECTORS = [i for i in INJECTORS if i.name != "night_hall_entry"]
+
+
+@dataclass
+class IncidentHour:
+    """A simulator hour of a small fleet with every incident that fits (the same at any time)."""
+
+    fleet: Fleet
+    clock: Clock
+    placed: list[Placed]
+
+
+def incident_hour(site_prefix: str, seed: int = 11, now: datetime | None = None) -> IncidentHour:
+    """The hour that ended an hour before `now` (default: the wall clock)."""
+    fleet = load_fleet(sites=2, halls=1, nodes_per_hall=1, gpus_per_node=2, site_prefix=site_prefix)
+    start = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    clock = Clock(start - timedelta(hours=2), timedelta(hours=1), timedelta(seconds=30))
     placed, _ = plan_incidents(
-        list(INJECTORS), fleet, clock.start, clock.end, seed=seed, step=clock.step,
+        ANY_HOUR_INJECTORS, fleet, clock.start, clock.end, seed=seed, step=clock.step,
         power_step=clock.power_step,
     )  # fmt: skip
-    return [record(pipeline.settings.topics, e) for e in simulate(fleet, clock, placed, seed=seed)]
+    return IncidentHour(fleet, clock, placed)
+
+
+def incident_traffic(pipeline: Isolated, seed: int = 11) -> list[Record]:
+    """The incident hour's records, on sites `f<unique>-s..`."""
+    hour = incident_hour(f"f{pipeline.unique}-s", seed)
+    events = simulate(hour.fleet, hour.clock, hour.placed, seed=seed)
+    return [record(pipeline.settings.topics, e) for e in events]
 
 
 class TruthBuilder:
