@@ -1,1 +1,2 @@
-"""sovwatch runtime: settings, Kafka/Faust wiring, the CLI and the native stack launcher."""
+"""The composition root and the operator's tools: the worker, the CLI, admin clients, audit
+evidence, the report, collectors, the simulator and the native stack."""
