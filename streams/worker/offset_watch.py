@@ -31,7 +31,7 @@ class OffsetWatch:
         if expected is not None and offset > expected:
             log.warning(
                 "%s[%d]: offsets %d..%d were never handed to this worker's %s agent: events "
-                "skipped (they are replayed only if the partition is sought back)",
+                "skipped (the consumer reads them again before it commits past them)",
                 topic,
                 partition,
                 expected,

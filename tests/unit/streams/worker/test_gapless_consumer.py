@@ -42,3 +42,70 @@ async def test_a_read_jump_is_not_committed_past_and_is_sought_back() -> None:
     assert sought == [(TOPIC, 10)]
     await reading.seek_holes()
     assert sought == [(TOPIC, 10)]  # once
+
+
+async def test_an_unacked_offset_at_the_head_is_not_committed_past_and_is_read_again() -> None:
+    reading = consumer("gapless-head")
+    reading._committed_offset[TOPIC] = 6520  # Kafka's committed offset: the next one to read
+    # 6520 never reached an agent (its delivery raced a flow suspension); 6521.. were acked.
+    reading._acked[TOPIC].extend([6521, 6522])
+    reading._acked_index[TOPIC].update([6521, 6522])
+    assert reading._new_offset(TOPIC) is None  # Faust's own consumer commits 6523 here
+    sought: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        sought.append((tp, offset))
+
+    reading.seek = seek
+    await reading.seek_holes()
+    assert sought == [(TOPIC, 6520)]
+    assert reading._new_offset(TOPIC) is None  # the read again is under way: not asked twice
+    await reading.seek_holes()
+    assert sought == [(TOPIC, 6520)]
+    reading._acked[TOPIC].append(6520)
+    reading._acked_index[TOPIC].add(6520)
+    assert reading._new_offset(TOPIC) == 6523  # read again and acked: the run commits
+
+
+async def test_before_any_commit_the_head_is_the_partitions_first_offset() -> None:
+    reading = consumer("gapless-first")
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 0)
+
+    reading.assignment = lambda: {TOPIC}
+    reading.seek_to_committed = _no_commits
+    reading.earliest_offsets = earliest_offsets
+    await reading.perform_seek()
+    reading._acked[TOPIC].extend([1, 2])
+    reading._acked_index[TOPIC].update([1, 2])
+    assert reading._new_offset(TOPIC) is None  # offset 0 was never acked
+    reading._acked[TOPIC].append(0)
+    reading._acked_index[TOPIC].add(0)
+    assert reading._new_offset(TOPIC) == 3
+
+
+async def _no_commits() -> dict[TP, int]:
+    return {}
+
+
+async def test_a_committed_offset_deleted_by_retention_is_not_waited_for() -> None:
+    reading = consumer("gapless-retention")
+
+    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
+        return dict.fromkeys(tps, 500)  # 100..499 deleted while the group was away
+
+    async def committed_100() -> dict[TP, int]:
+        return {TOPIC: 100}
+
+    async def seek(tp: TP, offset: int) -> None:
+        pass
+
+    reading.assignment = lambda: {TOPIC}
+    reading.seek_to_committed = committed_100
+    reading.earliest_offsets = earliest_offsets
+    reading.seek = seek
+    await reading.perform_seek()
+    reading._acked[TOPIC].extend([500, 501])
+    reading._acked_index[TOPIC].update([500, 501])
+    assert reading._new_offset(TOPIC) == 502
