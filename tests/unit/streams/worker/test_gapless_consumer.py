@@ -19,6 +19,23 @@ def consumer(app_id: str) -> Any:
     return app.consumer
 
 
+def acked(reading: Any, *offsets: int) -> None:
+    """What Faust's `Consumer.ack` records for each offset of TOPIC."""
+    reading._acked[TOPIC].extend(offsets)
+    reading._acked_index[TOPIC].update(offsets)
+
+
+def recording_seeks(reading: Any) -> list[tuple[TP, int]]:
+    """The consumer's seeks, recorded instead of sent to a broker."""
+    sought: list[tuple[TP, int]] = []
+
+    async def seek(tp: TP, offset: int) -> None:
+        sought.append((tp, offset))
+
+    reading.seek = seek
+    return sought
+
+
 async def test_the_app_reads_with_the_gapless_consumer() -> None:
     assert isinstance(consumer("gapless-type"), GaplessConsumer)
 
@@ -29,15 +46,9 @@ async def test_a_read_jump_is_not_committed_past_and_is_sought_back() -> None:
     reading._read_offset[TOPIC] = 10
     # Faust's fetch loop: the next message read is offset 20, so 11..19 were never handed over.
     await reading._add_gap(TOPIC, 11, 20)
-    reading._acked[TOPIC].extend([20, 21])
-    reading._acked_index[TOPIC].update([20, 21])
+    acked(reading, 20, 21)
     assert reading._new_offset(TOPIC) is None  # Faust's own consumer commits 22 here
-    sought: list[tuple[TP, int]] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        sought.append((tp, offset))
-
-    reading.seek = seek
+    sought = recording_seeks(reading)
     await reading.seek_holes()
     assert sought == [(TOPIC, 10)]
     await reading.seek_holes()
@@ -48,22 +59,15 @@ async def test_an_unacked_offset_at_the_head_is_not_committed_past_and_is_read_a
     reading = consumer("gapless-head")
     reading._committed_offset[TOPIC] = 6520  # Kafka's committed offset: the next one to read
     # 6520 never reached an agent (its delivery raced a flow suspension); 6521.. were acked.
-    reading._acked[TOPIC].extend([6521, 6522])
-    reading._acked_index[TOPIC].update([6521, 6522])
+    acked(reading, 6521, 6522)
     assert reading._new_offset(TOPIC) is None  # Faust's own consumer commits 6523 here
-    sought: list[tuple[TP, int]] = []
-
-    async def seek(tp: TP, offset: int) -> None:
-        sought.append((tp, offset))
-
-    reading.seek = seek
+    sought = recording_seeks(reading)
     await reading.seek_holes()
     assert sought == [(TOPIC, 6520)]
     assert reading._new_offset(TOPIC) is None  # the read again is under way: not asked twice
     await reading.seek_holes()
     assert sought == [(TOPIC, 6520)]
-    reading._acked[TOPIC].append(6520)
-    reading._acked_index[TOPIC].add(6520)
+    acked(reading, 6520)
     assert reading._new_offset(TOPIC) == 6523  # read again and acked: the run commits
 
 
@@ -77,11 +81,9 @@ async def test_before_any_commit_the_head_is_the_partitions_first_offset() -> No
     reading.seek_to_committed = _no_commits
     reading.earliest_offsets = earliest_offsets
     await reading.perform_seek()
-    reading._acked[TOPIC].extend([1, 2])
-    reading._acked_index[TOPIC].update([1, 2])
+    acked(reading, 1, 2)
     assert reading._new_offset(TOPIC) is None  # offset 0 was never acked
-    reading._acked[TOPIC].append(0)
-    reading._acked_index[TOPIC].add(0)
+    acked(reading, 0)
     assert reading._new_offset(TOPIC) == 3
 
 
@@ -98,14 +100,10 @@ async def test_a_committed_offset_deleted_by_retention_is_not_waited_for() -> No
     async def committed_100() -> dict[TP, int]:
         return {TOPIC: 100}
 
-    async def seek(tp: TP, offset: int) -> None:
-        pass
-
+    recording_seeks(reading)
     reading.assignment = lambda: {TOPIC}
     reading.seek_to_committed = committed_100
     reading.earliest_offsets = earliest_offsets
-    reading.seek = seek
     await reading.perform_seek()
-    reading._acked[TOPIC].extend([500, 501])
-    reading._acked_index[TOPIC].update([500, 501])
+    acked(reading, 500, 501)
     assert reading._new_offset(TOPIC) == 502
