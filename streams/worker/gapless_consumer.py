@@ -14,8 +14,10 @@ when the first acked offset is more than one past the committed offset, which is
 offset to read, so an event at exactly the committed offset that never reached an agent (Faust
 drops a message whose delivery races a flow suspension, as in recovery) was committed past and
 lost (seen once under kill -9). Here nothing is committed unless the acked run starts at the
-committed offset (or at the partition's first offset, before the group committed anything or
-once retention deleted what it had committed), and the partition is read again from there.
+committed offset (raised to the log's first offset if retention deleted it since), and the
+partition is read again from there. A partition the group never committed keeps Faust's rule:
+its first commit attempt trims the acked list, so after a failed one the head would look
+missing and the whole partition would be read again.
 Acks arrive in offset order per partition, so a later offset acked before the head means the
 head was never handed over, not that it is in flight.
 """
@@ -40,28 +42,26 @@ class GaplessConsumer(Consumer):  # type: ignore[misc]  # faust is untyped
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._holes: dict[Any, int] = {}  # partition -> offset to read again from
-        self._first_offsets: dict[Any, int] = {}  # partition -> its log's first offset
         self._read_again_at: dict[Any, tuple[int, float]] = {}  # partition -> (offset, when)
 
     async def perform_seek(self) -> None:
         await super().perform_seek()
-        assigned = list(self.assignment())
+        committed = {tp: o for tp, o in self._committed_offset.items() if o is not None}
         try:
-            first = await self.earliest_offsets(*assigned) if assigned else {}
+            first = await self.earliest_offsets(*committed) if committed else {}
         except Exception as exc:  # asked again at the next assignment
-            log.warning("first offsets of %d partitions not read: %r", len(assigned), exc)
+            log.warning("first offsets of %d partitions not read: %r", len(committed), exc)
             first = {}
-        self._first_offsets = dict(first)
-        for tp, offset in self._first_offsets.items():
-            committed = self._committed_offset[tp]
-            if committed is not None and committed < offset:  # deleted by retention since
+        for tp, offset in first.items():
+            if committed[tp] < offset:  # deleted by retention since: read from the log's start
                 self._committed_offset[tp] = offset
 
     def _new_offset(self, tp: Any) -> int | None:
         acked = self._acked[tp]
-        committed = self._committed_offset[tp]
-        head = committed if committed is not None else self._first_offsets.get(tp)
-        if acked and head is not None and min(acked) > head:
+        head = self._committed_offset[tp]  # Kafka's: the next offset to read
+        # Only for partitions still assigned: commits while revoking are discarded anyway, and
+        # a discarded attempt has already trimmed the acked list.
+        if acked and head is not None and min(acked) > head and tp in self.assignment():
             # Asked once; again only if the head is still missing long after (a re-read under
             # way is in flight, and an InfluxDB outage holds every ack for minutes).
             asked = self._read_again_at.get(tp)

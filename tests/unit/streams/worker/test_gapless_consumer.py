@@ -42,6 +42,7 @@ async def test_the_app_reads_with_the_gapless_consumer() -> None:
 
 async def test_a_read_jump_is_not_committed_past_and_is_sought_back() -> None:
     reading = consumer("gapless-jump")
+    reading.assignment = lambda: {TOPIC}
     reading._committed_offset[TOPIC] = 10  # processed up to 9
     reading._read_offset[TOPIC] = 10
     # Faust's fetch loop: the next message read is offset 20, so 11..19 were never handed over.
@@ -57,6 +58,7 @@ async def test_a_read_jump_is_not_committed_past_and_is_sought_back() -> None:
 
 async def test_an_unacked_offset_at_the_head_is_not_committed_past_and_is_read_again() -> None:
     reading = consumer("gapless-head")
+    reading.assignment = lambda: {TOPIC}
     reading._committed_offset[TOPIC] = 6520  # Kafka's committed offset: the next one to read
     # 6520 never reached an agent (its delivery raced a flow suspension); 6521.. were acked.
     acked(reading, 6521, 6522)
@@ -69,26 +71,6 @@ async def test_an_unacked_offset_at_the_head_is_not_committed_past_and_is_read_a
     assert sought == [(TOPIC, 6520)]
     acked(reading, 6520)
     assert reading._new_offset(TOPIC) == 6523  # read again and acked: the run commits
-
-
-async def test_before_any_commit_the_head_is_the_partitions_first_offset() -> None:
-    reading = consumer("gapless-first")
-
-    async def earliest_offsets(*tps: TP) -> dict[TP, int]:
-        return dict.fromkeys(tps, 0)
-
-    reading.assignment = lambda: {TOPIC}
-    reading.seek_to_committed = _no_commits
-    reading.earliest_offsets = earliest_offsets
-    await reading.perform_seek()
-    acked(reading, 1, 2)
-    assert reading._new_offset(TOPIC) is None  # offset 0 was never acked
-    acked(reading, 0)
-    assert reading._new_offset(TOPIC) == 3
-
-
-async def _no_commits() -> dict[TP, int]:
-    return {}
 
 
 async def test_a_committed_offset_deleted_by_retention_is_not_waited_for() -> None:
@@ -107,3 +89,14 @@ async def test_a_committed_offset_deleted_by_retention_is_not_waited_for() -> No
     await reading.perform_seek()
     acked(reading, 500, 501)
     assert reading._new_offset(TOPIC) == 502
+
+
+async def test_a_partition_being_revoked_is_left_to_faust() -> None:
+    reading = consumer("gapless-revoked")
+    reading.assignment = set  # revoking: nothing is assigned any more
+    reading._committed_offset[TOPIC] = 6520
+    acked(reading, 6521, 6522)
+    sought = recording_seeks(reading)
+    assert reading._new_offset(TOPIC) == 6523  # Faust's answer; the commit is discarded
+    await reading.seek_holes()
+    assert sought == []
