@@ -82,7 +82,7 @@ class GaplessConsumer(Consumer):  # type: ignore[misc]  # faust is untyped
     def read_again(self, tp: Any, offset: int) -> None:
         """Seek `tp` back to `offset` before the next fetch (to the lowest offset asked for)."""
         self._holes[tp] = min(offset, self._holes.get(tp, offset))
-        self._read_again_at[tp] = (self._holes[tp], time.monotonic())
+        self._read_again_at[tp] = (offset, time.monotonic())  # the offset asked for, not the min
 
     async def _add_gap(self, tp: Any, offset_from: int, offset_to: int) -> None:
         # `offset_from - 1` is the last offset read (or, just after a seek, the next one to read):

@@ -100,3 +100,17 @@ async def test_a_partition_being_revoked_is_left_to_faust() -> None:
     assert reading._new_offset(TOPIC) == 6523  # Faust's answer; the commit is discarded
     await reading.seek_holes()
     assert sought == []
+
+
+async def test_a_head_missing_after_a_read_jump_is_asked_for_once() -> None:
+    reading = consumer("gapless-jump-head")
+    reading.assignment = lambda: {TOPIC}
+    reading._committed_offset[TOPIC] = 28480
+    reading._read_offset[TOPIC] = 27613  # a stale read position, below the commit
+    await reading._add_gap(TOPIC, 27613, 28479)  # sought back to 27612
+    acked(reading, 28481)  # 28480 never handed over
+    sought = recording_seeks(reading)
+    for _ in range(3):  # commits while the reading again is under way
+        assert reading._new_offset(TOPIC) is None
+        await reading.seek_holes()
+    assert sought == [(TOPIC, 27612)]  # once, from the lower of the two
