@@ -96,7 +96,7 @@ class Checkpointer:
         seek: Seek,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._commit = commit
+        self._send_commit = commit
         self._starts = starts
         self._seek = seek
         self._monotonic = monotonic
@@ -236,7 +236,7 @@ class Checkpointer:
             if writes:
                 await asyncio.gather(*writes)
             offsets = self._committable()
-            if offsets and not await self._commit(offsets):
+            if offsets and not await self._send_commit(offsets):
                 raise FencedError("the broker refused the commit")
             self._committed.update(offsets)
             for hook in self._after_commit:
@@ -271,7 +271,7 @@ class Checkpointer:
 
     async def _fence(self) -> None:
         """Commit again what is committed: refused if the generation is over."""
-        if not await self._commit({key: self._committed[key] for key in self._owned}):
+        if not await self._send_commit({key: self._committed[key] for key in self._owned}):
             raise FencedError("the broker refused this generation's commit")
 
     async def on_revoked(self, timeout_s: float) -> None:

@@ -92,7 +92,7 @@ class TickResult:
         alerts). A second call does nothing."""
         if not self._committed:
             self._committed = True
-            self._engine._commit(self._fired, self._resolved)
+            self._engine._store_fired(self._fired, self._resolved)
             self._engine.prune(self._now, self._active)
 
 
@@ -325,7 +325,7 @@ class RuleEngine:
         self._index = index
         self._indexed = True
 
-    def _commit(self, fired: Sequence[_Fired], resolved: Sequence[_Resolved] = ()) -> None:
+    def _store_fired(self, fired: Sequence[_Fired], resolved: Sequence[_Resolved] = ()) -> None:
         for done in resolved:
             try:
                 # Evidence may have joined while the records were delivered: it wins, and the

@@ -1,8 +1,8 @@
 """What the checkpoint asks of Kafka: commit offsets, and where a partition starts.
 
-`commit_offsets` is the one private Faust member sovwatch uses: `Consumer._commit`, the driver's
-commit of explicit offsets (Faust's public `commit` only commits the offsets it tracked through
-acks, and the worker's topics have none). It commits with the consumer's current group
+`commit_offsets` is the one private Faust member sovwatch uses: the driver consumer's `_commit`,
+its commit of explicit offsets (Faust's public `commit` only commits the offsets it tracked
+through acks, and the worker's topics have none). It commits with the consumer's current group
 generation, so the broker refuses it once the group rebalanced without this worker, and returns
 False then. `tests/integration/streams/worker/test_offsets.py` is its canary: it drives a real
 Faust consumer against Kafka and fails if this call stops committing exactly the given offsets
@@ -50,10 +50,10 @@ class StartOffsets:
     def _committed(self, tps: list[TP]) -> dict[TP, int]:
         if self._admin is None:
             self._admin = kafka_admin(self._settings.kafka, client_id="sovwatch-worker-offsets")
-        found = self._admin.list_consumer_group_offsets(
-            self._settings.worker.app_id,
-            partitions=[KafkaPartition(tp.topic, tp.partition) for tp in tps],
-        )
+        group = self._settings.worker.app_id
+        found = self._admin.list_group_offsets(
+            {group: [KafkaPartition(tp.topic, tp.partition) for tp in tps]}
+        )[group]
         return {
             TP(tp.topic, tp.partition): meta.offset
             for tp, meta in found.items()
