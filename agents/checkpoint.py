@@ -4,24 +4,28 @@ The worker's input topics are declared with `acks=False`: Faust tracks none of t
 Instead, per partition, this module records the next offset to process in the current
 generation of the consumer group (a generation = one assignment, between two rebalances) and
 admits records only in order (`admit`). A checkpoint runs every `SOVWATCH_WORKER__CHECKPOINT_S`,
-on every revoke (inside the rebalance callback) and on stop, under the same lock as every batch:
+on every revoke (inside the rebalance callback) and on stop:
 
-1. effects: the pending InfluxDB points are written and every dead-letter and alert delivery is
-   awaited (`Effects.flush`);
-2. fence: the offsets committed so far are committed again. The broker refuses a commit of a
-   stale generation, so a worker that was frozen past its session timeout learns here that it
-   lost its partitions, before it writes any state or fires anything time-driven;
-3. timed work of the owned partitions (`Timed`: the time-driven rules, signing audit periods);
-4. state: the changed rule-state keys and audit heads are written to their changelogs and each
-   write is awaited (`State.write`);
-5. commit: exactly the processed offsets. Then `after_commit` (publishing signed audit periods).
+1. under the batch lock, briefly: the **fence** (the offsets committed so far are committed
+   again; the broker refuses a stale generation, so a worker frozen past its session timeout
+   learns here that it lost its partitions, before it fires or writes anything); the **timed
+   work** of the owned partitions (time-driven rules, signing audit periods); then a snapshot:
+   the offsets processed so far, the state changes so far sealed (`State.seal`), everything the
+   sinks hold handed over (`Effects.seal`);
+2. without the lock (batches go on): wait until those effects are durable: the InfluxDB points
+   written, every dead-letter and alert delivery acknowledged;
+3. under the lock: the fence again, the sealed state written to its changelogs with each write
+   awaited (`State.write`), then exactly the snapshot's offsets committed, then `after_commit`
+   (publishing signed audit periods).
 
-A failure in 1-4 commits nothing. A crash replays from the last commit onto state that matches
-it: each state records how far it applied each partition (rule state: an applied-offset marker;
-audit heads: the offset of the last event chained), so a replay after a crash between 4 and 5
-re-applies nothing. Within a generation the next record of a partition must be the last + 1;
-anything past it is dropped, the partition is sought back and the jump counted; nothing is
-committed past an offset that was not processed.
+A failure in 1-3 commits nothing. If effects could not be made durable (Kafka refused a
+delivery, a write was abandoned), the generation is rewound: state changes dropped, every owned
+partition sought back to its committed offset, as a restart would. A crash replays from the last
+commit onto state that matches it: each state records how far it applied each partition (rule
+state: an applied-offset marker; audit heads: the offset of the last event chained), so a replay
+after a crash between the state write and the commit re-applies nothing. Within a generation the
+next record of a partition must be the last + 1; anything past it is dropped, the partition is
+sought back and the jump counted; nothing is committed past an offset that was not processed.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ class FencedError(Exception):
     """The broker refused a commit: this worker's generation is over."""
 
 
+class _NotDurableError(Exception):
+    """The effects of a checkpoint's records will never be durable (cause attached)."""
+
+
 class CommitOffsets(Protocol):
     async def __call__(self, offsets: Mapping[Partition, int], /) -> bool:
         """Commit; False if the group rebalanced since (the broker refused the generation)."""
@@ -67,16 +75,23 @@ class Seek(Protocol):
 
 
 class Effects(Protocol):
-    """Step 1: makes every effect handed to it so far durable, or raises."""
+    """What must be durable before offsets are committed (the point sinks)."""
 
-    async def flush(self) -> None: ...
+    async def seal(self) -> Awaitable[None]:
+        """Hand over everything held so far; an awaitable done once it is durable (it raises
+        if it never will be)."""
+        ...
 
 
 class State(Protocol):
-    """Step 4: changes not yet in their changelog."""
+    """Changes not yet in their changelog."""
+
+    def seal(self) -> None:
+        """The changes so far are the ones the next `write` writes."""
+        ...
 
     def write(self) -> list[Awaitable[object]]:
-        """Send every change to its changelog; the writes to await."""
+        """Send every sealed change to its changelog; the writes to await."""
         ...
 
     def discard(self) -> None:
@@ -85,7 +100,7 @@ class State(Protocol):
 
 
 Timed = Callable[[Mapping[str, frozenset[int]]], Awaitable[None]]
-"""Step 3: work driven by time, given the partitions owned now per topic."""
+"""Work driven by time, given the partitions owned now per topic (after the fence)."""
 
 
 class Checkpointer:
@@ -100,7 +115,8 @@ class Checkpointer:
         self._starts = starts
         self._seek = seek
         self._monotonic = monotonic
-        self.lock = asyncio.Lock()
+        self.lock = asyncio.Lock()  # batches, and the checkpoint's locked phases
+        self._one_at_a_time = asyncio.Lock()  # checkpoints
         self.generation = 0
         self._owned: frozenset[Partition] = frozenset()
         self._next: dict[Partition, int] = {}  # next offset to process, this generation
@@ -113,6 +129,7 @@ class Checkpointer:
         self._timed: list[Timed] = []
         self._after_commit: list[Callable[[], Awaitable[None]]] = []
         self._limits: list[Callable[[Partition, int], int]] = []
+        self._rewound: list[Callable[[], None]] = []
 
     def register(
         self,
@@ -122,11 +139,14 @@ class Checkpointer:
         timed: Iterable[Timed] = (),
         after_commit: Iterable[Callable[[], Awaitable[None]]] = (),
         limits: Iterable[Callable[[Partition, int], int]] = (),
+        rewound: Iterable[Callable[[], None]] = (),
     ) -> None:
         """`limits`: how far a partition may be committed, given its next offset (a stage whose
-        effects of a record settle later than its checkpoint: the alert channels)."""
+        effects of a record settle later than its checkpoint: the alert channels). `rewound`:
+        told when the state was dropped and the partitions sought back to their commits."""
         self._effects.extend(effects)
         self._limits.extend(limits)
+        self._rewound.extend(rewound)
         self._states.extend(states)
         self._timed.extend(timed)
         self._after_commit.extend(after_commit)
@@ -215,16 +235,43 @@ class Checkpointer:
 
     async def checkpoint(self, reason: str = "interval") -> bool:
         """Run one checkpoint (see the module docstring); True if offsets were committed."""
-        async with self.lock:
-            return await self._checkpoint(reason)
+        async with self._one_at_a_time:
+            started = time.perf_counter()
+            try:
+                committed = await self._checkpoint()
+            except FencedError as exc:
+                self._fenced = True
+                metrics.CHECKPOINTS.labels(outcome="fenced").inc()
+                log.warning(
+                    "checkpoint (%s): this worker's generation is over (%s): it writes no state "
+                    "and commits nothing until its next assignment",
+                    reason,
+                    exc,
+                )
+                return False
+            except _NotDurableError as exc:
+                metrics.CHECKPOINTS.labels(outcome="rewound").inc()
+                log.error(
+                    "checkpoint (%s): effects not durable (%r): rewinding to the last commit",
+                    reason,
+                    exc.__cause__,
+                )
+                async with self.lock:
+                    await self._rewind()
+                return False
+            except Exception:
+                metrics.CHECKPOINTS.labels(outcome="failed").inc()
+                log.exception("checkpoint (%s) failed: nothing committed, retried next", reason)
+                return False
+            if committed:
+                metrics.CHECKPOINTS.labels(outcome="committed").inc()
+                metrics.CHECKPOINT_SECONDS.observe(time.perf_counter() - started)
+            return committed
 
-    async def _checkpoint(self, reason: str) -> bool:
-        if not self._owned or self._fenced:
-            return False
-        started = time.perf_counter()
-        try:
-            for effects in self._effects:
-                await effects.flush()
+    async def _checkpoint(self) -> bool:
+        async with self.lock:
+            if not self._owned or self._fenced:
+                return False
             missing = set(self._owned) - set(self._committed)
             if missing and not await self._learn_starts(missing):
                 return False
@@ -232,32 +279,44 @@ class Checkpointer:
             owned = self.owned()
             for timed in self._timed:
                 await timed(owned)
+            generation = self.generation
+            offsets = self._committable()
+            for state in self._states:
+                state.seal()
+            durable = [await effects.seal() for effects in self._effects]
+        try:
+            for done in durable:
+                await done
+        except Exception as exc:
+            raise _NotDurableError from exc
+        async with self.lock:
+            if generation != self.generation or self._fenced:
+                return False  # revoked meanwhile: the next owner replays from the last commit
+            await self._fence()
             writes = [write for state in self._states for write in state.write()]
             if writes:
                 await asyncio.gather(*writes)
-            offsets = self._committable()
             if offsets and not await self._send_commit(offsets):
                 raise FencedError("the broker refused the commit")
-            self._committed.update(offsets)
+            for key, offset in offsets.items():
+                self._committed[key] = max(self._committed[key], offset)
             for hook in self._after_commit:
                 await hook()
-        except FencedError as exc:
-            self._fenced = True
-            metrics.CHECKPOINTS.labels(outcome="fenced").inc()
-            log.warning(
-                "checkpoint (%s): this worker's generation is over (%s): it writes no state and "
-                "commits nothing until its next assignment",
-                reason,
-                exc,
-            )
-            return False
-        except Exception:
-            metrics.CHECKPOINTS.labels(outcome="failed").inc()
-            log.exception("checkpoint (%s) failed: nothing committed, retried at the next", reason)
-            return False
-        metrics.CHECKPOINTS.labels(outcome="committed").inc()
-        metrics.CHECKPOINT_SECONDS.observe(time.perf_counter() - started)
         return True
+
+    async def _rewind(self) -> None:
+        """Back to the last commit, as a restart would be: state dropped, partitions sought."""
+        for state in self._states:
+            state.discard()
+        self._sought.clear()
+        for key in list(self._next):
+            self._next[key] = self._committed[key]
+            try:
+                await self._seek(key, self._committed[key])
+            except Exception as exc:  # revoked meanwhile: its next owner starts at the commit
+                log.info("%s[%d]: not sought back: %r", key[0], key[1], exc)
+        for told in self._rewound:
+            told()
 
     def _committable(self) -> dict[Partition, int]:
         offsets: dict[Partition, int] = {}
@@ -277,15 +336,15 @@ class Checkpointer:
     async def on_revoked(self, timeout_s: float) -> None:
         """A rebalance takes every partition away: checkpoint (at most `timeout_s`), then
         forget everything of this generation, written or not."""
+        try:
+            await asyncio.wait_for(self.checkpoint("revoke"), timeout_s)
+        except TimeoutError:
+            log.warning(
+                "revoke checkpoint not done after %.0fs (InfluxDB unreachable?): nothing "
+                "committed, the next owner replays from the last checkpoint",
+                timeout_s,
+            )
         async with self.lock:
-            try:
-                await asyncio.wait_for(self._checkpoint("revoke"), timeout_s)
-            except TimeoutError:
-                log.warning(
-                    "revoke checkpoint not done after %.0fs (InfluxDB unreachable?): nothing "
-                    "committed, the next owner replays from the last checkpoint",
-                    timeout_s,
-                )
             self._end_generation(frozenset())
 
     def on_assigned(self, assigned: Iterable[Partition]) -> None:
@@ -307,11 +366,11 @@ class Checkpointer:
         """The worker stops: no more batches; a last checkpoint (at most `timeout_s`)."""
         async with self.lock:
             self._stopped = True
-            try:
-                await asyncio.wait_for(self._checkpoint("stop"), timeout_s)
-            except TimeoutError:
-                log.warning(
-                    "stop checkpoint not done after %.0fs: nothing committed, the next owner "
-                    "replays from the last checkpoint",
-                    timeout_s,
-                )
+        try:
+            await asyncio.wait_for(self.checkpoint("stop"), timeout_s)
+        except TimeoutError:
+            log.warning(
+                "stop checkpoint not done after %.0fs: nothing committed, the next owner "
+                "replays from the last checkpoint",
+                timeout_s,
+            )

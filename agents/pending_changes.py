@@ -1,10 +1,12 @@
 """Changes to a Faust table that are not checkpointed yet.
 
 Stages read a table through this view and write into it; the table itself (its local data and
-its changelog) only changes at a checkpoint (`write`), after the effects of the records behind
-the changes are durable. Until then the changes can be dropped (`discard`): on a revoke, or when
-the broker fenced this worker, so state never runs ahead of the committed offsets in memory
-either, and a partition that comes back is read from the changelog state that matches its commit.
+its changelog) only changes at a checkpoint. The checkpoint first seals the changes made so far
+(`seal`: later changes stay apart), waits until the effects of the records behind them are
+durable, then writes the sealed ones (`write`). Until then the changes can be dropped
+(`discard`): on a revoke, or when the broker fenced this worker, so state never runs ahead of the
+committed offsets in memory either, and a partition that comes back is read from the changelog
+state that matches its commit.
 
 Each change knows the changelog partition it belongs to (the partition of the records it came
 from), since Faust refuses table writes outside stream iteration.
@@ -40,9 +42,12 @@ class PendingChanges(Generic[V]):
         self._decode = decode
         self._encode = encode
         self._changes: dict[Any, tuple[int, V]] = {}
+        self._sealed: dict[Any, tuple[int, V]] = {}
 
     def get(self, key: Any) -> V | None:
         change = self._changes.get(key)
+        if change is None:
+            change = self._sealed.get(key)
         if change is not None:
             value = change[1]
             return None if value is _DELETED else value
@@ -58,14 +63,9 @@ class PendingChanges(Generic[V]):
     def delete(self, key: Any, partition: int) -> None:
         self._changes[key] = (partition, _DELETED)
 
-    def stored_partition(self, key: Any) -> int | None:
-        """The partition of a pending change (None if the key has none)."""
-        change = self._changes.get(key)
-        return None if change is None else change[0]
-
     def __iter__(self) -> Iterator[Any]:
         """Every key with a value now (a snapshot: safe to change the view meanwhile)."""
-        changes = self._changes
+        changes = {**self._sealed, **self._changes}
         stored = [k for k in self._table.data if k not in changes]
         return iter([*stored, *(k for k, (_, v) in changes.items() if v is not _DELETED)])
 
@@ -74,12 +74,17 @@ class PendingChanges(Generic[V]):
 
     @property
     def pending(self) -> int:
-        return len(self._changes)
+        return len({**self._sealed, **self._changes})
+
+    def seal(self) -> None:
+        """The changes so far are the next checkpoint's; later ones wait for the one after."""
+        self._sealed.update(self._changes)
+        self._changes = {}
 
     def write(self) -> list[Awaitable[object]]:
-        """Apply every change to the table and send it to the changelog (deletions as
+        """Apply every sealed change to the table and send it to the changelog (deletions as
         tombstones); the sends to await."""
-        changes, self._changes = self._changes, {}
+        changes, self._sealed = self._sealed, {}
         table = self._table
         data = table.data
         sends: list[Awaitable[object]] = []
@@ -95,6 +100,7 @@ class PendingChanges(Generic[V]):
 
     def discard(self) -> None:
         self._changes.clear()
+        self._sealed.clear()
 
 
 class MemoryTable:

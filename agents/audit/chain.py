@@ -50,7 +50,7 @@ class Head:
     recent: list[str] = field(default_factory=list)
     cp_first: int = 1
     frontier: list[tuple[int, str]] = field(default_factory=list)
-    pending_checkpoint: dict[str, Any] | None = None
+    pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoints to publish
 
     def to_bytes(self) -> bytes:
         return json.dumps(self.__dict__, separators=(",", ":")).encode()
@@ -59,7 +59,10 @@ class Head:
     def from_bytes(cls, raw: bytes | None) -> Head:
         if not raw:
             return cls()
-        data = {k: v for k, v in json.loads(raw).items() if k in _HEAD_FIELDS}
+        stored = json.loads(raw)
+        data = {k: v for k, v in stored.items() if k in _HEAD_FIELDS}
+        if stored.get("pending_checkpoint"):  # written before periods could queue up
+            data["pending"] = [stored["pending_checkpoint"]]
         data["frontier"] = [(int(h), str(d)) for h, d in data.get("frontier", [])]
         return cls(**data)
 
@@ -129,8 +132,12 @@ class AuditChain:
         self._put(site, head)
         return Sequenced(site, partition, offset, record)
 
+    def seal(self) -> None:
+        """Checkpoint: the head changes so far are the ones `write` writes."""
+        self._heads.seal()
+
     def write(self) -> list[Any]:
-        """Checkpoint: every changed head to the table and its changelog; the writes to await."""
+        """Checkpoint: every sealed head to the table and its changelog; the writes to await."""
         return self._heads.write()
 
     def discard(self) -> None:
@@ -142,8 +149,6 @@ class AuditChain:
         head until `finish_checkpoint` (so a crash re-publishes the same one). None if nothing
         was chained since the last checkpoint."""
         head = self.head(site)
-        if head.pending_checkpoint is not None:
-            return Checkpoint.from_dict(head.pending_checkpoint)
         if head.seq < head.cp_first:
             return None
         checkpoint = Checkpoint(
@@ -158,13 +163,17 @@ class AuditChain:
         )
         head.cp_first = head.seq + 1
         head.frontier = []
-        head.pending_checkpoint = checkpoint.as_dict()
+        head.pending.append(checkpoint.as_dict())
         self._put(site, head)
         return checkpoint
 
+    def pending(self, site: str) -> list[Checkpoint]:
+        """The site's checkpoints begun but not yet published (a crash came between)."""
+        return [Checkpoint.from_dict(p) for p in self.head(site).pending]
+
     def finish_checkpoint(self, checkpoint: Checkpoint) -> None:
         head = self.head(checkpoint.site)
-        pending = head.pending_checkpoint
-        if pending is not None and pending.get("last_seq") == checkpoint.last_seq:
-            head.pending_checkpoint = None
+        left = [p for p in head.pending if p.get("last_seq") != checkpoint.last_seq]
+        if len(left) != len(head.pending):
+            head.pending = left
             self._put(checkpoint.site, head)

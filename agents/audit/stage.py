@@ -99,7 +99,8 @@ class AuditStage:
         self._monotonic = monotonic
         self._signed_at = monotonic()
         self._sign_now = False
-        self._to_publish: list[Checkpoint] = []
+        self._to_publish: list[Checkpoint] = []  # signed at this checkpoint
+        self._sealed_publish: list[Checkpoint] = []  # published once this checkpoint commits
         self.published: list[Checkpoint] = []  # by the last checkpoint that published any
         self._covered: dict[str, tuple[int, int, int]] = {}  # site -> (count, first, last)
 
@@ -156,28 +157,34 @@ class AuditStage:
         for site in list(self.chain.sites()):
             if self.chain.head(site).partition not in partitions:
                 continue  # a standby copy, or a site another worker owns now
+            left_over = self.chain.pending(site)  # a crash came before their publish
             ts = datetime.now(UTC).isoformat(timespec="microseconds")
             checkpoint = self.chain.begin_checkpoint(site, ts, signer.key_id)
-            if checkpoint is not None:
-                self._to_publish.append(signer.sign(checkpoint))
+            fresh = [] if checkpoint is None else [checkpoint]
+            self._to_publish.extend(signer.sign(c) for c in [*left_over, *fresh])
 
     async def publish_signed(self) -> None:
         """After the commit: publish what `sign_due` signed (its heads are written)."""
         published: list[Checkpoint] = []
-        while self._to_publish:
-            signed = self._to_publish[0]
+        while self._sealed_publish:
+            signed = self._sealed_publish[0]
             try:
                 await self._publish(signed)
             except Exception:  # still pending in the head: signed and published again later
                 log.exception("audit checkpoint site=%s not published", signed.site)
-                self._to_publish.clear()
+                self._sealed_publish.clear()
                 break
-            self._to_publish.pop(0)
+            self._sealed_publish.pop(0)
             self.chain.finish_checkpoint(signed)
             CHECKPOINTS.inc()
             published.append(signed)
         if published:
             self.published = published
+
+    def seal(self) -> None:
+        self.chain.seal()
+        self._sealed_publish.extend(self._to_publish)
+        self._to_publish = []
 
     def write(self) -> list[Awaitable[object]]:
         """Checkpoint: the changed heads to their changelog."""
@@ -188,6 +195,7 @@ class AuditStage:
         is published by the next owner."""
         self.chain.discard()
         self._to_publish.clear()
+        self._sealed_publish.clear()
 
     async def _publish(self, checkpoint: Checkpoint) -> None:
         delivery = await self._checkpoint_topic.send(

@@ -51,8 +51,11 @@ class Settlement:
         open_offsets = self._open.get(partition)
         return min(open_offsets, default=next_offset) if open_offsets else next_offset
 
+    def seal(self) -> None:
+        pass  # nothing to write: the commit itself is limited (`limit`)
+
     def write(self) -> list[Awaitable[object]]:
-        return []  # nothing to write: the commit itself is limited (`limit`)
+        return []
 
     def discard(self) -> None:
         self._open.clear()

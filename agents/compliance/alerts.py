@@ -13,10 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from agents import metrics
-from agents.influx.batches import Destination, LineWriter
+from agents.influx.batches import Destination
 from agents.influx.points import alert_line
 from agents.influx.residency import Residency
-from agents.influx.writer import WriteRejectedError
 from schemas.alert import Alert
 
 log = logging.getLogger(__name__)
@@ -30,11 +29,9 @@ class AlertFanout:
     def __init__(
         self,
         residency: Residency,
-        writer: LineWriter,
         publish: Publish,
     ) -> None:
         self._residency = residency
-        self._writer = writer
         self._publish = publish
 
     def point(self, alert: Alert) -> tuple[Destination, str]:
@@ -51,20 +48,6 @@ class AlertFanout:
         for alert in batch:
             metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
         return deliveries, [self.point(alert) for alert in batch]
-
-    async def emit(self, batch: Sequence[Alert]) -> None:
-        """Returns once Kafka and InfluxDB acknowledged every alert of the batch (timer path)."""
-        deliveries, points = await self.stage(batch)
-        for delivery in deliveries:
-            await delivery
-        for destination, line in points:
-            try:
-                await self._writer.write(destination.target, destination.bucket, [line])
-            except WriteRejectedError as exc:
-                # e.g. an alert about events older than the bucket's retention: the alert is on
-                # Kafka already; a refused point must not stop the pipeline.
-                log.warning("alert point not stored in InfluxDB: %s", exc)
-                metrics.SINK_FAILURES.labels(sink="influxdb").inc()
 
 
 def kafka_publisher(topics: dict[str, Any]) -> Publish:

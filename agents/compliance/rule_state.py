@@ -79,6 +79,9 @@ class TableState(MutableMapping[str, Any]):
             _marker(topic, partition), {"offset": next_offset, PARTITION: partition}, partition
         )
 
+    def seal(self) -> None:
+        self._changes.seal()
+
     def write(self) -> list[Awaitable[object]]:
         return self._changes.write()
 

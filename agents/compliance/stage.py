@@ -24,6 +24,7 @@ from typing import Any
 from agents import metrics
 from agents.compliance.alerts import AlertFanout, Point
 from agents.compliance.rule_state import TableState
+from agents.influx.batches import PointSink
 from agents.rules.engine import RuleEngine
 from schemas.alert import Alert
 from schemas.decode import Event
@@ -79,10 +80,14 @@ class Compliance:
         *,
         new_clock: Callable[[], EventClock],
         tick_interval_s: float,
+        timer_sink: PointSink[Any],
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`new_clock`: a partition's event clock (`EventClock(max_future_skew_s)`)."""
+        """`new_clock`: a partition's event clock (`EventClock(max_future_skew_s)`).
+        `timer_sink`: where time-driven alerts' points and deliveries go (the checkpoint makes
+        them durable before it writes the state they leave)."""
         self.engine = engine
+        self.timer_sink = timer_sink
         self._state = state
         self._alerts = alerts
         self._new_clock = new_clock
@@ -166,9 +171,12 @@ class Compliance:
             return
         if due.alerts:
             try:
-                await self._alerts.emit(due.alerts)
-            except Exception:  # not delivered: nothing stored, the next tick fires them again
-                log.exception("time-driven alerts not delivered; retried at the next tick")
+                deliveries, points = await self._alerts.stage(due.alerts)
+            except Exception:  # not sent: nothing stored, the next tick fires them again
+                log.exception("time-driven alerts not sent; retried at the next tick")
                 return
-        due.commit()  # only now is "fired" stored: a crash before this re-fires the same ids
+            await self.timer_sink.add_lines(points, deliveries)
+        # "Fired" is stored with this checkpoint's state, written only once the alerts were
+        # delivered: a crash before re-fires the same ids.
+        due.commit()
         metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)

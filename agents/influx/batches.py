@@ -74,6 +74,10 @@ class _Batch(Generic[E]):
     points: int = 0
     opened: float = field(default_factory=time.monotonic)
 
+    @property
+    def empty(self) -> bool:
+        return not (self.events or self.points or self.waits)
+
     def by_lane(self) -> dict[tuple[str, str], list[_Job[E]]]:
         """The batch's writes grouped by write lane (server and org), one per bucket."""
         lanes: dict[tuple[str, str], list[_Job[E]]] = defaultdict(list)
@@ -167,7 +171,7 @@ class PointSink(Generic[E]):
 
     async def flush_if_due(self) -> None:
         """Flush a partial batch that has waited long enough (at once when stopping)."""
-        if self._batch.events and (
+        if not self._batch.empty and (
             self._stopping() or time.monotonic() - self._batch.opened >= self._max_age
         ):
             await self._start_flush()
@@ -182,14 +186,29 @@ class PointSink(Generic[E]):
         if self.abandoned:
             raise WriteAbandonedError("a write was abandoned at shutdown: nothing is committed")
 
-    async def _start_flush(self) -> None:
+    async def seal(self) -> Awaitable[None]:
+        """Hand over everything buffered (a checkpoint: even beyond `max_held_batches`, so the
+        checkpoint never waits for room); returns an awaitable that is done once everything
+        handed over until now is written, and raises as `flush` does."""
+        await self._start_flush(wait_for_room=False)
+        return self._all_written(list(self._held))
+
+    async def _all_written(self, held: list[asyncio.Future[None]]) -> None:
+        for batch in held:
+            await asyncio.shield(batch)
+        if self.abandoned:
+            raise WriteAbandonedError("a write was abandoned at shutdown: nothing is committed")
+
+    async def _start_flush(self, wait_for_room: bool = True) -> None:
         """Hand the current batch to its lanes' background writes, once fewer than
-        `max_held_batches` batches are held."""
+        `max_held_batches` batches are held (unless not `wait_for_room`)."""
         async with self._lock:
-            while self._held and (self._held[0].done() or len(self._held) >= self._max_held):
+            while self._held and (
+                self._held[0].done() or (wait_for_room and len(self._held) >= self._max_held)
+            ):
                 await self._release_oldest()
             batch, self._batch = self._batch, _Batch()
-            if batch.events:
+            if not batch.empty:
                 writes = [self._lane_write(lane, jobs) for lane, jobs in batch.by_lane().items()]
                 previous = self._held[-1] if self._held else None
                 self._held.append(asyncio.ensure_future(self._finish(batch, writes, previous)))

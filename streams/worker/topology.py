@@ -72,11 +72,11 @@ class Topology:
         worker = self.settings.worker
         return Batcher(worker.take_max_events, worker.take_within_s, stopping=self.stopping)
 
-    async def flush(self) -> None:
-        """Checkpoint step 1: every running agent's points written, deliveries awaited."""
-        for _, sink in list(self.running.values()):
-            if sink is not None:
-                await sink.flush()
+    async def seal(self) -> Awaitable[None]:
+        """What every sink holds, handed over; done once written and its deliveries acked."""
+        sinks = [sink for _, sink in self.running.values() if sink is not None]
+        sealed = [await sink.seal() for sink in [*sinks, self.compliance.timer_sink]]
+        return _all(sealed)
 
     async def run_batched(
         self,
@@ -102,6 +102,11 @@ class Topology:
             del self.running[name]
             if writer is not None:
                 await writer.close()
+
+
+async def _all(awaitables: list[Awaitable[None]]) -> None:
+    for awaitable in awaitables:
+        await awaitable
 
 
 def _where(event: Any) -> tuple[str, int, int]:
@@ -156,15 +161,17 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         rules = RuleEngine(load_packs(pack_files(rules_dir) if rules_dir else None))
     state = TableState(rule_state)
     rules.state = state
+    send_dead_letter = dead_letter_sender(
+        topics.dlq, DeadLetterMaker(settings.topics, dlq_cipher, pseudonymiser)
+    )
+    timer_writer = influx_writer(settings, stopping)
     compliance = Compliance(
         rules,
         state,
-        AlertFanout(residency, influx_writer(settings, stopping), kafka_publisher(topics.alerts)),
+        AlertFanout(residency, kafka_publisher(topics.alerts)),
         new_clock=lambda: EventClock(settings.worker.max_future_skew_s),
         tick_interval_s=settings.alerts.tick_interval_s,
-    )
-    send_dead_letter = dead_letter_sender(
-        topics.dlq, DeadLetterMaker(settings.topics, dlq_cipher, pseudonymiser)
+        timer_sink=make_sink(timer_writer, settings, send_dead_letter, stopping),
     )
     signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
     audit = AuditStage(
@@ -197,6 +204,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         states=[state, audit],
         timed=[time_driven_rules, audit.sign_due],
         after_commit=[audit.publish_signed],
+        rewound=[compliance.recovered],
     )
     _ingest_agents(topology, Ingest(settings, pseudonymiser))
     _channels_agent(topology)
@@ -210,6 +218,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
             await topology.channels.close()
         await checkpointer.on_stop(settings.worker.shutdown_timeout_s)
         await audit.close()
+        await timer_writer.close()
         starts.close()
 
     log.info("compliance rules loaded: %d", len(rules.rules))

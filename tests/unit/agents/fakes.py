@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 
+from agents.checkpoint import State
 from agents.influx.writer import WriteRejectedError
 from schemas.settings import InfluxTarget
 
@@ -69,3 +70,9 @@ class RecordingTopic:
     async def send(self, key: bytes | None, value: bytes) -> Awaitable[bool]:
         self.sent.append((key, value))
         return asyncio.ensure_future(self.delivered.wait())
+
+
+def checkpoint_write(state: State) -> list[Awaitable[object]]:
+    """What a checkpoint does to a state: seal the changes so far, then write them."""
+    state.seal()
+    return state.write()

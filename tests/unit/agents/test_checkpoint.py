@@ -49,7 +49,10 @@ class Effects:
     def __post_init__(self) -> None:
         self.gate.set()
 
-    async def flush(self) -> None:
+    async def seal(self) -> Awaitable[None]:
+        return self._durable()
+
+    async def _durable(self) -> None:
         await self.gate.wait()
         if self.failure is not None:
             raise self.failure
@@ -62,15 +65,20 @@ class State:
 
     log: list[str]
     changes: int = 0
+    sealed: int = 0
     discarded: int = 0
     pending: list[asyncio.Future[None]] = field(default_factory=list)
     hold: bool = False
 
-    def write(self) -> list[Awaitable[object]]:
-        if not self.changes:
-            return []
-        self.log.append(f"state x{self.changes}")
+    def seal(self) -> None:
+        self.sealed += self.changes
         self.changes = 0
+
+    def write(self) -> list[Awaitable[object]]:
+        if not self.sealed:
+            return []
+        self.log.append(f"state x{self.sealed}")
+        self.sealed = 0
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if not self.hold:
             future.set_result(None)
@@ -78,7 +86,7 @@ class State:
         return [future]
 
     def discard(self) -> None:
-        self.changes = 0
+        self.changes = self.sealed = 0
         self.discarded += 1
 
 
@@ -114,7 +122,7 @@ async def test_a_checkpoint_makes_effects_durable_then_writes_state_then_commits
     rig = Rig()
     assert await rig.process((0, 0), (0, 1), (1, 0)) == [(0, 0), (0, 1), (1, 0)]
     assert await rig.checkpointer.checkpoint()
-    assert rig.log == ["effects", "timed", "state x3"]
+    assert rig.log == ["timed", "effects", "state x3"]
     assert rig.kafka.commits[-1] == {(GPU, 0): 2, (GPU, 1): 1}
 
 
@@ -173,7 +181,26 @@ async def test_state_is_written_only_after_the_effects_are_durable() -> None:
     rig.effects.failure = ConnectionError("alert delivery failed")
     await rig.process((0, 0))
     assert not await rig.checkpointer.checkpoint()
-    assert rig.log == [] and rig.kafka.commits == []
+    assert rig.log == ["timed"] and rig.kafka.commits == [{(GPU, 0): 0, (GPU, 1): 0}]
+    # Rewound as a restart would be: the state dropped, the partition read again.
+    assert rig.state.discarded >= 2 and ((GPU, 0), 0) in rig.kafka.seeks
+    rig.effects.failure = None
+    assert await rig.process((0, 0)) == [(0, 0)]
+
+
+async def test_records_go_on_while_a_checkpoint_waits_for_its_effects() -> None:
+    """One country's InfluxDB outage must not hold the batches of the others."""
+    rig = Rig()
+    await rig.process((0, 0))
+    rig.effects.gate.clear()  # a slow write
+    checkpoint = asyncio.ensure_future(rig.checkpointer.checkpoint())
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert await rig.process((0, 1)) == [(0, 1)]
+    rig.effects.gate.set()
+    assert await asyncio.wait_for(checkpoint, 5)
+    assert rig.kafka.committed[(GPU, 0)] == 1  # the snapshot's offset, not the later record's
+    assert rig.log[-1] == "state x1" and rig.state.changes == 1
 
 
 async def test_a_fenced_worker_writes_no_state_and_runs_nothing_time_driven() -> None:
@@ -186,7 +213,7 @@ async def test_a_fenced_worker_writes_no_state_and_runs_nothing_time_driven() ->
     rig.kafka.refuse = True  # frozen past the session timeout: the group moved on
     await rig.process((0, 1))
     assert not await rig.checkpointer.checkpoint()
-    assert rig.log == ["effects"]  # points are idempotent; no state, nothing timed
+    assert rig.log == []  # no state, nothing timed
     assert await rig.process((0, 2)) == []  # and it takes no more records
     rig.checkpointer.on_assigned({(GPU, 0)})  # the next generation
     assert rig.state.discarded >= 1 and rig.state.changes == 0
@@ -207,7 +234,8 @@ async def test_a_revoke_that_cannot_flush_in_time_commits_nothing() -> None:
     rig.effects.gate.clear()  # InfluxDB unreachable
     discarded = rig.state.discarded
     await rig.checkpointer.on_revoked(timeout_s=0.05)
-    assert rig.kafka.commits == [] and rig.state.discarded == discarded + 1
+    assert rig.kafka.committed[(GPU, 0)] == 0  # only the fence's re-commit of the start
+    assert rig.state.discarded == discarded + 1
 
 
 async def test_the_stop_checkpoint_commits_what_was_processed() -> None:

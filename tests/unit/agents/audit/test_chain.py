@@ -9,6 +9,7 @@ from agents.audit.chain import AuditChain, Head, Sequenced
 from agents.audit.records import HASH, PREV_HASH, SEQ, Frontier
 from agents.pending_changes import MemoryTable
 from tests.unit.agents.audit.fixtures import audit_event
+from tests.unit.agents.fakes import checkpoint_write
 
 
 def _placed(result: Sequenced | str) -> Sequenced:
@@ -38,7 +39,7 @@ def test_heads_reach_the_table_and_its_changelog_only_when_written() -> None:
     chain = AuditChain(table)
     chain.sequence(audit_event(0), 3, 0)
     assert table.data == {} and table.changelog == []
-    assert len(chain.write()) == 1
+    assert len(checkpoint_write(chain)) == 1
     assert Head.from_bytes(table.data[b"fra-1"]).seq == 1
     assert table.changelog[0][:2] == (3, b"fra-1")  # the partition of the site's events
 
@@ -49,7 +50,7 @@ def test_a_replay_after_a_crash_resequences_identically() -> None:
     before = AuditChain(table)
     for offset, e in enumerate(events[:4]):
         before.sequence(e, 0, offset)
-    before.write()  # a checkpoint covered offsets 0..3, then the worker died after 4..9
+    checkpoint_write(before)  # a checkpoint covered offsets 0..3, then the worker died after 4..9
     lost = [before.sequence(e, 0, offset) for offset, e in enumerate(events) if offset >= 4]
     after = AuditChain(table)  # a new worker: the written table, nothing else
     replayed = [after.sequence(e, 0, offset) for offset, e in enumerate(events) if offset >= 4]
@@ -63,7 +64,7 @@ def test_events_a_written_head_covers_are_skipped_not_numbered_again() -> None:
     table = MemoryTable()
     chain = AuditChain(table)
     first = [chain.sequence(audit_event(i), 0, i) for i in range(5)]
-    chain.write()
+    checkpoint_write(chain)
     again = AuditChain(table)
     assert [again.sequence(audit_event(i), 0, i) for i in range(3, 5)] == ["covered"] * 2
     assert again.sequence(audit_event(5), 0, 5) == _placed(
@@ -80,14 +81,14 @@ def test_an_agent_restart_does_not_turn_re_read_events_into_duplicates() -> None
     chain = AuditChain(table)
     for offset in range(2):
         chain.sequence(audit_event(offset), 0, offset)
-    chain.write()  # the checkpoint: heads of 0..1, offset 2 committed
+    checkpoint_write(chain)  # the checkpoint: heads of 0..1, offset 2 committed
     lost = [_placed(chain.sequence(audit_event(offset), 0, offset)) for offset in (2, 3)]
     chain.discard()  # the restart (or a revoke): nothing uncheckpointed survives
     reread = [chain.sequence(audit_event(offset), 0, offset) for offset in (2, 3)]
     assert reread == lost
     fourth = _placed(chain.sequence(audit_event(4), 0, 4))
     assert fourth.seq == 5
-    chain.write()
+    checkpoint_write(chain)
     assert AuditChain(table).head("fra-1").seq == 5
 
 
@@ -95,10 +96,10 @@ def test_a_fenced_worker_s_head_changes_never_reach_the_table() -> None:
     table = MemoryTable()
     chain = AuditChain(table)
     chain.sequence(audit_event(0), 0, 0)
-    chain.write()
+    checkpoint_write(chain)
     chain.sequence(audit_event(1), 0, 1)  # processed by a worker frozen past its session
     chain.discard()  # the checkpoint's fence refused it: the changes are dropped
-    chain.write()
+    checkpoint_write(chain)
     assert Head.from_bytes(table.data[b"fra-1"]).seq == 1
     assert len(table.changelog) == 1
 
@@ -123,22 +124,24 @@ def test_a_checkpoint_stays_pending_until_published_and_covers_the_period() -> N
         frontier.push(h)
     assert (checkpoint.first_seq, checkpoint.last_seq) == (1, 5)
     assert checkpoint.merkle_root == frontier.root() and checkpoint.last_hash == hashes[-1]
-    chain.write()
+    checkpoint_write(chain)
     # Crash before publishing: the same checkpoint comes back from the written head.
-    assert AuditChain(table).begin_checkpoint("fra-1", "later", "k") == checkpoint
-    chain.finish_checkpoint(checkpoint)
-    assert chain.begin_checkpoint("fra-1", "later", "k") is None
+    assert AuditChain(table).pending("fra-1") == [checkpoint]
+    assert chain.begin_checkpoint("fra-1", "later", "k") is None  # nothing new since
     chain.sequence(audit_event(5), 0, 5)
     nxt = chain.begin_checkpoint("fra-1", "later", "k")
     assert nxt is not None and (nxt.first_seq, nxt.last_seq) == (6, 6)
+    assert chain.pending("fra-1") == [checkpoint, nxt]  # periods queue up until published
+    chain.finish_checkpoint(checkpoint)
+    assert chain.pending("fra-1") == [nxt]
 
 
 def test_the_head_round_trips_through_bytes_and_ignores_retired_fields() -> None:
     head = Head(seq=3, hash="ab" * 32, frontier=[(1, "cd" * 32)], recent=["e1"])
     assert Head.from_bytes(head.to_bytes()) == head
     assert Head.from_bytes(None) == Head()
-    old = head.to_bytes()[:-1] + b',"recent_offsets":[4]}'
-    assert Head.from_bytes(old) == head
+    old = head.to_bytes()[:-1] + b',"recent_offsets":[4],"pending_checkpoint":{"a":1}}'
+    assert Head.from_bytes(old) == Head(**{**head.__dict__, "pending": [{"a": 1}]})
 
 
 def test_the_recent_window_keeps_the_last_ids() -> None:

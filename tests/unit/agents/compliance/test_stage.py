@@ -11,12 +11,13 @@ from datetime import UTC, datetime, timedelta
 from agents.compliance.alerts import AlertFanout, kafka_publisher
 from agents.compliance.rule_state import TableState
 from agents.compliance.stage import Compliance, EventClock, Item
+from agents.influx.batches import PointSink
 from agents.influx.residency import Residency
 from agents.pending_changes import MemoryTable
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
 from schemas.settings import Settings
-from tests.unit.agents.fakes import RecordingTopic, RecordingWriter
+from tests.unit.agents.fakes import RecordingTopic, RecordingWriter, checkpoint_write
 from tests.unit.agents.rules.helpers import SILENT, at, event, pack
 
 
@@ -34,19 +35,26 @@ def compliance(
     settings = Settings()
     state = TableState(table if table is not None else MemoryTable())
     rules = RuleEngine([pack(SILENT)], state=state)
-    sink = AlertFanout(
-        Residency.from_settings(settings), RecordingWriter(), kafka_publisher({"ops": topic})
-    )
+    sink = AlertFanout(Residency.from_settings(settings), kafka_publisher({"ops": topic}))
     checker = Compliance(
         rules,
         state,
         sink,
         new_clock=lambda: EventClock(300, wall=wall, monotonic=lambda: 0.0),
         tick_interval_s=0.0,
+        timer_sink=PointSink(RecordingWriter(), settings.worker, ignore, refuse),
     )
     checker.assigned({0, 1, 2})
     checker.recovered()
     return checker
+
+
+async def ignore(_: object) -> None:
+    return None
+
+
+async def refuse(_: object, reason: str) -> None:
+    raise AssertionError(reason)
 
 
 def items(*events: tuple[Event, int]) -> list[Item]:
@@ -102,7 +110,9 @@ async def test_partitions_taken_over_are_judged_at_once_after_recovery() -> None
     table = MemoryTable()
     other = compliance(RecordingTopic(), FixedWall(at(600)), table)
     other.evaluate(items((event("gpu", 0, site_id="site-1"), 1)))
-    other._state.write()  # the previous owner's checkpoint: partition 1's state is in the table
+    checkpoint_write(
+        other._state
+    )  # the previous owner's checkpoint: partition 1's state is in the table
     topic = RecordingTopic()
     checker = compliance(topic, FixedWall(at(600)), table)
     checker.assigned({0})
@@ -128,10 +138,10 @@ async def test_a_fired_state_is_stored_only_after_delivery() -> None:
     async def lost(_: object) -> None:
         raise ConnectionError("broker gone")  # the worker dies while delivering
 
-    original = checker._alerts.emit
-    checker._alerts.emit = lost  # type: ignore[method-assign, assignment]
+    original = checker._alerts.stage
+    checker._alerts.stage = lost  # type: ignore[method-assign, assignment]
     await checker.tick({0})  # logged; the checkpoint (and the worker) goes on
-    checker._alerts.emit = original  # type: ignore[method-assign]
+    checker._alerts.stage = original  # type: ignore[method-assign]
     await checker.tick({0})
     await checker.tick({0})  # stored now: fires no more
     assert sites(topic) == ["site-0"]
@@ -142,7 +152,7 @@ def test_a_replay_the_written_state_already_applied_is_not_counted_twice() -> No
     first = compliance(RecordingTopic(), FixedWall(at(600)), table)
     batch = items(*[(event("gpu", 10 * i, site_id="site-0"), 0) for i in range(4)])
     first.evaluate(batch[:3])
-    first._state.write()  # state written, then the worker died before committing offset 3
+    checkpoint_write(first._state)  # state written, then the worker died before committing offset 3
     state = TableState(table)
     assert state.applied("telemetry.gpu", 0) == 3
     again = compliance(RecordingTopic(), FixedWall(at(600)), table)

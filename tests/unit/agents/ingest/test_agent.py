@@ -78,10 +78,15 @@ class Pipeline:
         rule_engine.state = state
         residency = Residency.from_settings(self.settings)
         alert_sink = AlertFanout(
-            residency, self.writer, kafka_publisher({"ops": self.alerts, "security": self.alerts})
+            residency, kafka_publisher({"ops": self.alerts, "security": self.alerts})
         )
         compliance = Compliance(
-            rule_engine, state, alert_sink, new_clock=lambda: EventClock(300), tick_interval_s=5
+            rule_engine,
+            state,
+            alert_sink,
+            new_clock=lambda: EventClock(300),
+            tick_interval_s=5,
+            timer_sink=self.sink,
         )
         self.chain = AuditChain(MemoryTable())
         unused: Any = None  # signing is not exercised here

@@ -7,6 +7,7 @@ from agents.compliance.rule_state import PARTITION, TableState
 from agents.pending_changes import MemoryTable
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
+from tests.unit.agents.fakes import checkpoint_write
 from tests.unit.agents.rules.helpers import at, event, feed, pack
 
 DENIED = """
@@ -58,7 +59,7 @@ def test_each_event_writes_its_state_to_its_own_partition() -> None:
     table = MemoryTable()
     state = TableState(table)
     RuleEngine([pack(DENIED)], state=state).process_batch(batch(), now=at(2))
-    state.write()
+    checkpoint_write(state)
     assert {key: value[PARTITION] for key, value in table.data.items()} == {
         "t.denied|s0/hall-1-door-a": 0,
         "t.denied|s0/hall-1-door-a|alert": 0,

@@ -8,6 +8,7 @@ from typing import Any
 from agents.compliance.rule_state import TableState
 from agents.pending_changes import MemoryTable
 from agents.rules.engine import RuleEngine
+from tests.unit.agents.fakes import checkpoint_write
 from tests.unit.agents.rules.helpers import SILENT, at, event, pack, tick
 
 
@@ -39,12 +40,12 @@ def test_tick_judges_only_the_keys_of_active_partitions() -> None:
         state.partition = partition
         rules.process(heartbeat(0, site), now=at(0))
     state.partition = None
-    state.write()
+    checkpoint_write(state)
     written = len(table.changelog)
     result = rules.tick(at(600), active=state.in_partitions({0}))  # site-1 is a standby replica
     assert [a.site_id for a in result.alerts] == ["site-0"]
     result.commit()
-    state.write()
+    checkpoint_write(state)
     assert {partition for partition, _, _ in table.changelog[written:]} == {0}
 
 
