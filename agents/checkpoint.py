@@ -336,14 +336,7 @@ class Checkpointer:
     async def on_revoked(self, timeout_s: float) -> None:
         """A rebalance takes every partition away: checkpoint (at most `timeout_s`), then
         forget everything of this generation, written or not."""
-        try:
-            await asyncio.wait_for(self.checkpoint("revoke"), timeout_s)
-        except TimeoutError:
-            log.warning(
-                "revoke checkpoint not done after %.0fs (InfluxDB unreachable?): nothing "
-                "committed, the next owner replays from the last checkpoint",
-                timeout_s,
-            )
+        await self._bounded_checkpoint("revoke", timeout_s)
         async with self.lock:
             self._end_generation(frozenset())
 
@@ -366,11 +359,15 @@ class Checkpointer:
         """The worker stops: no more batches; a last checkpoint (at most `timeout_s`)."""
         async with self.lock:
             self._stopped = True
+        await self._bounded_checkpoint("stop", timeout_s)
+
+    async def _bounded_checkpoint(self, reason: str, timeout_s: float) -> None:
         try:
-            await asyncio.wait_for(self.checkpoint("stop"), timeout_s)
+            await asyncio.wait_for(self.checkpoint(reason), timeout_s)
         except TimeoutError:
             log.warning(
-                "stop checkpoint not done after %.0fs: nothing committed, the next owner "
-                "replays from the last checkpoint",
+                "%s checkpoint not done after %.0fs (InfluxDB unreachable?): nothing more "
+                "committed, the next owner replays from the last checkpoint",
+                reason,
                 timeout_s,
             )
