@@ -10,7 +10,9 @@ replay after a crash skips what the state already counted. Time-driven rules (ab
 not-followed-by, two-person) are judged at checkpoints, after the fence, only for the partitions
 this worker owns in the current generation and only once their state was recovered; each
 partition has its own event clock (`EventClock`), so a lagging partition is judged by its own
-time, not by another's.
+time, not by another's. A clock is kept per family and partition: after a fault one family's
+topic may catch up long before another's, and an absence on the slower one must not be judged
+by the faster one's events.
 """
 
 from __future__ import annotations
@@ -93,15 +95,16 @@ class Compliance:
         self._new_clock = new_clock
         self._tick_interval_s = tick_interval_s
         self._monotonic = monotonic
-        self._clocks: dict[int, EventClock] = {}
+        self._clocks: dict[tuple[str, int], EventClock] = {}  # (family, partition) -> clock
+        self._families = {rule.id: tuple(rule.rule.families) for rule in engine.rules}
         self._ticked_at: float | None = None
         self._recovered = False
         self._owned: frozenset[int] = frozenset()
 
-    def _clock(self, partition: int) -> EventClock:
-        clock = self._clocks.get(partition)
+    def _clock(self, family: str, partition: int) -> EventClock:
+        clock = self._clocks.get((family, partition))
         if clock is None:
-            clock = self._clocks[partition] = self._new_clock()
+            clock = self._clocks[(family, partition)] = self._new_clock()
         return clock
 
     def evaluate(self, items: Sequence[Item]) -> list[Alert]:
@@ -110,7 +113,7 @@ class Compliance:
         state = self._state
         fresh: list[tuple[Event, int]] = []
         applied: dict[tuple[str, int], int] = {}
-        latest: dict[int, datetime] = {}
+        latest: dict[tuple[str, int], datetime] = {}
         for event, topic, partition, offset in items:
             where = (topic, partition)
             below = applied.get(where)
@@ -120,13 +123,14 @@ class Compliance:
                 continue
             applied[where] = offset + 1
             fresh.append((event, partition))
-            if partition not in latest or event.ts > latest[partition]:
-                latest[partition] = event.ts
+            clock = (event.family, partition)
+            if clock not in latest or event.ts > latest[clock]:
+                latest[clock] = event.ts
         alerts = self.engine.process_batch(fresh, now=datetime.now(UTC))
         for (topic, partition), below in applied.items():
             state.mark_applied(topic, partition, below)
-        for partition, ts in latest.items():
-            self._clock(partition).observe(ts)
+        for (family, partition), ts in latest.items():
+            self._clock(family, partition).observe(ts)
         return alerts
 
     async def publish(self, alerts: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[Point]]:
@@ -158,12 +162,19 @@ class Compliance:
         clocks = self._clocks
         state = self._state
 
-        def now_of(key: str) -> datetime:
-            partition = state.partition_of(key)
-            clock = clocks.get(partition) if partition is not None else None
-            return wall if clock is None else clock.now()
+        families = self._families
 
-        latest = max((clocks[p].now() for p in owned if p in clocks), default=wall)
+        def now_of(key: str) -> datetime:
+            """The time of the key's rule's families on its partition (the slowest of them)."""
+            partition = state.partition_of(key)
+            found = [
+                clock.now()
+                for family in families.get(key.partition("|")[0], ())
+                if (clock := clocks.get((family, partition if partition is not None else -1)))
+            ]
+            return min(found) if found else wall
+
+        latest = max((c.now() for (_, p), c in clocks.items() if p in owned), default=wall)
         try:
             due = self.engine.tick(latest, active=state.in_partitions(owned), now_of=now_of)
         except Exception:  # a bad rule or state must not stop ingestion; the next tick retries

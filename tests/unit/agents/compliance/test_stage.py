@@ -104,6 +104,24 @@ async def test_a_lagging_partition_is_judged_by_its_own_event_clock() -> None:
     assert sites(topic) == ["site-0"]
 
 
+async def test_a_lagging_family_is_judged_by_its_own_clock_not_by_another_family_s() -> None:
+    """Seed 5 of the chaos run: after a fault the power topic's partition 0 caught up long
+    before the gpu topic's; one clock per partition judged the gpu nodes silent early."""
+    topic = RecordingTopic()
+    checker = compliance(topic, FixedWall(at(600)))
+    checker.evaluate(
+        [
+            (event("gpu", 0, site_id="site-0"), "telemetry.gpu", 0, 0),
+            (event("power", 590, site_id="site-0"), "telemetry.power", 0, 0),
+        ]
+    )
+    await checker.tick({0})
+    assert sites(topic) == []
+    checker.evaluate([(event("gpu", 400, site_id="other"), "telemetry.gpu", 0, 1)])
+    await checker.tick({0})
+    assert sites(topic) == ["site-0"]
+
+
 async def test_partitions_taken_over_are_judged_at_once_after_recovery() -> None:
     """Defect 7 (a88ba1b): the rule index was rebuilt every 720 ticks, never on assignment:
     an absence on a taken-over partition waited up to an hour."""
