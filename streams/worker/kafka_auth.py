@@ -36,3 +36,23 @@ def faust_credentials(kafka: KafkaSettings) -> CredentialsT | None:
     if context is not None:
         return faust.SSLCredentials(context)
     return None
+
+
+def aiokafka_credentials(kafka: KafkaSettings) -> dict[str, object]:
+    """Connection keyword arguments for an aiokafka client of the worker's own."""
+    config: dict[str, object] = {
+        "bootstrap_servers": kafka.bootstrap_servers.split(","),
+        "security_protocol": kafka.security_protocol,
+        "request_timeout_ms": int(kafka.request_timeout_s * 1000),
+    }
+    context = ssl_context(kafka)
+    if context is not None:
+        config["ssl_context"] = context
+    if kafka.security_protocol.startswith("SASL_"):
+        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else None
+        config |= {
+            "sasl_mechanism": kafka.sasl_mechanism,
+            "sasl_plain_username": kafka.sasl_username,
+            "sasl_plain_password": password,
+        }
+    return config

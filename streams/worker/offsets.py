@@ -15,13 +15,13 @@ import asyncio
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka import TopicPartition as KafkaPartition
 from faust.types import TP
-from kafka import KafkaAdminClient
-from kafka import TopicPartition as KafkaPartition
 
 from agents.checkpoint import Partition
 from schemas.settings import Settings
-from streams.admin.connect import kafka_admin
+from streams.worker.kafka_auth import aiokafka_credentials
 
 
 async def commit_offsets(app: Any, offsets: Mapping[Partition, int]) -> bool:
@@ -32,34 +32,43 @@ async def commit_offsets(app: Any, offsets: Mapping[Partition, int]) -> bool:
 
 class StartOffsets:
     """Where each partition's processing starts in a generation: the group's committed offset,
-    raised to the log's first offset (none committed, or deleted by retention since)."""
+    raised to the log's first offset (none committed, or deleted by retention since).
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    The committed offsets are read by an aiokafka consumer of the worker's own that names the
+    group but never joins it (it subscribes to nothing); each lookup is bounded, and a lookup
+    that fails is asked again by the caller."""
+
+    def __init__(self, app: Any, settings: Settings, timeout_s: float = 15.0) -> None:
         self._app = app
         self._settings = settings
-        self._admin: KafkaAdminClient | None = None
+        self._timeout_s = timeout_s
+        self._reader: AIOKafkaConsumer | None = None
 
     async def __call__(self, partitions: Collection[Partition]) -> dict[Partition, int]:
-        tps = [TP(topic, partition) for topic, partition in partitions]
-        committed = await asyncio.to_thread(self._committed, tps)
-        first = await self._app.consumer.earliest_offsets(*tps)
+        async with asyncio.timeout(self._timeout_s):
+            reader = await self._started()
+            wanted = [KafkaPartition(topic, partition) for topic, partition in partitions]
+            committed = await asyncio.gather(*(reader.committed(tp) for tp in wanted))
+            first = await self._app.consumer.earliest_offsets(
+                *(TP(tp.topic, tp.partition) for tp in wanted)
+            )
         return {
-            (tp.topic, tp.partition): max(committed.get(tp, 0), first.get(tp, 0) or 0) for tp in tps
+            (tp.topic, tp.partition): max(offset or 0, first.get(TP(tp.topic, tp.partition)) or 0)
+            for tp, offset in zip(wanted, committed, strict=True)
         }
 
-    def _committed(self, tps: list[TP]) -> dict[TP, int]:
-        if self._admin is None:
-            self._admin = kafka_admin(self._settings.kafka, client_id="sovwatch-worker-offsets")
-        group = self._settings.worker.app_id
-        found = self._admin.list_group_offsets(
-            {group: [KafkaPartition(tp.topic, tp.partition) for tp in tps]}
-        )[group]
-        return {
-            TP(tp.topic, tp.partition): meta.offset
-            for tp, meta in found.items()
-            if meta.offset is not None and meta.offset >= 0
-        }
+    async def _started(self) -> AIOKafkaConsumer:
+        if self._reader is None:
+            reader = AIOKafkaConsumer(
+                group_id=self._settings.worker.app_id,
+                enable_auto_commit=False,
+                client_id="sovwatch-worker-offsets",
+                **aiokafka_credentials(self._settings.kafka),
+            )
+            await reader.start()
+            self._reader = reader
+        return self._reader
 
-    def close(self) -> None:
-        if self._admin is not None:
-            self._admin.close()
+    async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.stop()

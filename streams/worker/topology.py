@@ -219,7 +219,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         await checkpointer.on_stop(settings.worker.shutdown_timeout_s)
         await audit.close()
         await timer_writer.close()
-        starts.close()
+        await starts.close()
 
     log.info("compliance rules loaded: %d", len(rules.rules))
     return topology

@@ -16,6 +16,7 @@ from kafka.admin import MemberToRemove, NewTopic
 
 from schemas.settings import Settings
 from streams.admin.connect import kafka_admin
+from streams.admin.topics import wait_until_led
 from streams.stack import Stack
 from streams.worker.offsets import StartOffsets, commit_offsets
 
@@ -27,6 +28,7 @@ async def running_app(
     topic = f"canary-{unique}"
     admin = kafka_admin(settings.kafka)
     admin.create_topics([NewTopic(topic, 2, 1)])
+    wait_until_led(admin, {topic: 2}, timeout_s=60)  # a group that joins before sees nothing
     chosen = settings.model_copy(deep=True)
     chosen.worker.app_id = f"canary-{unique}"
     app = faust.App(
@@ -80,7 +82,7 @@ async def test_the_commit_call_commits_exactly_the_given_offsets_of_owned_partit
     try:
         assert await starts([(topic, 0), (topic, 1)]) == {(topic, 0): 5, (topic, 1): 0}
     finally:
-        starts.close()
+        await starts.close()
 
 
 async def test_the_commit_call_is_refused_once_the_group_moved_on_without_the_worker(
