@@ -10,9 +10,10 @@ replay after a crash skips what the state already counted. Time-driven rules (ab
 not-followed-by, two-person) are judged at checkpoints, after the fence, only for the partitions
 this worker owns in the current generation and only once their state was recovered; each
 partition has its own event clock (`EventClock`), so a lagging partition is judged by its own
-time, not by another's. A clock is kept per family and partition: after a fault one family's
-topic may catch up long before another's, and an absence on the slower one must not be judged
-by the faster one's events.
+time, not by another's. A partition's time is the latest event time of any family on it (a
+family gone silent is what absence rules look for), except while one of the partition's topics
+lags behind (after a fault one topic may catch up long before another): then it is the earliest
+of its families' times, so nothing is judged by records read ahead of the others.
 """
 
 from __future__ import annotations
@@ -83,11 +84,13 @@ class Compliance:
         new_clock: Callable[[], EventClock],
         tick_interval_s: float,
         timer_sink: PointSink[Any],
+        lagging: Callable[[int], bool] = lambda partition: False,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`new_clock`: a partition's event clock (`EventClock(max_future_skew_s)`).
         `timer_sink`: where time-driven alerts' points and deliveries go (the checkpoint makes
-        them durable before it writes the state they leave)."""
+        them durable before it writes the state they leave). `lagging`: whether one of a
+        partition's topics is behind (its time is then its slowest family's)."""
         self.engine = engine
         self.timer_sink = timer_sink
         self._state = state
@@ -96,7 +99,7 @@ class Compliance:
         self._tick_interval_s = tick_interval_s
         self._monotonic = monotonic
         self._clocks: dict[tuple[str, int], EventClock] = {}  # (family, partition) -> clock
-        self._families = {rule.id: tuple(rule.rule.families) for rule in engine.rules}
+        self._lagging = lagging
         self._ticked_at: float | None = None
         self._recovered = False
         self._owned: frozenset[int] = frozenset()
@@ -162,19 +165,19 @@ class Compliance:
         clocks = self._clocks
         state = self._state
 
-        families = self._families
+        lagging = self._lagging
+        times: dict[int, datetime] = {}
+        by_partition: dict[int, list[datetime]] = {}
+        for (_, partition), clock in clocks.items():
+            by_partition.setdefault(partition, []).append(clock.now())
+        for partition, seen in by_partition.items():
+            times[partition] = min(seen) if lagging(partition) else max(seen)
 
         def now_of(key: str) -> datetime:
-            """The time of the key's rule's families on its partition (the slowest of them)."""
             partition = state.partition_of(key)
-            found = [
-                clock.now()
-                for family in families.get(key.partition("|")[0], ())
-                if (clock := clocks.get((family, partition if partition is not None else -1)))
-            ]
-            return min(found) if found else wall
+            return times.get(partition if partition is not None else -1, wall)
 
-        latest = max((c.now() for (_, p), c in clocks.items() if p in owned), default=wall)
+        latest = max((t for p, t in times.items() if p in owned), default=wall)
         try:
             due = self.engine.tick(latest, active=state.in_partitions(owned), now_of=now_of)
         except Exception:  # a bad rule or state must not stop ingestion; the next tick retries

@@ -164,7 +164,28 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     send_dead_letter = dead_letter_sender(
         topics.dlq, DeadLetterMaker(settings.topics, dlq_cipher, pseudonymiser)
     )
+    starts = StartOffsets(app, settings)
+
+    async def commit(offsets: Mapping[Partition, int]) -> bool:
+        return await commit_offsets(app, offsets)
+
+    async def seek(partition: Partition, offset: int) -> None:
+        await app.consumer.seek(TP(*partition), offset)
+
+    checkpointer = Checkpointer(commit, starts, seek)
     timer_writer = influx_writer(settings, stopping)
+
+    def lagging(partition: int) -> bool:
+        """One of the partition's input topics has more than a batch left to read."""
+        limit = settings.worker.take_max_events
+        for (topic, number), next_offset in checkpointer.positions().items():
+            if number == partition and topic in rule_families:
+                highwater = app.consumer.highwater(TP(topic, partition))
+                if highwater is not None and highwater - next_offset > limit:
+                    return True
+        return False
+
+    rule_families = input_topics(settings)
     compliance = Compliance(
         rules,
         state,
@@ -172,6 +193,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         new_clock=lambda: EventClock(settings.worker.max_future_skew_s),
         tick_interval_s=settings.alerts.tick_interval_s,
         timer_sink=make_sink(timer_writer, settings, send_dead_letter, stopping),
+        lagging=lagging,
     )
     signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
     audit = AuditStage(
@@ -182,19 +204,10 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         topics.audit_checkpoints,
         influx_writer(settings, stopping),
     )
-    starts = StartOffsets(app, settings)
 
-    async def commit(offsets: Mapping[Partition, int]) -> bool:
-        return await commit_offsets(app, offsets)
-
-    async def seek(partition: Partition, offset: int) -> None:
-        await app.consumer.seek(TP(*partition), offset)
-
-    checkpointer = Checkpointer(commit, starts, seek)
     topology = Topology(
         settings, app, topics, compliance, audit, checkpointer, send_dead_letter, stopping
     )
-    rule_families = input_topics(settings)
 
     async def time_driven_rules(owned: Mapping[str, frozenset[int]]) -> None:
         await compliance.tick(frozenset().union(*(owned.get(t, ()) for t in rule_families)))
