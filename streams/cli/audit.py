@@ -18,7 +18,6 @@ from typing import Final
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
-from rich.table import Table
 
 from agents.audit.checkpoints import key_id, load_public_key
 from agents.audit.records import Record, canonical_json
@@ -26,6 +25,7 @@ from agents.audit.verify import Report, verify
 from agents.privacy import PREFIX, Pseudonymiser
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
+from streams.cli.tables import JsonOpt, Listing, chosen_format, show
 from streams.config import get_settings
 from streams.evidence.export import csv_columns, csv_row, read_bundle, write_bundle
 from streams.evidence.html import record_time
@@ -94,20 +94,24 @@ def checkpoint(
     worker: list[str] = typer.Option(
         None, "--worker", help="Worker base URL (repeatable; default: SOVWATCH_AUDIT__WORKER_URLS)"
     ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Ask the running worker(s) to sign and publish a checkpoint for every site now."""
     settings = get_settings()
     urls = worker or settings.audit.worker_urls
     if not urls:
         urls = [f"http://{settings.worker.web_host}:{settings.worker.web_port}"]
-    table = Table("worker", "site", "seq", "merkle root", "key id")
+    listing = Listing(("worker", "site", "seq", "merkle root", "key id"))
     headers = web_auth.client_headers(settings.worker)
     for url in urls:
         for cp in request_checkpoints(url.rstrip("/"), headers):
-            table.add_row(
+            listing.add(
                 url, cp.site, f"{cp.first_seq}..{cp.last_seq}", cp.merkle_root[:16], cp.key_id
             )
-    console.print(table if table.rows else "no site had new records: nothing to sign")
+    if listing.rows or as_json:
+        show(listing, chosen_format(as_json, False), console)
+    else:
+        console.print("no site had new records: nothing to sign")
 
 
 def _actor(value: str | None, settings: Settings) -> str | tuple[str, ...] | None:
@@ -204,12 +208,12 @@ def _show_page(source: AuditSource, filters: Filters, page: int, page_size: int)
         limit=page_size,
         offset=(page - 1) * page_size,
     )
-    table = Table(
+    listing = Listing((
         "time (UTC)", "site", "seq", "action", "outcome", "actor", "data/model", "class",
         "from→to", "approval",
-    )  # fmt: skip
+    ))  # fmt: skip
     for r in rows:
-        table.add_row(
+        listing.add(
             record_time(r).strftime("%Y-%m-%d %H:%M:%S"),
             str(r.get("site", "")),
             str(r.get("seq", "-")),
@@ -224,7 +228,7 @@ def _show_page(source: AuditSource, filters: Filters, page: int, page_size: int)
             str(r.get("approval_ref", "")),
         )
     pages = max(1, -(-total // page_size))
-    console.print(table)
+    show(listing, "auto", console)
     more = f"; --page {page + 1} for more" if page < pages else ""
     console.print(f"page {page} of {pages} ({total} records){more}")
 
