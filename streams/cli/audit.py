@@ -1,8 +1,8 @@
 """`sovwatch audit ...`: keys, on-demand checkpoints, query, verify and export of the audit trail.
 
 Wired into the main CLI as `app.add_typer(audit_app, name="audit")`. User errors raise
-`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem and 3 when the
-chain is unsigned (no checkpoint was ever signed: no signing key configured).
+`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem and 3 when a
+site's records have no checkpoint (not yet checkpointed, or no signing key configured).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from rich.console import Console
 
 from agents.audit.checkpoints import key_id, load_public_key
 from agents.audit.records import Record, canonical_json
-from agents.audit.verify import Report, verify
+from agents.audit.verify import verify
 from agents.privacy import PREFIX, Pseudonymiser
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
@@ -33,6 +33,7 @@ from streams.evidence.keys import PRIVATE_B64, PRIVATE_PEM, PUBLIC_PEM, write_ke
 from streams.evidence.period import AuditSource, reading, source_of, verify_period, verify_stored
 from streams.evidence.sign_request import request_checkpoints
 from streams.evidence.store import Filters, count_records, read_page
+from streams.evidence.unsigned import Explained, explain
 from streams.worker import web_auth
 
 audit_app = typer.Typer(
@@ -262,7 +263,7 @@ def verify_cmd(
 ) -> None:
     """Recompute hashes, links and Merkle roots, check every signature and that InfluxDB still
     holds what the witnessed checkpoints cover. Exit 0 only if intact, 1 on tampering or loss,
-    3 if unsigned (no signing key configured)."""
+    3 if records are not signed yet (not yet checkpointed, or no signing key configured)."""
     settings = get_settings()
     if bundle is not None:
         records, checkpoints, shipped = read_bundle(bundle)
@@ -284,11 +285,12 @@ def verify_cmd(
         )
         if checked_with is None and any(f.kind == "bad_checkpoint" for f in report.findings):
             raise SovwatchError(*_NO_KEY)  # there are signatures to check
-    _print_report(report, as_json)
-    raise typer.Exit(report.exit_code)
+    explained = explain(report, settings)
+    _print_report(explained, as_json)
+    raise typer.Exit(explained.exit_code)
 
 
-def _print_report(report: Report, as_json: bool) -> None:
+def _print_report(report: Explained, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
     else:

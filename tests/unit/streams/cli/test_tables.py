@@ -18,7 +18,7 @@ from tests.unit.streams.cli.run import run_cli
 def listing() -> Listing:
     rows = Listing(("id", "time (UTC)", "message"), title="2 things")
     rows.add("a-very-long-identifier-that-would-wrap-at-eighty-columns.x", "12:00", "one two")
-    rows.add("b", 7, "three\nlines\tand a tab")
+    rows.add("b", 7, "two\nlines\tand tab")
     return rows
 
 
@@ -27,7 +27,7 @@ def test_plain_text_aligns_columns_and_keeps_each_row_on_one_line() -> None:
         "2 things",
         "id                                                          time (UTC)  message",
         "a-very-long-identifier-that-would-wrap-at-eighty-columns.x  12:00       one two",
-        "b                                                           7           three lines and a tab",
+        "b                                                           7           two lines and tab",
     ]
 
 
