@@ -23,6 +23,7 @@ from streams.admin.connect import influx_client
 from streams.admin.produce import produce
 from streams.dev.demo_audit import sign_and_explain
 from streams.dev.env import ensure_dev_env
+from streams.dev.next_steps import verify_args
 from streams.simulator.recent import recent_records, small_fleet
 from streams.stack.process import free_port
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
@@ -166,13 +167,14 @@ def test_verify_right_after_the_demo_flow_exits_0_and_says_intact(
     with pipeline.worker(cwd=tmp_path) as worker:
         produce(pipeline.settings.kafka, records)
         assert wait_for(lambda: all(len(stored(pipeline, s)) == audited[s] for s, _ in sites))
-        told = sign_and_explain(pipeline.settings, f"http://127.0.0.1:{worker.port}")
+        told, signed = sign_and_explain(pipeline.settings, f"http://127.0.0.1:{worker.port}")
+    assert signed, told
     for site, _ in sites:
         assert f"{site} seq 1..{audited[site]}" in told, told
-    command = told.splitlines()[-1].split()
-    assert command[:5] == [".venv/bin/sovwatch", "audit", "verify", "--since", "-1d"], told
+    command = verify_args(pipeline.settings)
+    assert command is not None and command[:4] == ["audit", "verify", "--since", "-1d"]
     for site, _ in sites:
-        done = sovwatch(pipeline.env, tmp_path, *command[1:], "--site", site)
+        done = sovwatch(pipeline.env, tmp_path, *command, "--site", site)
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.startswith(f"INTACT: {audited[site]} records, 1 checkpoints"), (
             done.stdout
