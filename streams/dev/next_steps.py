@@ -100,9 +100,10 @@ COMMAND_MARK: Final = "  $ "
 
 
 def render(shell: Shell, steps: list[tuple[str, str]]) -> str:
-    width = max(len(command) for command, _ in steps)
-    lines = ["Next, in any shell (each line works as printed):"]
-    lines += [f"{COMMAND_MARK}{command.ljust(width)}  # {what}" for command, what in steps]
+    """Each step as a `# what it shows` line over its `$ command` line."""
+    lines = ["Next, in any shell (each command works as printed):"]
+    for command, what in steps:
+        lines += [f"  # {what}", f"{COMMAND_MARK}{command}"]
     if shell.unprinted:
         lines.append(
             f"  (this shell also had {', '.join(shell.unprinted)}: secrets are not printed; "
