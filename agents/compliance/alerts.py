@@ -1,12 +1,10 @@
-"""Where alerts go: Kafka `alerts.<team>` and the InfluxDB `alerts` bucket (both acknowledged
-before the triggering event is acked), plus the external channels (Alertmanager, webhook,
-syslog CEF: `agents.channels`).
+"""Where alerts go: Kafka `alerts.<team>` and the InfluxDB `alerts` bucket, both acknowledged
+before the checkpoint that follows the triggering event commits its offset. The external channels
+(Alertmanager, webhook, syslog CEF) read the alert topics with an agent of their own
+(`agents.channels.agent`), so a crash re-sends instead of losing.
 
 A point InfluxDB refuses for good (HTTP 400/422, e.g. older than the bucket's retention) is logged
-and counted, not retried: the alert is on Kafka already. The external channels are notifications:
-each record is offered to their bounded delivery queues (`agents.channels.delivery`), which
-never wait and retry beside the pipeline, never in its way.
-"""
+and counted, not retried: the alert is on Kafka already."""
 
 from __future__ import annotations
 
@@ -15,7 +13,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from agents import metrics
-from agents.channels.delivery import Delivery, close_all
 from agents.influx.batches import Destination, LineWriter
 from agents.influx.points import alert_line
 from agents.influx.residency import Residency
@@ -35,12 +32,10 @@ class AlertFanout:
         residency: Residency,
         writer: LineWriter,
         publish: Publish,
-        deliveries: Sequence[Delivery] = (),
     ) -> None:
         self._residency = residency
         self._writer = writer
         self._publish = publish
-        self.deliveries = list(deliveries)
 
     def point(self, alert: Alert) -> tuple[Destination, str]:
         """The alert's line, bound for the alerts bucket of its country's InfluxDB."""
@@ -54,7 +49,7 @@ class AlertFanout:
         before the triggering event may be acked (the ingest agent batches both)."""
         deliveries = [await self._publish(alert) for alert in batch]
         for alert in batch:
-            self._count_and_notify(alert)
+            metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
         return deliveries, [self.point(alert) for alert in batch]
 
     async def emit(self, batch: Sequence[Alert]) -> None:
@@ -70,14 +65,6 @@ class AlertFanout:
                 # Kafka already; a refused point must not stop the pipeline.
                 log.warning("alert point not stored in InfluxDB: %s", exc)
                 metrics.SINK_FAILURES.labels(sink="influxdb").inc()
-
-    def _count_and_notify(self, alert: Alert) -> None:
-        metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
-        for delivery in self.deliveries:
-            delivery.offer(alert)
-
-    async def close(self) -> None:
-        await close_all(self.deliveries)
 
 
 def kafka_publisher(topics: dict[str, Any]) -> Publish:

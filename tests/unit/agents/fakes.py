@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from agents.influx.writer import WriteRejectedError
 from schemas.settings import InfluxTarget
@@ -70,14 +69,3 @@ class RecordingTopic:
     async def send(self, key: bytes | None, value: bytes) -> Awaitable[bool]:
         self.sent.append((key, value))
         return asyncio.ensure_future(self.delivered.wait())
-
-
-class RecordingTable:
-    """The two things TableState uses of a Faust table: `data` and `send_changelog`."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.changelog: list[tuple[int, str, Any]] = []
-
-    def send_changelog(self, partition: int, key: str, value: Any, **_: Any) -> None:
-        self.changelog.append((partition, key, value))
