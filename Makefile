@@ -113,3 +113,9 @@ stack: $(VENV)/.installed native
 
 stack-down: $(VENV)/.installed
 	$(SOVWATCH) stack down
+
+# Regenerate docs/configuring.md and the runbook index from the settings models and the rule
+# packs, and add a runbook skeleton for a new rule (the docs tests in `make unit` check them).
+.PHONY: docs
+docs: $(VENV)/.installed
+	$(BIN)/python -m tests.tools.docs_pages

@@ -1,8 +1,8 @@
 """`sovwatch audit ...`: keys, on-demand checkpoints, query, verify and export of the audit trail.
 
 Wired into the main CLI as `app.add_typer(audit_app, name="audit")`. User errors raise
-`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem and 3 when the
-chain is unsigned (no checkpoint was ever signed: no signing key configured).
+`SovwatchError` (one line, exit code 2); `verify` exits 1 when it finds a problem and 3 when a
+site's records have no checkpoint (not yet checkpointed, or no signing key configured).
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from typing import Final
 import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rich.console import Console
-from rich.table import Table
 
 from agents.audit.checkpoints import key_id, load_public_key
 from agents.audit.records import Record, canonical_json
-from agents.audit.verify import Report, verify
+from agents.audit.verify import verify
 from agents.privacy import PREFIX, Pseudonymiser
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
+from streams.cli.tables import JsonOpt, Listing, chosen_format, show
 from streams.config import get_settings
 from streams.evidence.export import csv_columns, csv_row, read_bundle, write_bundle
 from streams.evidence.html import record_time
@@ -33,6 +33,7 @@ from streams.evidence.keys import PRIVATE_B64, PRIVATE_PEM, PUBLIC_PEM, write_ke
 from streams.evidence.period import AuditSource, reading, source_of, verify_period, verify_stored
 from streams.evidence.sign_request import request_checkpoints
 from streams.evidence.store import Filters, count_records, read_page
+from streams.evidence.unsigned import Explained, explain
 from streams.worker import web_auth
 
 audit_app = typer.Typer(
@@ -94,20 +95,24 @@ def checkpoint(
     worker: list[str] = typer.Option(
         None, "--worker", help="Worker base URL (repeatable; default: SOVWATCH_AUDIT__WORKER_URLS)"
     ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Ask the running worker(s) to sign and publish a checkpoint for every site now."""
     settings = get_settings()
     urls = worker or settings.audit.worker_urls
     if not urls:
         urls = [f"http://{settings.worker.web_host}:{settings.worker.web_port}"]
-    table = Table("worker", "site", "seq", "merkle root", "key id")
+    listing = Listing(("worker", "site", "seq", "merkle root", "key id"))
     headers = web_auth.client_headers(settings.worker)
     for url in urls:
         for cp in request_checkpoints(url.rstrip("/"), headers):
-            table.add_row(
+            listing.add(
                 url, cp.site, f"{cp.first_seq}..{cp.last_seq}", cp.merkle_root[:16], cp.key_id
             )
-    console.print(table if table.rows else "no site had new records: nothing to sign")
+    if listing.rows or as_json:
+        show(listing, chosen_format(as_json, False), console)
+    else:
+        console.print("no site had new records: nothing to sign")
 
 
 def _actor(value: str | None, settings: Settings) -> str | tuple[str, ...] | None:
@@ -204,12 +209,12 @@ def _show_page(source: AuditSource, filters: Filters, page: int, page_size: int)
         limit=page_size,
         offset=(page - 1) * page_size,
     )
-    table = Table(
+    listing = Listing((
         "time (UTC)", "site", "seq", "action", "outcome", "actor", "data/model", "class",
         "from→to", "approval",
-    )  # fmt: skip
+    ))  # fmt: skip
     for r in rows:
-        table.add_row(
+        listing.add(
             record_time(r).strftime("%Y-%m-%d %H:%M:%S"),
             str(r.get("site", "")),
             str(r.get("seq", "-")),
@@ -224,7 +229,7 @@ def _show_page(source: AuditSource, filters: Filters, page: int, page_size: int)
             str(r.get("approval_ref", "")),
         )
     pages = max(1, -(-total // page_size))
-    console.print(table)
+    show(listing, "auto", console)
     more = f"; --page {page + 1} for more" if page < pages else ""
     console.print(f"page {page} of {pages} ({total} records){more}")
 
@@ -258,7 +263,7 @@ def verify_cmd(
 ) -> None:
     """Recompute hashes, links and Merkle roots, check every signature and that InfluxDB still
     holds what the witnessed checkpoints cover. Exit 0 only if intact, 1 on tampering or loss,
-    3 if unsigned (no signing key configured)."""
+    3 if records are not signed yet (not yet checkpointed, or no signing key configured)."""
     settings = get_settings()
     if bundle is not None:
         records, checkpoints, shipped = read_bundle(bundle)
@@ -280,11 +285,12 @@ def verify_cmd(
         )
         if checked_with is None and any(f.kind == "bad_checkpoint" for f in report.findings):
             raise SovwatchError(*_NO_KEY)  # there are signatures to check
-    _print_report(report, as_json)
-    raise typer.Exit(report.exit_code)
+    explained = explain(report, settings)
+    _print_report(explained, as_json)
+    raise typer.Exit(explained.exit_code)
 
 
-def _print_report(report: Report, as_json: bool) -> None:
+def _print_report(report: Explained, as_json: bool) -> None:
     if as_json:
         console.print_json(json.dumps(report.as_dict()))
     else:

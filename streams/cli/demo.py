@@ -3,6 +3,10 @@ the whole pipeline. Register them with `register(app)`."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+
 import typer
 from rich.console import Console
 
@@ -77,37 +81,30 @@ def demo(minutes: int = typer.Option(EVERY_FAMILY_MINUTES, min=1, help=MINUTES_H
             break
         time.sleep(0.5)
     now = health()
-    auth = (
-        '-H "Authorization: Bearer $SOVWATCH_WORKER__WEB_TOKEN" '
-        if settings.worker.web_token
-        else ""
-    )
     console.print(
         f"stored {now['stored'] - before['stored']:.0f} events in InfluxDB, "
         f"{now['dead_letters'] - before['dead_letters']:.0f} dead letters on {settings.topics.dlq}"
     )
-    console.print(
-        "\nSee the data:\n"
-        f"  metrics: curl {auth}{stack.worker.url}/metrics\n"
-        f"  alerts:  .venv/bin/sovwatch alerts tail --from-beginning\n"
-        f"  Flux:    curl -s {settings.influxdb.url}/api/v2/query?org={settings.influxdb.org} "
-        "-H 'Authorization: Token $SOVWATCH_INFLUXDB__TOKEN' "
-        "-H 'Content-Type: application/vnd.flux' "
-        f'-d \'from(bucket:"{settings.influxdb.buckets.telemetry}") |> range(start:-1h) '
-        '|> filter(fn:(r)=> r._measurement=="gpu" and r._field=="gpu_util_pct") '
-        '|> group(columns:["site"]) |> mean()\'\n'
-        "  stop:    .venv/bin/sovwatch stack down"
-    )
     from dashboards.queries.runner import TimeRange
+    from streams.admin.connect import values_to_end
     from streams.dev.demo_audit import sign_and_explain
+    from streams.dev.next_steps import next_steps, render, shell_for
     from streams.report.build import make_report
 
-    console.print("\n" + sign_and_explain(settings, stack.worker.url), markup=False)
+    told, signed = sign_and_explain(settings, stack.worker.url)
+    console.print("\n" + told, markup=False)
 
     period = TimeRange(started - timedelta(minutes=minutes + 1), datetime.now(UTC))
     sites = [site for site, _ in DEMO_SITES]
     report = make_report(settings, [], period, sites, settings.stack.run_dir / "report.html")
-    console.print(f"\nReport of the demo period (every dashboard, alerts, audit): {report}")
+    console.print(
+        f"\nReport of the demo period (every dashboard, alerts, audit; open it in a browser): "
+        f"{report}"
+    )
+    alerts = len(values_to_end(settings.kafka, settings.topics.alert_names()))
+    shell = shell_for(os.environ, Path.cwd(), sys.argv[0])
+    steps = next_steps(shell, settings, signed=signed, alert_records=alerts)
+    console.print("\n" + render(shell, steps), markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

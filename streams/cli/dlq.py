@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from agents.dlq_crypto import DlqCipher
 from schemas.errors import SovwatchError, constraint_kind
@@ -28,6 +27,7 @@ from streams.admin.dlq import (
     unopenable,
 )
 from streams.cli.report import parse_time
+from streams.cli.tables import Listing, show
 from streams.config import get_settings
 
 dlq_app = typer.Typer(
@@ -85,10 +85,12 @@ def list_cmd(
             print(as_json(entry), flush=True)
         return
     counts = Counter(constraint_kind(e.letter.errors) for e in chosen if e.letter)
-    summary = Table("reason", "count", title=f"{len(chosen)} dead letters on {settings.topics.dlq}")
+    summary = Listing(
+        ("reason", "count"), title=f"{len(chosen)} dead letters on {settings.topics.dlq}"
+    )
     for kind, count in counts.most_common():
-        summary.add_row(kind, str(count))
-    console.print(summary)
+        summary.add(kind, count)
+    show(summary, "auto", console)
     for entry in chosen:  # one line each: readable in a pipe as on a terminal
         assert entry.letter is not None
         letter = entry.letter

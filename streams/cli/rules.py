@@ -12,13 +12,13 @@ from kafka import KafkaConsumer
 from kafka.errors import KafkaError
 from rich.console import Console
 from rich.live import Live
-from rich.table import Table
 
 from agents.rules.fixtures import FIXTURES_DIR, load_fixtures, run_fixtures
 from agents.rules.loader import PACKS_DIR, RuleLoadError, lint_file, load_packs, pack_files
 from schemas.alert import Alert
 from schemas.errors import ServiceUnreachableError, SovwatchError
 from streams.admin.alerts_tail import SEVERITIES, Board, Filters, decoded, line
+from streams.cli.tables import CsvOpt, JsonOpt, Listing, chosen_format, show
 from streams.config import get_settings
 
 rules_app = typer.Typer(help="Compliance rule packs: lint, test, list.", no_args_is_help=True)
@@ -76,19 +76,22 @@ def test(
 
 
 @rules_app.command("list")
-def list_rules(rules: Path | None = RulesDir) -> None:
+def list_rules(
+    rules: Path | None = RulesDir, as_json: bool = JsonOpt, as_csv: bool = CsvOpt
+) -> None:
     """The loaded rules: id, kind, family, severity, team, title."""
+    fmt = chosen_format(as_json, as_csv)
     try:
         packs = load_packs(pack_files(_packs_dir(rules)))
     except RuleLoadError as exc:
         raise SovwatchError(f"rule packs do not load:\n{exc}", "run 'sovwatch rules lint'") from exc
-    table = Table("id", "kind", "families", "severity", "team", "title")
+    listing = Listing(("id", "kind", "families", "severity", "team", "title"))
     for pack in packs:
         for rule in pack.rules:
-            table.add_row(
+            listing.add(
                 rule.id, rule.kind, ",".join(rule.families), rule.severity, rule.team, rule.title
             )
-    console.print(table)
+    show(listing, fmt, console)
 
 
 @alerts_app.command("tail")

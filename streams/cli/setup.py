@@ -7,12 +7,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from streams.admin.buckets import ensure_buckets, wanted_buckets
 from streams.admin.connect import influx_client, kafka_admin
 from streams.admin.selfcheck import influx_round_trip, kafka_round_trip
 from streams.admin.topics import ensure_topics, partition_counts
+from streams.cli.tables import JsonOpt, Listing, chosen_format, show
 from streams.config import get_settings
 from streams.stack import Stack
 from streams.stack.influx_auth import ScopedTokens
@@ -43,13 +43,13 @@ def stack_down() -> None:
 
 
 @stack_app.command("status")
-def stack_status() -> None:
+def stack_status(as_json: bool = JsonOpt) -> None:
     """Show whether each server runs and answers. Exit code 0 only when all are up."""
-    table = Table("service", "state", "address", "pid")
+    listing = Listing(("service", "state", "address", "pid"))
     statuses = Stack(get_settings()).status()
     for service in statuses:
-        table.add_row(service.name, service.state, service.address, str(service.pid or "-"))
-    console.print(table)
+        listing.add(service.name, service.state, service.address, service.pid or "-")
+    show(listing, chosen_format(as_json, False), console)
     raise typer.Exit(0 if all(s.state == "up" for s in statuses) else 1)
 
 

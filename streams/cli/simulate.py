@@ -10,11 +10,11 @@ from typing import Any
 import typer
 import yaml
 from rich.console import Console
-from rich.table import Table
 
 from agents.rules.model import parse_duration
 from schemas.errors import SovwatchError
 from schemas.settings import TopicSettings
+from streams.cli.tables import Listing, show
 from streams.config import get_settings
 from streams.simulator.fleet import Fleet, load_fleet
 from streams.simulator.generator import Clock, simulate
@@ -191,7 +191,8 @@ def score_cmd(
     else:
         raise SovwatchError(f"--source {source!r}: expected kafka or influxdb")
     report = score(known, alerts)
-    Console(soft_wrap=True).print(report_table(report))
+    show(report_table(report))
+    print(f"{report.out_of_scope} alerts outside the run's sites or time range (not judged)")
     if out is not None:
         out.write_text(json.dumps(report_json(report), indent=2))
     total = report.totals()
@@ -203,19 +204,22 @@ def _fmt(value: float | None, pattern: str = "{:.2f}") -> str:
     return "-" if value is None else pattern.format(value)
 
 
-def report_table(report: Report) -> Table:
-    table = Table(
-        "rule",
-        "incidents",
-        "detected",
-        "alerts",
-        "precision",
-        "recall",
-        "delay p50 (s)",
-        "delay max (s)",
+def report_table(report: Report) -> Listing:
+    """Per rule and in total: incidents, detections, alerts, precision, recall, delays."""
+    table = Listing(
+        (
+            "rule",
+            "incidents",
+            "detected",
+            "alerts",
+            "precision",
+            "recall",
+            "delay p50 (s)",
+            "delay max (s)",
+        )
     )
     for rule in [*report.rules.values(), report.totals()]:
-        table.add_row(
+        table.add(
             rule.rule,
             str(rule.incidents),
             str(rule.detected),
@@ -225,9 +229,6 @@ def report_table(report: Report) -> Table:
             _fmt(rule.delay_p50_s, "{:.1f}"),
             _fmt(max(rule.delays_s) if rule.delays_s else None, "{:.1f}"),
         )
-    table.caption = (
-        f"{report.out_of_scope} alerts outside the run's sites or time range (not judged)"
-    )
     return table
 
 

@@ -14,6 +14,7 @@ from dashboards.queries.templating import Variable
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
 from streams.evidence.period import verify_stored
+from streams.evidence.unsigned import explain
 from streams.report import page, summary
 from streams.report.datasource import grafana_runner
 from streams.report.panels import render_panel
@@ -58,7 +59,11 @@ def make_report(
     key_file = settings.audit.public_key_file
     key = load_public_key(key_file.read_bytes()) if key_file else None
     audit = verify_stored(settings, key, None, time_range.start, time_range.stop)
-    evidence = [summary.alerts_html(counts), summary.audit_html(audit, sites, key is not None)]
+    label = explain(audit, settings).label
+    evidence = [
+        summary.alerts_html(counts),
+        summary.audit_html(audit, sites, key is not None, label),
+    ]
     sections.insert(0, ("Alerts and audit evidence", evidence))
     scope = f"sites {', '.join(sites)}" if sites else "all sites"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -71,7 +71,13 @@ def alerts_html(counts: AlertCounts) -> str:
     )
 
 
-def audit_html(report: Report, sites: Sequence[str] | None, key_checked: bool) -> str:
+def audit_html(
+    report: Report,
+    sites: Sequence[str] | None,
+    key_checked: bool,
+    unsigned_label: str = UNSIGNED,
+) -> str:
+    """Each site's verification; `unsigned_label` names a site no checkpoint covers yet."""
     chosen = [s for s in sorted(report.sites) if not sites or s in sites]
     rows = []
     for site in chosen:
@@ -82,7 +88,7 @@ def audit_html(report: Report, sites: Sequence[str] | None, key_checked: bool) -
         elif problems:
             state = f"<span class='bad'>TAMPERING OR LOSS: {len(problems)} problems</span>"
         elif any(f.site == site and f.kind == "unsigned" for f in report.findings):
-            state = f"<span class='warn'>{UNSIGNED.upper()}</span>"
+            state = f"<span class='warn'>{html.escape(unsigned_label.upper())}</span>"
         else:
             state = "<span class='good'>INTACT</span>"
         details = "".join(f"<li>{html.escape(f.line())}</li>" for f in problems[:10])

@@ -23,6 +23,7 @@ from streams.admin.connect import influx_client
 from streams.admin.produce import produce
 from streams.dev.demo_audit import sign_and_explain
 from streams.dev.env import ensure_dev_env
+from streams.dev.next_steps import verify_args
 from streams.simulator.recent import recent_records, small_fleet
 from streams.stack.process import free_port
 from tests.integration.agents.audit_harness import (  # noqa: F401 - fixtures by name
@@ -166,13 +167,14 @@ def test_verify_right_after_the_demo_flow_exits_0_and_says_intact(
     with pipeline.worker(cwd=tmp_path) as worker:
         produce(pipeline.settings.kafka, records)
         assert wait_for(lambda: all(len(stored(pipeline, s)) == audited[s] for s, _ in sites))
-        told = sign_and_explain(pipeline.settings, f"http://127.0.0.1:{worker.port}")
+        told, signed = sign_and_explain(pipeline.settings, f"http://127.0.0.1:{worker.port}")
+    assert signed, told
     for site, _ in sites:
         assert f"{site} seq 1..{audited[site]}" in told, told
-    command = told.splitlines()[-1].split()
-    assert command[:5] == [".venv/bin/sovwatch", "audit", "verify", "--since", "-1d"], told
+    command = verify_args(pipeline.settings)
+    assert command is not None and command[:4] == ["audit", "verify", "--since", "-1d"]
     for site, _ in sites:
-        done = sovwatch(pipeline.env, tmp_path, *command[1:], "--site", site)
+        done = sovwatch(pipeline.env, tmp_path, *command, "--site", site)
         assert done.returncode == 0, done.stdout + done.stderr
         assert done.stdout.startswith(f"INTACT: {audited[site]} records, 1 checkpoints"), (
             done.stdout
@@ -204,3 +206,29 @@ def test_an_unsigned_setup_is_reported_unsigned_not_tampering(unique: str, tmp_p
     # An unsigned setup has no key to give the verifier either: the answer is the same.
     keyless = sovwatch(env, tmp_path, *args[:-2])
     assert keyless.returncode == 3 and keyless.stdout == done.stdout, keyless.stderr
+
+
+def test_a_signed_setup_before_its_first_checkpoint_is_not_yet_checkpointed(
+    unique: str, tmp_path: Path
+) -> None:
+    """Right after new audit events, with a signing key configured: the sites have no
+    checkpoint yet, which is not the same as having no key."""
+    private, public = keypair(tmp_path)
+    pipeline = Isolated(unique, tmp_path, SOVWATCH_AUDIT__SIGNING_KEY=private)  # 300 s interval
+    site = f"n{unique}-fra"
+    # 20 minutes of history: the older records are past the verifier's grace (2 x 300 s + 60 s).
+    records = list(
+        recent_records(pipeline.settings.topics, small_fleet(((site, "DE"),)), minutes=20)
+    )
+    audited = audit_counts(pipeline, records)[site]
+    with pipeline.worker(cwd=tmp_path):
+        produce(pipeline.settings.kafka, records)
+        assert wait_for(lambda: len(stored(pipeline, site)) == audited)
+        args = ("audit", "verify", "--since", "-1d", "--site", site, "--public-key", str(public))
+        done = sovwatch(pipeline.env, tmp_path, *args)
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stdout.startswith(
+        f"NOT YET CHECKPOINTED (NEXT IN ≤ 300 S): {audited} records, 0 checkpoints"
+    ), done.stdout
+    assert "no signing key" not in done.stdout and "TAMPERING" not in done.stdout
+    assert f"not_checkpointed   site={site} seq " in done.stdout

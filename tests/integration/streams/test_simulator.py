@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from streams.cli.simulate import report_table, run
+from streams.cli.tables import plain
 from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock
 from streams.simulator.incidents import INJECTORS
@@ -55,9 +56,7 @@ def test_score_from_kafka_finds_every_event_driven_incident(
             time.sleep(2)
         final = report()
     print(f"{sent} events")
-    from rich.console import Console
-
-    Console(width=160).print(report_table(final))
+    print(plain(report_table(final)))
     recalls = {r.rule: r.recall for r in final.rules.values() if r.incidents}
     assert recalls == dict.fromkeys(rules, 1.0)
     assert all(r.delays_s for r in final.rules.values() if r.incidents)

@@ -115,7 +115,7 @@ def on_topic(monkeypatch: pytest.MonkeyPatch) -> list[Entry]:
 def test_list_counts_by_reason_kind_and_shows_no_clear_value(on_topic: list[Entry]) -> None:
     result = run_cli(["dlq", "list"], {})
     assert result.returncode == 0, result.stderr
-    assert "string_too_short" in result.stdout and "│ 1 " in result.stdout
+    assert "string_too_short  1" in result.stdout.splitlines()
     assert "security.physical:2:41" in result.stdout and "[/bold]" in result.stdout
     assert "1 record(s) on the topic are not dead letters" in result.stdout
     assert "B-CLEAR-1" not in result.stdout
