@@ -68,7 +68,7 @@ def run_seed(stack: FaultStack, seed: int, unique: str, run_dir: Path) -> SeedRe
                 timeline.note(f"checkpoint request to {name} failed: {exc}")
         timeline.note("checkpoints requested; reading back")
         report.checks = final_checks(pipeline, made, producer, public)
-    except Exception as exc:  # noqa: BLE001 - reported with the seed and timeline, not lost
+    except Exception as exc:  # reported with the seed and timeline, not lost
         timeline.note(f"run aborted: {type(exc).__name__}")
         aborted = "".join(traceback.format_exception_only(exc)).strip()
         report.checks.append(checks.CheckResult("run completed", (aborted[-3000:],)))
