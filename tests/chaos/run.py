@@ -44,7 +44,7 @@ def run_seed(stack: FaultStack, seed: int, unique: str, run_dir: Path) -> SeedRe
     pipeline = stack.pipeline(unique, run_dir, **worker_env(private.decode()))
     plan = schedule.draw(seed, WORKERS, JOINER)
     report.schedule = plan.lines()
-    timeline = Timeline()
+    timeline = Timeline(run_dir / "timeline.log")
     made = traffic.build(pipeline, seed)
     timeline.note(
         f"traffic built: {len(made.records)} records, {len(made.incidents)} incidents "

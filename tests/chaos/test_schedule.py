@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.chaos.schedule import (
     INFLUX_DOWN_WITHIN_S,
     JOIN,
@@ -50,10 +52,11 @@ def test_the_schedule_reads_as_lines() -> None:
     assert lines[-1].startswith("beside them: InfluxDB down at +")
 
 
-def test_the_timeline_keeps_notes_in_order_with_relative_times() -> None:
-    timeline = Timeline()
+def test_the_timeline_keeps_notes_in_order_with_relative_times(tmp_path: Path) -> None:
+    timeline = Timeline(tmp_path / "timeline.log")
     timeline.note("first")
     timeline.note("second")
     lines = timeline.lines()
     assert [line.split(" s  ", 1)[1] for line in lines] == ["first", "second"]
     assert all(line.startswith("+") and " s  " in line for line in lines)
+    assert (tmp_path / "timeline.log").read_text().splitlines() == lines
