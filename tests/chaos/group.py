@@ -8,6 +8,7 @@ import signal
 import time
 
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from tests.chaos.timeline import Timeline
 from tests.integration.pipeline import Isolated, Worker, wait_for
@@ -75,8 +76,8 @@ class Group:
             if self._admin is None:
                 self._admin = KafkaAdminClient(**self.pipeline.settings.kafka.client_config())
             found = self._admin.describe_groups([group_id])[group_id]
-            return str(found["state"]), len(found["members"])
-        except Exception:
+            return str(found["group_state"]), len(found["members"])
+        except (KafkaError, OSError):  # the broker restarting: no answer this time
             if self._admin is not None:
                 with contextlib.suppress(Exception):
                     self._admin.close()
