@@ -2,7 +2,7 @@
 
 Pauses between steps and the outage's length are the schedule's (what is injected, not a wait
 for a result); after each step the run waits for a state, with a bound, and notes the outcome:
-a worker Ready, a frozen worker dropped from the group, the group settled.
+a worker Ready, a stopped or frozen worker dropped from the group, the group settled.
 """
 
 from __future__ import annotations
@@ -41,20 +41,25 @@ def run(schedule: Schedule, group: Group, stack: Stack, session_timeout_s: float
 def _step(step: Step, group: Group, stack: Stack, session_timeout_s: float) -> None:
     timeline = group.timeline
     name = step.worker
+    # A worker gone (killed, stopped, frozen) is waited out of the group before it comes back:
+    # then "settled" (Stable, one member per running worker) cannot be the group as it was.
+    drop_s = 3 * session_timeout_s + 30
     if step.kind == KILL_9:
         timeline.note(f"kill -9 {name}")
         group.kill(name)
+        group.wait_dropped(name, drop_s)
         group.start(name)
     elif step.kind == FREEZE:
         timeline.note(f"SIGSTOP {name}")
         group.signal(name, signal.SIGSTOP)
-        group.wait_dropped(name, 3 * session_timeout_s + 30)
+        group.wait_dropped(name, drop_s)
         group.signal(name, signal.SIGCONT)
         timeline.note(f"SIGCONT {name}")
     elif step.kind == STOP:
         timeline.note(f"SIGTERM {name}")
         exited = group.stop(name)
         timeline.note(f"{name} {'exited' if exited else 'did NOT exit in 60 s: SIGKILLed'}")
+        group.wait_dropped(name, drop_s)
         group.start(name)
     elif step.kind == JOIN:
         timeline.note(f"{name} joins")

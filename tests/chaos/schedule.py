@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-KILL_9 = "kill-9"  # SIGKILL a worker, then start it again
+KILL_9 = "kill-9"  # SIGKILL a worker; once the group dropped it, start it again
 FREEZE = "sigstop"  # SIGSTOP a worker until the group has dropped it (its session timed out)
-STOP = "graceful-stop"  # SIGTERM a worker, wait for it to exit, then start it again
+STOP = "graceful-stop"  # SIGTERM a worker; once it exited and left, start it again
 JOIN = "join"  # a new worker joins the group (and stays)
 BROKER_RESTART = "broker-restart"  # stop the Kafka broker, start it again
 STEP_KINDS = (KILL_9, FREEZE, STOP, JOIN, BROKER_RESTART)
