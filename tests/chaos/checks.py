@@ -351,10 +351,10 @@ def check_timed_incidents(
             problems.append(f"{what}: no alert")
             continue
         if ids != {timed.alert_id}:
-            others = ids - {timed.alert_id}
+            others = sorted(ids - {timed.alert_id})
+            seen = "; ".join(_alert_text(i, [a for a in matching if a.id == i]) for i in others)
             problems.append(
-                f"{what}: {len(ids)} alert ids ({some(ids)}), expected one: {timed.alert_id}"
-                + (f"; unexpected {some(others)}" if others else "")
+                f"{what}: alert ids {some(ids)}, expected only {timed.alert_id}; unexpected: {seen}"
             )
         changes = Counter(a.change for a in matching if a.id == timed.alert_id)
         records += sum(changes.values())
@@ -375,3 +375,10 @@ def check_timed_incidents(
             "re-sent": resent,
         },
     )
+
+
+def _alert_text(alert_id: str, records: list[EmittedAlert]) -> str:
+    """An alert id with its window start and its state changes, as emitted."""
+    changes = sorted({r.change for r in records})
+    start = min(r.window_start for r in records)
+    return f"{alert_id} (from {start:%H:%M:%S}: {', '.join(c.text() for c in changes)})"

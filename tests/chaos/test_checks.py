@@ -222,12 +222,21 @@ def test_a_timed_incident_with_every_state_change_passes_and_counts_identical_re
     assert result.counts == {"incidents": 1, "state changes": 2, "records": 3, "re-sent": 1}
 
 
-def test_a_second_id_for_one_incident_fails() -> None:
+def test_a_second_id_for_one_incident_fails_and_says_what_it_held() -> None:
     emitted = [alert(), alert(status="resolved"), alert("alert-2", start=13)]
     result = check_timed_incidents([timed(FIRING, RESOLVED)], emitted)
     assert result.problems == (
-        "inc-1 (ops.node_heartbeat_lost at s1): 2 alert ids (alert-1, alert-2), expected one: "
-        "alert-1; unexpected alert-2",
+        "inc-1 (ops.node_heartbeat_lost at s1): alert ids alert-1, alert-2, expected only "
+        "alert-1; unexpected: alert-2 (from 10:13:00: firing/1 ev/to 10:17:00)",
+    )
+
+
+def test_an_incident_under_another_id_alone_fails() -> None:
+    result = check_timed_incidents([timed(FIRING)], [alert("alert-9", start=11)])
+    assert result.problems == (
+        "inc-1 (ops.node_heartbeat_lost at s1): alert ids alert-9, expected only alert-1; "
+        "unexpected: alert-9 (from 10:11:00: firing/1 ev/to 10:17:00)",
+        "inc-1 (ops.node_heartbeat_lost at s1): state changes missing: firing/1 ev/to 10:17:00",
     )
 
 
