@@ -16,7 +16,7 @@ from tests.chaos.group import Group
 from tests.chaos.schedule import BROKER_RESTART, FREEZE, JOIN, KILL_9, STOP, Schedule, Step
 from tests.chaos.timeline import Timeline
 
-SETTLE_S = 60.0  # a group settles within this after a step (else noted, and the run goes on)
+SETTLE_S = 45.0  # a group settles within this after a step (else noted, and the run goes on)
 SERVER_READY_S = 120.0
 
 
@@ -43,7 +43,7 @@ def _step(step: Step, group: Group, stack: Stack, session_timeout_s: float) -> N
     name = step.worker
     # A worker gone (killed, stopped, frozen) is waited out of the group before it comes back:
     # then "settled" (Stable, one member per running worker) cannot be the group as it was.
-    drop_s = 3 * session_timeout_s + 30
+    drop_s = 2 * session_timeout_s + 15
     if step.kind == KILL_9:
         timeline.note(f"kill -9 {name}")
         group.kill(name)

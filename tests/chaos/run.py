@@ -23,8 +23,8 @@ WORKERS = ("w1", "w2", "w3")
 JOINER = "w4"
 SESSION_TIMEOUT_S = 10.0  # SIGSTOP lasts until the group dropped the worker: just past this
 PRODUCE_S = 150.0  # the traffic is paced over this, while the faults run
-DRAIN_S = 240.0  # after the faults: every input offset committed within this
-ALERTS_S = 60.0  # then every time-driven state change on the alert topics within this
+DRAIN_S = 180.0  # after the faults: every input offset committed within this
+ALERTS_S = 45.0  # then every time-driven state change on the alert topics within this
 
 
 def worker_env(private_key_pem: str) -> dict[str, str]:
