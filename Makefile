@@ -46,12 +46,12 @@ test-faults: $(VENV)/.installed system-deps native
 CHAOS_SEED ?=
 SEEDS ?= 5
 test-chaos: $(VENV)/.installed system-deps native
-	CHAOS_SEED=$(CHAOS_SEED) SOVWATCH_CHAOS_DIR=$(CURDIR)/chaos-runs $(BIN)/pytest -q tests/chaos
+	CHAOS_SEED=$(CHAOS_SEED) SOVWATCH_CHAOS_DIR=$(CURDIR)/chaos-runs $(BIN)/pytest -q --show-capture=no tests/chaos
 
 # SEEDS seeds one after another (from CHAOS_SEED, or a random one), a line each and a total.
 chaos-soak: $(VENV)/.installed system-deps native
 	CHAOS_SEED=$(CHAOS_SEED) CHAOS_SOAK=$(SEEDS) SOVWATCH_CHAOS_DIR=$(CURDIR)/chaos-runs \
-		$(BIN)/pytest -q tests/chaos/test_chaos.py
+		$(BIN)/pytest -q --show-capture=no tests/chaos/test_chaos.py
 
 setup: $(VENV)/.installed system-deps native
 
