@@ -5,10 +5,8 @@ starts) takes them in batches of at most `max_size`, waiting at most `max_wait_s
 batch to fill, and calls `handle` on each. Between batches, and at least every `idle_s` while
 nothing arrives, it calls `idle` (the point sink's age-based flush).
 
-Faust stops its timers as soon as the app starts stopping, while the consumer still waits for
-every in-flight event to be acked: a batch that only a timer would flush was never written and the
-stop hung. This loop keeps running through the stop and, once `stopping()` is true, hands over
-what it holds at once (`drain`).
+Faust stops its timers as soon as the app starts stopping; this loop keeps running through the
+stop and, once `stopping()` is true, hands over what it holds at once.
 
 `put` blocks while `2 * max_size` events are queued: the agent stops iterating, Faust stops
 fetching, memory stays bounded.
@@ -102,8 +100,6 @@ class Batcher(Generic[E]):
 class Flushable(Protocol):
     async def flush_if_due(self) -> None: ...
 
-    async def flush(self) -> None: ...
-
 
 async def consume(
     events: AsyncIterator[E],
@@ -112,33 +108,22 @@ async def consume(
     sink: Flushable,
 ) -> None:
     """Feed `events` to `batcher`, whose task hands batches to `handle` and flushes `sink`
-    when due; on exit (the stream ended or the agent is stopped) hand over and write what is
-    held, then return (or re-raise the cancellation). If the batch task fails, so does this,
-    with its error, at once."""
+    when due; on exit (the stream ended or the agent is stopped) hand over what is held, then
+    return (or re-raise the cancellation). If the batch task fails, so does this, with its
+    error, at once."""
     runner = asyncio.ensure_future(batcher.run(handle, sink.flush_if_due))
     consumer = asyncio.current_task()
 
     def fail_the_agent(task: asyncio.Future[None]) -> None:
         # The agent may be waiting for an event that never comes (a quiet topic): without this
-        # the error sat in the task and the events it held were never acked.
-        # Cancelled here, `finally` below re-raises the batch task's own error.
+        # the error sat in the task. Cancelled here, `finally` re-raises the task's own error.
         if consumer is not None and not task.cancelled() and task.exception() is not None:
             consumer.cancel()
 
     runner.add_done_callback(fail_the_agent)
-    # Not `async for event in events`: its variable would hold the last event while the next is
-    # awaited. Faust gives every agent of a topic the same event object and, on a rebalance,
-    # clears the agents' queues and waits until no unacked message is referenced: an event this
-    # agent had handed over long ago kept the other agent's cleared copy alive, and the rebalance
-    # waited for it forever.
-    iterator = aiter(events)
     try:
-        while True:
-            try:
-                await batcher.put(await anext(iterator))
-            except StopAsyncIteration:
-                break
+        async for event in events:
+            await batcher.put(event)
     finally:
         batcher.close()
         await asyncio.shield(runner)
-        await sink.flush()

@@ -55,14 +55,19 @@ CONSUMER_LAG = Gauge(
 )
 READ_JUMPS = Counter(
     "sovwatch_consumer_read_jumps_total",
-    "Times the consumer's read position jumped past unread offsets (sought back, not committed)",
+    "Records read past the next offset of their partition (sought back, nothing committed past)",
     ["topic"],
     registry=REGISTRY,
 )
-OFFSETS_SKIPPED = Counter(
-    "sovwatch_offsets_skipped_total",
-    "Offsets never handed to an agent within one assignment (events skipped by the consumer)",
-    ["topic", "agent"],
+CHECKPOINTS = Counter(
+    "sovwatch_checkpoints_total",
+    "Checkpoints by outcome: committed, failed (nothing committed, retried) or fenced",
+    ["outcome"],
+    registry=REGISTRY,
+)
+CHECKPOINT_SECONDS = Histogram(
+    "sovwatch_checkpoint_seconds",
+    "Time of a committed checkpoint: effects flushed, state written, offsets committed",
     registry=REGISTRY,
 )
 

@@ -223,12 +223,23 @@ class WorkerSettings(BaseModel):
     max_held_batches: int = Field(
         4,
         ge=1,
-        description="Batches written or waiting for a write, not yet acked; then the worker "
+        description="Batches written or waiting for a write; then the worker "
         "stops pulling (the window in which one InfluxDB target's outage spares the others)",
     )
     retry_initial_s: float = Field(0.5, gt=0)
     retry_max_s: float = Field(30.0, gt=0)
-    commit_interval_s: float = Field(1.0, gt=0, description="How often acked offsets commit")
+    checkpoint_s: float = Field(
+        1.0,
+        gt=0,
+        description="How often a checkpoint writes the pending points and state and commits "
+        "the offsets processed (also on every revoke and on stop)",
+    )
+    revoke_checkpoint_s: float = Field(
+        10.0,
+        gt=0,
+        description="A revoke's checkpoint gives up after this long (InfluxDB unreachable): "
+        "nothing is committed and the next owner replays, instead of holding up the group",
+    )
     session_timeout_s: float = Field(
         15.0,
         ge=6,
@@ -237,7 +248,8 @@ class WorkerSettings(BaseModel):
     shutdown_timeout_s: float = Field(
         20.0,
         gt=0,
-        description="On stop, wait this long for in-flight events (then they are replayed)",
+        description="On stop, the last checkpoint waits this long for InfluxDB (then nothing "
+        "more is committed: the next owner replays)",
     )
     take_max_events: int = Field(
         2000, ge=1, description="Events taken from Kafka per batch (decode, rules, encode)"

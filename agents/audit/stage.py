@@ -1,52 +1,45 @@
-"""The audit agent: a hash chain per site over sovereignty audit events, stored in InfluxDB, with
-signed checkpoints on `audit.checkpoints` (compacted) and in InfluxDB.
+"""The audit family in the worker: each valid audit event chained per site and stored in
+InfluxDB as its record; signed checkpoints of each site's period on `audit.checkpoints`
+(compacted), in InfluxDB and in the witness directory.
 
-The ingest agent validates audit events (and dead-letters bad ones) but stores none: this agent
-stores them, chained, a batch at a time. It consumes the same topic in the same consumer group;
-Faust delivers each record to both agents and commits an offset only once both acked it. Records
-this agent skips (invalid, future-dated, already chained) are acked with their neighbours, after
-the batch's writes, never ahead of them.
-
-Sequencing rules and why they are exactly-once: `agents.audit.chain`. The chain state is the
-table `sovwatch-audit-heads` (site -> durable head), recovered from its changelog on start and
-rebalance. Each head is written to the changelog partition of its site's events
-(`agents.audit.heads_table`), so the ack callback and the checkpoint timer can update it outside
-stream iteration.
+The audit topic has one agent, which decodes, dead-letters and runs the rules like every other
+family (`agents.ingest.agent`) and asks this stage for each valid event's points. Sequencing
+rules and why they are exactly-once: `agents.audit.chain`. A site's period is signed at a worker
+checkpoint, after the fence (only for sites of partitions owned now), kept as pending in the head
+that the checkpoint writes, and published once the offsets are committed; a crash before the
+publish re-publishes the same checkpoint.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
+import time
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
 
 from agents import metrics
-from agents.audit.chain import AuditChain, Sequenced
+from agents.audit.chain import AuditChain
 from agents.audit.checkpoints import Checkpoint, Signer, checkpoint_line
 from agents.audit.records import canonical_json, record_line
 from agents.audit.witness import write_witness
-from agents.dead_letters import SendDeadLetter
-from agents.influx.batches import Destination, PointSink
+from agents.influx.batches import Destination
 from agents.influx.residency import Residency
 from agents.influx.writer import InfluxWriter
-from agents.ingest.steps import not_in_future, rejected_by_influxdb, within_limit
-from agents.privacy import Pseudonymiser
 from schemas.audit import AuditEvent
-from schemas.decode import decode_as
-from schemas.errors import DecodeError
-from schemas.personal import pseudonymise
+from schemas.errors import DecodeError, FieldIssue
 from schemas.settings import Settings
+
+Point = tuple[Destination, str]
 
 log = logging.getLogger(__name__)
 
 RECORDS = Counter(
     "sovwatch_audit_records_total",
-    "Audit records chained and acknowledged by InfluxDB",
+    "Audit records chained (a replay after a crash chains its events again, identically)",
     registry=metrics.REGISTRY,
 )
 SKIPPED = Counter(
@@ -67,15 +60,25 @@ WITNESS_FAILURES = Counter(
 )
 
 
-@dataclass(frozen=True)
-class _Item:
-    event: Any  # the Faust event
-    sequenced: Sequenced | None
-    country: str
+def keyed_by_site(event: AuditEvent, key: bytes | None) -> None:
+    """A site's chain must live on one partition: its records are keyed by the site id."""
+    if key != event.site_id.encode():
+        shown = "none" if key is None else repr(key.decode(errors="replace"))
+        raise DecodeError(
+            f"an audit record must be keyed by its site_id {event.site_id!r}, its key is {shown}",
+            (
+                FieldIssue(
+                    field="key",
+                    constraint="equals site_id",
+                    value=shown,
+                    message="the record key differs from site_id",
+                ),
+            ),
+        )
 
 
 class AuditStage:
-    """Chains a batch of audit events and hands their records to the sink; signs checkpoints."""
+    """Chains audit events into records and signs each site's periods."""
 
     def __init__(
         self,
@@ -83,11 +86,9 @@ class AuditStage:
         residency: Residency,
         chain: AuditChain,
         signer: Signer | None,
-        pseudonymiser: Pseudonymiser,
         checkpoint_topic: Any,
         checkpoint_writer: InfluxWriter,
-        assigned: Callable[[], Collection[int]],
-        send_dead_letter: SendDeadLetter,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
         self._residency = residency
@@ -95,39 +96,13 @@ class AuditStage:
         self.signer = signer
         self._checkpoint_topic = checkpoint_topic
         self._checkpoint_writer = checkpoint_writer
-        self._assigned = assigned  # the audit topic's partitions this worker owns now
-        self._send_dead_letter = send_dead_letter
-        self._pseudonymiser = pseudonymiser
-        self._checkpoint_lock = asyncio.Lock()
-        self.sink: PointSink[_Item] | None = None
-
-    def make_sink(
-        self,
-        writer: InfluxWriter,
-        manual_ack: Callable[[Any], Awaitable[Any]],
-        stopping: Callable[[], bool],
-    ) -> PointSink[_Item]:
-        async def confirm(item: _Item) -> None:
-            done = item.sequenced
-            # A partition revoked meanwhile belongs to another worker now: it re-sequences the
-            # same events identically and moves the head itself.
-            if (
-                done is not None
-                and done.partition in self._assigned()
-                and self.chain.confirm(done, item.country)
-            ):
-                RECORDS.inc()
-            await manual_ack(item.event)
-
-        async def reject(item: _Item | None, reason: str) -> None:
-            # InfluxDB refused the point: its seq stays a gap that `audit verify` reports, and
-            # the raw event goes to the DLQ. Blocking the chain forever would lose more.
-            assert item is not None  # every audit line belongs to its event
-            log.error("audit record %s refused by InfluxDB: %s", item.sequenced, reason)
-            await (await self._send_dead_letter(item.event, rejected_by_influxdb(reason)))
-
-        self.sink = PointSink(writer, self._settings.worker, confirm, reject, stopping)
-        return self.sink
+        self._monotonic = monotonic
+        self._signed_at = monotonic()
+        self._sign_now = False
+        self._to_publish: list[Checkpoint] = []  # signed at this checkpoint
+        self._sealed_publish: list[Checkpoint] = []  # published once this checkpoint commits
+        self.published: list[Checkpoint] = []  # by the last checkpoint that published any
+        self._covered: dict[str, tuple[int, int, int]] = {}  # site -> (count, first, last)
 
     async def close(self) -> None:
         await self._checkpoint_writer.close()
@@ -137,72 +112,90 @@ class AuditStage:
             self._residency.target_for(country), self._settings.influxdb.buckets.audit
         )
 
-    async def handle(self, events: list[Any]) -> None:
-        assert self.sink is not None
-        sink, chain, settings = self.sink, self.chain, self._settings
-        now = datetime.now(UTC)
-        replayed: dict[str, tuple[int, int, int]] = {}  # site -> (count, first, last offset)
-        for event in events:
-            message = event.message
-            try:
-                raw = within_limit(message.value or b"", settings.topics.max_record_bytes)
-                decoded = self._residency.resident(
-                    not_in_future(
-                        decode_as(raw, AuditEvent), now, settings.worker.max_future_skew_s
-                    )
-                )
-            except DecodeError:
-                await sink.add(_Item(event, None, ""), ())  # the ingest agent dead-letters it
-                continue
-            stored = pseudonymise(decoded, self._pseudonymiser)  # the chain is over what is stored
-            placed = chain.sequence(stored, message.partition, message.offset)
-            if isinstance(placed, str):
-                SKIPPED.labels(reason=placed).inc()
-                if placed == "stored":  # every replayed event after a restart: one line a batch
-                    count, first, _ = replayed.get(stored.site_id, (0, message.offset, 0))
-                    replayed[stored.site_id] = (count + 1, first, message.offset)
-                else:
-                    log.info(
-                        "audit event %s (partition %d offset %d) gets no seq: %s",
-                        stored.event_id, message.partition, message.offset, placed,
-                    )  # fmt: skip
-                await sink.add(_Item(event, None, stored.country), ())
-                continue
-            destination = self._destination(stored.country)
-            await sink.add(
-                _Item(event, placed, stored.country), [(destination, record_line(placed.record))]
-            )
-        for site, (count, first, last) in replayed.items():
-            head = chain.head(site)
+    def points(self, event: AuditEvent, partition: int, offset: int) -> list[Point]:
+        """The record of one valid, pseudonymised audit event (none if it gets no seq)."""
+        placed = self.chain.sequence(event, partition, offset)
+        if isinstance(placed, str):
+            SKIPPED.labels(reason=placed).inc()
+            if placed == "covered":  # every replayed event after a crash: one line a batch
+                count, first, _ = self._covered.get(event.site_id, (0, offset, 0))
+                self._covered[event.site_id] = (count + 1, first, offset)
+            else:
+                log.info(
+                    "audit event %s (partition %d offset %d) gets no seq: %s",
+                    event.event_id, partition, offset, placed,
+                )  # fmt: skip
+            return []
+        RECORDS.inc()
+        return [(self._destination(event.country), record_line(placed.record))]
+
+    def log_replays(self) -> None:
+        """One line per site whose replayed events the head already covered (this batch)."""
+        for site, (count, first, last) in self._covered.items():
+            head = self.chain.head(site)
             log.info(
-                "audit site %s: %d replayed events (offsets %d..%d) already stored (durable "
-                "head: seq %d, partition %d, offset %d)",
+                "audit site %s: %d replayed events (offsets %d..%d) already chained (head: seq "
+                "%d, partition %d, offset %d)",
                 site, count, first, last, head.seq, head.partition, head.offset,
             )  # fmt: skip
+        self._covered.clear()
 
-    async def checkpoint_now(self) -> list[Checkpoint]:
-        """Sign and publish a checkpoint for every site of this worker with new records (and
-        any checkpoint a crash left unpublished)."""
+    def sign_soon(self) -> None:
+        """Sign every site's period at the next checkpoint, whatever the interval."""
+        self._sign_now = True
+
+    async def sign_due(self, owned: Mapping[str, frozenset[int]]) -> None:
+        """At a checkpoint, after the fence: close and sign the period of every site of an
+        owned partition with new records, if the interval passed (or `sign_soon`)."""
         signer = self.signer
-        if signer is None:
-            return []
-        async with self._checkpoint_lock:
-            published: list[Checkpoint] = []
-            assigned = self._assigned()
-            for site in list(self.chain.sites()):
-                head = self.chain.head(site)
-                if head.partition not in assigned:
-                    continue  # a standby copy, or a site another worker owns now
-                ts = datetime.now(UTC).isoformat(timespec="microseconds")
-                checkpoint = self.chain.begin_checkpoint(site, ts, signer.key_id)
-                if checkpoint is None:
-                    continue
-                signed = signer.sign(checkpoint)
+        now = self._monotonic()
+        due = now - self._signed_at >= self._settings.audit.checkpoint_interval_s
+        if signer is None or not (due or self._sign_now):
+            return
+        self._signed_at, self._sign_now = now, False
+        partitions = owned.get(self._settings.topics.audit, frozenset())
+        for site in list(self.chain.sites()):
+            if self.chain.head(site).partition not in partitions:
+                continue  # a standby copy, or a site another worker owns now
+            left_over = self.chain.pending(site)  # a crash came before their publish
+            ts = datetime.now(UTC).isoformat(timespec="microseconds")
+            checkpoint = self.chain.begin_checkpoint(site, ts, signer.key_id)
+            fresh = [] if checkpoint is None else [checkpoint]
+            self._to_publish.extend(signer.sign(c) for c in [*left_over, *fresh])
+
+    async def publish_signed(self) -> None:
+        """After the commit: publish what `sign_due` signed (its heads are written)."""
+        published: list[Checkpoint] = []
+        while self._sealed_publish:
+            signed = self._sealed_publish[0]
+            try:
                 await self._publish(signed)
-                self.chain.finish_checkpoint(signed)
-                CHECKPOINTS.inc()
-                published.append(signed)
-            return published
+            except Exception:  # still pending in the head: signed and published again later
+                log.exception("audit checkpoint site=%s not published", signed.site)
+                self._sealed_publish.clear()
+                break
+            self._sealed_publish.pop(0)
+            self.chain.finish_checkpoint(signed)
+            CHECKPOINTS.inc()
+            published.append(signed)
+        if published:
+            self.published = published
+
+    def seal(self) -> None:
+        self.chain.seal()
+        self._sealed_publish.extend(self._to_publish)
+        self._to_publish = []
+
+    def write(self) -> list[Awaitable[object]]:
+        """Checkpoint: the changed heads to their changelog."""
+        return self.chain.write()
+
+    def discard(self) -> None:
+        """A revoke: head changes not written are dropped; what was signed but not published
+        is published by the next owner."""
+        self.chain.discard()
+        self._to_publish.clear()
+        self._sealed_publish.clear()
 
     async def _publish(self, checkpoint: Checkpoint) -> None:
         delivery = await self._checkpoint_topic.send(

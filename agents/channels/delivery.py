@@ -7,7 +7,8 @@ record is dropped first (a later record of the same incident carries its content
 is queued does the oldest firing/resolved record go. A queued `updated` record is replaced by any
 later record of its incident (the receiver only needs the latest state). Every drop is counted in
 `sovwatch_alert_deliveries_dropped_total`; per channel also sent, failed (given up after the
-retries) and queued.
+retries) and queued. Each record may carry a `done` callback, called once the record is settled
+(sent, given up, dropped or superseded): the channel agent commits an alert's offset only then.
 """
 
 from __future__ import annotations
@@ -59,29 +60,39 @@ class Backoff:
         return float(base * (0.5 + 0.5 * rand()))
 
 
+Done = Callable[[], None]
+
+
+def _nothing() -> None:
+    pass
+
+
 class DeliveryQueue:
-    """A bounded FIFO of records with the drop policy above."""
+    """A bounded FIFO of records (each with its `done` callback) with the drop policy above."""
 
     def __init__(self, channel: str, max_records: int) -> None:
         self.channel = channel
         self.max_records = max_records
-        self._records: deque[Alert] = deque()
+        self._records: deque[tuple[Alert, Done]] = deque()
         self._dropped = 0
         self._logged_at = float("-inf")
 
     def __len__(self) -> int:
         return len(self._records)
 
-    def put(self, alert: Alert) -> None:
+    def put(self, alert: Alert, done: Done = _nothing) -> None:
         superseded = next(
-            (r for r in self._records if r.id == alert.id and r.status == "updated"), None
+            (r for r in self._records if r[0].id == alert.id and r[0].status == "updated"), None
         )
         if superseded is not None:
             self._records.remove(superseded)
+            superseded[1]()
         if len(self._records) >= self.max_records:
-            victim = next((r for r in self._records if r.status == "updated"), self._records[0])
+            victim = next((r for r in self._records if r[0].status == "updated"), self._records[0])
             self._records.remove(victim)
-            metrics.DELIVERIES_DROPPED.labels(channel=self.channel, status=victim.status).inc()
+            victim[1]()
+            dropped = victim[0]
+            metrics.DELIVERIES_DROPPED.labels(channel=self.channel, status=dropped.status).inc()
             self._dropped += 1
             now = time.monotonic()
             if now - self._logged_at >= LOG_DROPS_EVERY_S:  # a flood logs once a minute
@@ -91,14 +102,14 @@ class DeliveryQueue:
                     self.channel,
                     self.max_records,
                     self._dropped,
-                    victim.status,
-                    victim.id,
+                    dropped.status,
+                    dropped.id,
                 )
                 self._logged_at, self._dropped = now, 0
-        self._records.append(alert)
+        self._records.append((alert, done))
         self._gauge()
 
-    def pop(self) -> Alert | None:
+    def pop(self) -> tuple[Alert, Done] | None:
         record = self._records.popleft() if self._records else None
         self._gauge()
         return record
@@ -127,9 +138,10 @@ class Delivery:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
 
-    def offer(self, alert: Alert) -> None:
-        """Queue a record; returns at once (never blocks the pipeline)."""
-        self.queue.put(alert)
+    def offer(self, alert: Alert, done: Done = _nothing) -> None:
+        """Queue a record; returns at once (never blocks the pipeline). `done` is called once
+        the record is settled."""
+        self.queue.put(alert, done)
         self._wake.set()
         if self._task is None and not self._closing:
             self._task = asyncio.ensure_future(self._run())
@@ -138,13 +150,15 @@ class Delivery:
         while not self._closing:
             for alert in self.channel.due(time.monotonic()):
                 self.queue.put(alert)
-            record = self.queue.pop()
-            if record is None:
+            queued = self.queue.pop()
+            if queued is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._poll_s)
                 continue
-            await self._deliver(record)
+            record, done = queued
+            await self._deliver(record)  # cancelled (shutdown): not settled, re-sent by the next
+            done()
 
     async def _deliver(self, record: Alert) -> None:
         name = self.channel.name

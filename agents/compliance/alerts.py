@@ -1,12 +1,10 @@
-"""Where alerts go: Kafka `alerts.<team>` and the InfluxDB `alerts` bucket (both acknowledged
-before the triggering event is acked), plus the external channels (Alertmanager, webhook,
-syslog CEF: `agents.channels`).
+"""Where alerts go: Kafka `alerts.<team>` and the InfluxDB `alerts` bucket, both acknowledged
+before the checkpoint that follows the triggering event commits its offset. The external channels
+(Alertmanager, webhook, syslog CEF) read the alert topics with an agent of their own
+(`agents.channels.agent`), so a crash re-sends instead of losing.
 
 A point InfluxDB refuses for good (HTTP 400/422, e.g. older than the bucket's retention) is logged
-and counted, not retried: the alert is on Kafka already. The external channels are notifications:
-each record is offered to their bounded delivery queues (`agents.channels.delivery`), which
-never wait and retry beside the pipeline, never in its way.
-"""
+and counted, not retried: the alert is on Kafka already."""
 
 from __future__ import annotations
 
@@ -15,11 +13,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from agents import metrics
-from agents.channels.delivery import Delivery, close_all
-from agents.influx.batches import Destination, LineWriter
+from agents.influx.batches import Destination
 from agents.influx.points import alert_line
 from agents.influx.residency import Residency
-from agents.influx.writer import WriteRejectedError
 from schemas.alert import Alert
 
 log = logging.getLogger(__name__)
@@ -33,14 +29,10 @@ class AlertFanout:
     def __init__(
         self,
         residency: Residency,
-        writer: LineWriter,
         publish: Publish,
-        deliveries: Sequence[Delivery] = (),
     ) -> None:
         self._residency = residency
-        self._writer = writer
         self._publish = publish
-        self.deliveries = list(deliveries)
 
     def point(self, alert: Alert) -> tuple[Destination, str]:
         """The alert's line, bound for the alerts bucket of its country's InfluxDB."""
@@ -54,30 +46,8 @@ class AlertFanout:
         before the triggering event may be acked (the ingest agent batches both)."""
         deliveries = [await self._publish(alert) for alert in batch]
         for alert in batch:
-            self._count_and_notify(alert)
+            metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
         return deliveries, [self.point(alert) for alert in batch]
-
-    async def emit(self, batch: Sequence[Alert]) -> None:
-        """Returns once Kafka and InfluxDB acknowledged every alert of the batch (timer path)."""
-        deliveries, points = await self.stage(batch)
-        for delivery in deliveries:
-            await delivery
-        for destination, line in points:
-            try:
-                await self._writer.write(destination.target, destination.bucket, [line])
-            except WriteRejectedError as exc:
-                # e.g. an alert about events older than the bucket's retention: the alert is on
-                # Kafka already; a refused point must not stop the pipeline.
-                log.warning("alert point not stored in InfluxDB: %s", exc)
-                metrics.SINK_FAILURES.labels(sink="influxdb").inc()
-
-    def _count_and_notify(self, alert: Alert) -> None:
-        metrics.ALERTS.labels(rule_id=alert.rule_id, severity=alert.severity).inc()
-        for delivery in self.deliveries:
-            delivery.offer(alert)
-
-    async def close(self) -> None:
-        await close_all(self.deliveries)
 
 
 def kafka_publisher(topics: dict[str, Any]) -> Publish:

@@ -1,13 +1,16 @@
-"""Compliance: every valid telemetry event of a batch goes through the rule engine; its alerts
-are published to alerts.<team> at once and their points join the batch's InfluxDB write.
+"""Compliance: every valid event of a batch goes through the rule engine; its alerts are
+published to alerts.<team> at once and their points join the batch's InfluxDB write.
 
-Rule evaluation runs inside the ingest agent's batches rather than as a second agent on the same
-topics: one stream decodes and pseudonymises each event once for both concerns.
+Rule evaluation runs inside each agent's batches rather than as an agent of its own: one stream
+decodes and pseudonymises each event once for both concerns.
 
-Rule state lives in a Faust table (changelog-backed), so a restart resumes every open window.
-Time-driven rules (absence, not-followed-by, two-person) are judged by a timer on a clock that
-follows event time (`EventClock`), only for the partitions this worker actively owns: a standby
-copy of another worker's partitions never fires.
+Rule state lives in a Faust table (changelog-backed) and is written at checkpoints
+(`agents.compliance.rule_state`), with the offset up to which it applied each partition: a
+replay after a crash skips what the state already counted. Time-driven rules (absence,
+not-followed-by, two-person) are judged at checkpoints, after the fence, only for the partitions
+this worker owns in the current generation and only once their state was recovered; each
+partition has its own event clock (`EventClock`), so a lagging partition is judged by its own
+time, not by another's.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 from agents import metrics
 from agents.compliance.alerts import AlertFanout, Point
 from agents.compliance.rule_state import TableState
+from agents.influx.batches import PointSink
 from agents.rules.engine import RuleEngine
 from schemas.alert import Alert
 from schemas.decode import Event
@@ -61,47 +65,118 @@ class EventClock:
         return min(self._event_ts + elapsed, self._wall() + self._max_skew)
 
 
+Item = tuple[Event, str, int, int]
+"""A validated, pseudonymised event and where it was read: topic, partition, offset."""
+
+
 class Compliance:
-    """The rule engine of one worker, its state, clock and alert sink."""
+    """The rule engine of one worker, its state, clocks and alert sink."""
 
     def __init__(
-        self, engine: RuleEngine, state: TableState, clock: EventClock, alerts: AlertFanout
+        self,
+        engine: RuleEngine,
+        state: TableState,
+        alerts: AlertFanout,
+        *,
+        new_clock: Callable[[], EventClock],
+        tick_interval_s: float,
+        timer_sink: PointSink[Any],
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`new_clock`: a partition's event clock (`EventClock(max_future_skew_s)`).
+        `timer_sink`: where time-driven alerts' points and deliveries go (the checkpoint makes
+        them durable before it writes the state they leave)."""
         self.engine = engine
+        self.timer_sink = timer_sink
         self._state = state
-        self._clock = clock
         self._alerts = alerts
+        self._new_clock = new_clock
+        self._tick_interval_s = tick_interval_s
+        self._monotonic = monotonic
+        self._clocks: dict[int, EventClock] = {}
+        self._ticked_at: float | None = None
+        self._recovered = False
+        self._owned: frozenset[int] = frozenset()
 
-    def evaluate(self, items: Sequence[tuple[Event, int]]) -> list[Alert]:
-        """Alerts caused by validated, pseudonymised events, each with its Kafka partition."""
-        with self._state.batch():
-            alerts = self.engine.process_batch(items, now=datetime.now(UTC))
-        if items:
-            self._clock.observe(max(event.ts for event, _ in items))
+    def _clock(self, partition: int) -> EventClock:
+        clock = self._clocks.get(partition)
+        if clock is None:
+            clock = self._clocks[partition] = self._new_clock()
+        return clock
+
+    def evaluate(self, items: Sequence[Item]) -> list[Alert]:
+        """Alerts caused by the events the state has not applied yet (a replay after a crash
+        may hand over events the written state already holds)."""
+        state = self._state
+        fresh: list[tuple[Event, int]] = []
+        applied: dict[tuple[str, int], int] = {}
+        latest: dict[int, datetime] = {}
+        for event, topic, partition, offset in items:
+            where = (topic, partition)
+            below = applied.get(where)
+            if below is None:
+                below = applied[where] = state.applied(topic, partition)
+            if offset < below:
+                continue
+            applied[where] = offset + 1
+            fresh.append((event, partition))
+            if partition not in latest or event.ts > latest[partition]:
+                latest[partition] = event.ts
+        alerts = self.engine.process_batch(fresh, now=datetime.now(UTC))
+        for (topic, partition), below in applied.items():
+            state.mark_applied(topic, partition, below)
+        for partition, ts in latest.items():
+            self._clock(partition).observe(ts)
         return alerts
 
     async def publish(self, alerts: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[Point]]:
         """Sent to Kafka now; returns the deliveries and the points the batch must await/write."""
         return await self._alerts.stage(alerts)
 
-    async def tick(self, active_partitions: Collection[int]) -> None:
-        """Judge the time-driven rules of the partitions this worker actively owns."""
+    def assigned(self, partitions: Collection[int]) -> None:
+        """A new generation: judge nothing until the state of these partitions is recovered."""
+        self._owned = frozenset(partitions)
+        self._recovered = False
+
+    def recovered(self) -> None:
+        """The table holds the owned partitions' state: index it (the index of the previous
+        assignment knows nothing of partitions taken over)."""
+        self.engine.reindex(self._state.in_partitions(self._owned))
+        self._recovered = True
+
+    async def tick(self, owned: Collection[int]) -> None:
+        """At a checkpoint: judge the time-driven rules of the partitions owned now, at most
+        every `tick_interval_s`."""
+        now = self._monotonic()
+        if not (self._recovered and owned):
+            return
+        if self._ticked_at is not None and now - self._ticked_at < self._tick_interval_s:
+            return
+        self._ticked_at = now
         started = time.perf_counter()
+        wall = self._new_clock().now()  # a partition with no events yet: the wall clock
+        clocks = self._clocks
+        state = self._state
+
+        def now_of(key: str) -> datetime:
+            partition = state.partition_of(key)
+            clock = clocks.get(partition) if partition is not None else None
+            return wall if clock is None else clock.now()
+
+        latest = max((clocks[p].now() for p in owned if p in clocks), default=wall)
         try:
-            due = self.engine.tick(
-                self._clock.now(), active=self._state.in_partitions(active_partitions)
-            )
+            due = self.engine.tick(latest, active=state.in_partitions(owned), now_of=now_of)
         except Exception:  # a bad rule or state must not stop ingestion; the next tick retries
             log.exception("time-driven rules failed")
             return
         if due.alerts:
             try:
-                await self._alerts.emit(due.alerts)
-            except Exception:  # not delivered: nothing stored, the next tick fires them again
-                log.exception("time-driven alerts not delivered; retried at the next tick")
+                deliveries, points = await self._alerts.stage(due.alerts)
+            except Exception:  # not sent: nothing stored, the next tick fires them again
+                log.exception("time-driven alerts not sent; retried at the next tick")
                 return
-        due.commit()  # only now is "fired" stored: a crash before this re-fires the same ids
+            await self.timer_sink.add_lines(points, deliveries)
+        # "Fired" is stored with this checkpoint's state, written only once the alerts were
+        # delivered: a crash before re-fires the same ids.
+        due.commit()
         metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)
-
-    async def close(self) -> None:
-        await self._alerts.close()

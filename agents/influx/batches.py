@@ -1,19 +1,19 @@
-"""Batching points into acknowledged InfluxDB writes, and acking the Kafka events behind them.
+"""Batching points into acknowledged InfluxDB writes.
 
 Each buffered entry remembers the Kafka event it came from. A batch is flushed when it holds
-`batch_max_points` points or its oldest point is `batch_max_age_s` old; only after every write of
-the batch was acknowledged are its events acked (so Faust may commit their offsets).
+`batch_max_points` points or its oldest point is `batch_max_age_s` old; once every write of a
+batch was acknowledged its events are handed to `written` (a counter), in order. The worker's
+checkpoint calls `flush`: it returns once everything handed over is written and every other
+acknowledgement the batches wait for (dead letters, alerts) arrived, and only then are offsets
+committed.
 
 Each InfluxDB target (a jurisdiction's server and org) has a write lane of its own: a batch's
 lines for that target are written after the target's previous lines, independently of the other
 targets. So one country's InfluxDB outage does not hold back the other countries' storage, for up
-to `max_held_batches` batches handed over and not yet acked; then `add` waits (backpressure: the
-agent stops pulling from Kafka, memory stays bounded). Nothing is dropped.
-
-Acks stay in offset order for every partition: a batch is acked only once every lane has written
-its lines and the batch before it was acked, so one target's outage holds back the acks (Kafka
-commits) of all, never another target's writes. A write abandoned at shutdown
-(`WriteAbandonedError`) leaves its events and every later one unacked: the next owner replays them.
+to `max_held_batches` batches handed over and not yet written; then `add` waits (backpressure:
+the agent stops pulling from Kafka, memory stays bounded). Nothing is dropped. A write abandoned
+at shutdown (`WriteAbandonedError`) makes `flush` raise: the checkpoint commits nothing and the
+next owner replays.
 """
 
 from __future__ import annotations
@@ -74,6 +74,10 @@ class _Batch(Generic[E]):
     points: int = 0
     opened: float = field(default_factory=time.monotonic)
 
+    @property
+    def empty(self) -> bool:
+        return not (self.events or self.points or self.waits)
+
     def by_lane(self) -> dict[tuple[str, str], list[_Job[E]]]:
         """The batch's writes grouped by write lane (server and org), one per bucket."""
         lanes: dict[tuple[str, str], list[_Job[E]]] = defaultdict(list)
@@ -93,30 +97,30 @@ class _Batch(Generic[E]):
 
 
 class PointSink(Generic[E]):
-    """Buffer -> acknowledged write -> ack. `E` is the Kafka event type (opaque here)."""
+    """Buffer -> acknowledged write. `E` is the Kafka event type (opaque here)."""
 
     def __init__(
         self,
         writer: LineWriter,
         worker: WorkerSettings,
-        ack: Callable[[E], Awaitable[None]],
+        written: Callable[[E], Awaitable[None]],
         reject: Callable[[E | None, str], Awaitable[None]],
         stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self._writer = writer
         self._max_points = worker.batch_max_points
         self._max_age = worker.batch_max_age_s
-        self._ack = ack
+        self._written = written
         self._reject = reject
         self._max_held = worker.max_held_batches
         self._batch: _Batch[E] = _Batch()
         self._lock = asyncio.Lock()
-        # Per handed-over batch, in order: done once its events are acked (or given up).
+        # Per handed-over batch, in order: done once its events are written (or given up).
         self._held: deque[asyncio.Future[None]] = deque()
         # Per write lane, its last write (the next one of the lane starts after it).
         self._lanes: dict[tuple[str, str], asyncio.Future[None]] = {}
         self._stopping = stopping
-        self.abandoned = False  # a write was given up at shutdown: nothing is acked any more
+        self.abandoned = False  # a write was given up at shutdown: nothing is committed any more
 
     @property
     def pending_points(self) -> int:
@@ -141,8 +145,8 @@ class PointSink(Generic[E]):
         points: Sequence[tuple[Destination, str]],
         waits: Sequence[Awaitable[Any]] = (),
     ) -> None:
-        """Buffer the points of one event (an event may have none: it is acked with the batch),
-        and anything else that must be acknowledged before it is acked (`waits`)."""
+        """Buffer the points of one event (an event may have none),
+        and anything else the checkpoint must await besides (`waits`)."""
         batch = self._batch
         batch.waits.extend(waits)
         if not batch.events:
@@ -167,32 +171,50 @@ class PointSink(Generic[E]):
 
     async def flush_if_due(self) -> None:
         """Flush a partial batch that has waited long enough (at once when stopping)."""
-        if self._batch.events and (
+        if not self._batch.empty and (
             self._stopping() or time.monotonic() - self._batch.opened >= self._max_age
         ):
             await self._start_flush()
 
     async def flush(self) -> None:
-        """Write everything buffered; returns when it is written and acked."""
+        """Write everything buffered; returns when it is written (raises
+        `WriteAbandonedError` if a write was given up: those points are not stored)."""
         await self._start_flush()
         async with self._lock:
             while self._held:
                 await self._release_oldest()
+        if self.abandoned:
+            raise WriteAbandonedError("a write was abandoned at shutdown: nothing is committed")
 
-    async def _start_flush(self) -> None:
+    async def seal(self) -> Awaitable[None]:
+        """Hand over everything buffered (a checkpoint: even beyond `max_held_batches`, so the
+        checkpoint never waits for room); returns an awaitable that is done once everything
+        handed over until now is written, and raises as `flush` does."""
+        await self._start_flush(wait_for_room=False)
+        return self._all_written(list(self._held))
+
+    async def _all_written(self, held: list[asyncio.Future[None]]) -> None:
+        for batch in held:
+            await asyncio.shield(batch)
+        if self.abandoned:
+            raise WriteAbandonedError("a write was abandoned at shutdown: nothing is committed")
+
+    async def _start_flush(self, wait_for_room: bool = True) -> None:
         """Hand the current batch to its lanes' background writes, once fewer than
-        `max_held_batches` batches are held."""
+        `max_held_batches` batches are held (unless not `wait_for_room`)."""
         async with self._lock:
-            while self._held and (self._held[0].done() or len(self._held) >= self._max_held):
+            while self._held and (
+                self._held[0].done() or (wait_for_room and len(self._held) >= self._max_held)
+            ):
                 await self._release_oldest()
             batch, self._batch = self._batch, _Batch()
-            if batch.events:
+            if not batch.empty:
                 writes = [self._lane_write(lane, jobs) for lane, jobs in batch.by_lane().items()]
                 previous = self._held[-1] if self._held else None
                 self._held.append(asyncio.ensure_future(self._finish(batch, writes, previous)))
 
     async def _release_oldest(self) -> None:
-        """Wait for the oldest held batch to be acked; its failure is this call's."""
+        """Wait for the oldest held batch to be written; its failure is this call's."""
         oldest = self._held[0]
         try:
             await asyncio.shield(oldest)
@@ -226,16 +248,14 @@ class PointSink(Generic[E]):
         writes: list[asyncio.Future[None]],
         previous: asyncio.Future[None] | None,
     ) -> None:
-        """Ack the batch's events once all its lanes wrote and the batch before was acked."""
+        """Hand the events to `written` once all its lanes wrote and the batch before did."""
         outcomes = await asyncio.gather(*writes, return_exceptions=True)
         for outcome in outcomes:
             if isinstance(outcome, BaseException) and not isinstance(outcome, WriteAbandonedError):
                 raise outcome
         if any(isinstance(outcome, WriteAbandonedError) for outcome in outcomes):
             self.abandoned = True
-            log.warning(
-                "a write was abandoned: %d events left unacked for replay", len(batch.events)
-            )
+            log.warning("a write was abandoned: %d events left for replay", len(batch.events))
         if previous is not None:
             await previous
         if self.abandoned:
@@ -243,7 +263,7 @@ class PointSink(Generic[E]):
         for wait in batch.waits:
             await wait
         for event in batch.events:
-            await self._ack(event)
+            await self._written(event)
         metrics.PENDING_POINTS.set(self._batch.points)
 
     async def _write(

@@ -92,7 +92,7 @@ class TickResult:
         alerts). A second call does nothing."""
         if not self._committed:
             self._committed = True
-            self._engine._commit(self._fired, self._resolved)
+            self._engine._store_fired(self._fired, self._resolved)
             self._engine.prune(self._now, self._active)
 
 
@@ -190,10 +190,16 @@ class RuleEngine:
             except Exception:  # one rule's bug must not stop the event or the other rules
                 self._errors.report(rule.id, f"on event {getattr(event, 'event_id', '?')}")
 
-    def tick(self, now: datetime, active: Active | None = None) -> TickResult:
+    def tick(
+        self,
+        now: datetime,
+        active: Active | None = None,
+        now_of: Callable[[str], datetime] | None = None,
+    ) -> TickResult:
         """Alerts due by time (absence, not-followed-by, two-person and late-A deadlines) for the
         keys `active` accepts; stores nothing until `TickResult.commit()`. Visits due keys only
-        (a full walk the first time and every `rescan_every` ticks)."""
+        (a full walk the first time and every `rescan_every` ticks). `now_of`: each key's own
+        time (its partition's event clock), at most `now`; default `now` for every key."""
         self._ticks += 1
         if not self._indexed or (self.rescan_every and self._ticks % self.rescan_every == 0):
             self.reindex(active)
@@ -201,21 +207,23 @@ class RuleEngine:
         fired: list[_Fired] = []
         epoch = _epoch(now)
         deadlines = self._index.deadlines
-        due_incidents: list[tuple[str, State]] = []
+        due_incidents: list[tuple[str, State, datetime]] = []
         for key in deadlines.pop_due(epoch):
             before: State | None = self.state.get(key)
             if before is None or (active is not None and not active(key)):
                 continue  # gone, or not ours: `reindex` brings it back once it is assigned here
+            key_now = now if now_of is None else min(now, now_of(key))
             if key.endswith(INCIDENT):
-                due_incidents.append((key, before))
+                due_incidents.append((key, before, key_now))
                 continue
+            key_epoch = _epoch(key_now)
             rule_id, _, group = key.partition("|")
             rule = self._timed.get(rule_id)
             if rule is None:
                 continue
             kind = KINDS[rule.rule.kind]
             try:
-                after, firings = kind.on_tick(rule, epoch, before)
+                after, firings = kind.on_tick(rule, key_epoch, before)
                 if firings or after is not before:
                     current = self.state.get(key + INCIDENT)
                     for firing in firings:
@@ -226,31 +234,30 @@ class RuleEngine:
                         current, incident, status = incidents.join(
                             rule, group, firing, current, meta
                         )
-                        alerts.append(incidents.alert_of(rule, incident, status, now))
+                        alerts.append(incidents.alert_of(rule, incident, status, key_now))
                     fired.append(_Fired(rule, key, group, before, after, tuple(firings)))
-                    deadlines.set(key, epoch)  # due again until committed
+                    deadlines.set(key, key_epoch)  # due again until committed
                 elif (deadline := kind.deadline(rule, before)) is not None:
                     deadlines.set(key, deadline)
             except Exception:
                 self._errors.report(rule.id, f"on the timer for {key}")
-                deadlines.set(key, epoch)  # judged again next tick
+                deadlines.set(key, key_epoch)  # judged again next tick
         fired_groups = {change.key + INCIDENT for change in fired}
-        resolved = self._resolve_due(due_incidents, fired_groups, epoch, now, alerts)
+        resolved = self._resolve_due(due_incidents, fired_groups, alerts)
         return TickResult(alerts, self, fired, now, active, resolved)
 
     def _resolve_due(
         self,
-        due: list[tuple[str, State]],
+        due: list[tuple[str, State, datetime]],
         fired: set[str],
-        epoch: float,
-        now: datetime,
         alerts: list[Alert],
     ) -> list[_Resolved]:
         """Resolve the incidents whose suppress period passed without new evidence (a group
         whose timer also fired this tick is judged at the next one)."""
         resolved: list[_Resolved] = []
         deadlines = self._index.deadlines
-        for key, before in due:
+        for key, before, now in due:  # each incident at its own partition's time
+            epoch = _epoch(now)
             rule = self._by_id.get(key.partition("|")[0])
             if rule is None:
                 continue
@@ -318,7 +325,7 @@ class RuleEngine:
         self._index = index
         self._indexed = True
 
-    def _commit(self, fired: Sequence[_Fired], resolved: Sequence[_Resolved] = ()) -> None:
+    def _store_fired(self, fired: Sequence[_Fired], resolved: Sequence[_Resolved] = ()) -> None:
         for done in resolved:
             try:
                 # Evidence may have joined while the records were delivered: it wins, and the

@@ -1,12 +1,13 @@
 """The Faust app and its topics, built from a `Settings` value. Nothing here runs at import.
 
 Values are raw bytes: decoding is the ingest step's job, so a malformed message reaches our code
-(and the dead-letter topic) instead of failing inside Faust's deserialiser.
+(and the dead-letter topic) instead of failing inside Faust's deserialiser. The topics the worker
+reads are declared with `acks=False`: Faust tracks none of their offsets, the worker's checkpoint
+commits them (`agents.checkpoint`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -14,52 +15,15 @@ from typing import Any
 import faust
 
 from schemas.settings import Settings
-from streams.worker.gapless_consumer import GaplessConsumer
 from streams.worker.kafka_auth import faust_credentials
 
 log = logging.getLogger(__name__)
 
 
-class SovwatchApp(faust.App):  # type: ignore[misc]  # faust is untyped
-    """A Faust app whose shutdown waits for in-flight events only so long.
-
-    Events are acked once every effect of their batch is acknowledged. While InfluxDB is down
-    they stay in flight, and Faust's stop would wait for them forever. On shutdown (never on a
-    rebalance, where the new owner must find finished work) the wait is cut after
-    `shutdown_timeout_s`: those offsets are not committed, the next owner replays them, and every
-    effect is idempotent.
-    """
-
-    shutdown_timeout_s: float = 20.0
-
-    def _new_transport(self) -> Any:
-        transport = super()._new_transport()
-        transport.Consumer = GaplessConsumer  # every consumer of this app skips no offset
-        return transport
-
-    async def _consumer_wait_empty(self, consumer: Any, logger: Any) -> None:
-        if not self.should_stop:  # a rebalance: processing must finish first
-            await super()._consumer_wait_empty(consumer, logger)
-            return
-        waiting = asyncio.ensure_future(super()._consumer_wait_empty(consumer, logger))
-        done, _ = await asyncio.wait({waiting}, timeout=self.shutdown_timeout_s)
-        if not done:
-            log.warning(
-                "stopping with %d events in flight after %.0fs (InfluxDB unreachable?): their "
-                "offsets are not committed, the next worker replays them",
-                len(consumer._unacked_messages),
-                self.shutdown_timeout_s,
-            )
-            # Faust's wait_empty loops while messages are unacked; with none left to wait for
-            # it commits what was acked (only ever finished work) and returns.
-            consumer._unacked_messages.clear()
-        await waiting
-
-
-def create_app(settings: Settings) -> SovwatchApp:
+def create_app(settings: Settings) -> faust.App:
     """A Faust app configured from settings (one app = one Kafka consumer group)."""
     worker = settings.worker
-    app = SovwatchApp(
+    return faust.App(
         worker.app_id,
         broker=[f"kafka://{server}" for server in settings.kafka.bootstrap_servers.split(",")],
         broker_credentials=faust_credentials(settings.kafka),
@@ -71,7 +35,6 @@ def create_app(settings: Settings) -> SovwatchApp:
         consumer_auto_offset_reset="earliest",
         # A topic created after the worker joined is picked up within this (default: 5 min).
         consumer_metadata_max_age_ms=30_000,
-        broker_commit_interval=worker.commit_interval_s,
         # Faust's default is 60 s: a crashed worker's partitions would sit idle that long.
         broker_session_timeout=worker.session_timeout_s,
         broker_heartbeat_interval=worker.session_timeout_s / 5,
@@ -87,35 +50,34 @@ def create_app(settings: Settings) -> SovwatchApp:
         # Faust's default, `<app_id>-data`, is relative to wherever the worker was started.
         **({"datadir": str(worker.data_dir)} if worker.data_dir is not None else {}),
     )
-    app.shutdown_timeout_s = worker.shutdown_timeout_s
-    return app
 
 
 @dataclass(frozen=True)
 class Topics:
     """Every topic the worker reads or writes, declared on one app."""
 
-    telemetry: Any  # the four families and Telegraf's topic, consumed by the ingest agent
-    audit: Any
+    telemetry: Any  # gpu, power, physical and Telegraf's topic: the ingest agent's
+    audit: Any  # the audit agent's
     dlq: Any
     alerts: dict[str, Any]  # per team, keyed by alert id
+    alerts_read: Any  # the three alert topics, as the alert channels' agent reads them
     audit_checkpoints: Any
 
 
 def declare_topics(app: faust.App, settings: Settings) -> Topics:
     names = settings.topics
 
-    def raw(*topic_names: str) -> Any:
-        return app.topic(*topic_names, key_type=bytes, value_type=bytes)
+    def raw(*topic_names: str, read: bool = False) -> Any:
+        # Read topics: offsets are the checkpoint's, not Faust's (no acks tracked).
+        extra = {"acks": False} if read else {}
+        return app.topic(*topic_names, key_type=bytes, value_type=bytes, **extra)
 
+    team_topics = (names.alerts_ops, names.alerts_security, names.alerts_compliance)
     return Topics(
-        telemetry=raw(names.gpu, names.power, names.physical, names.audit, names.telegraf),
-        audit=raw(names.audit),
+        telemetry=raw(names.gpu, names.power, names.physical, names.telegraf, read=True),
+        audit=raw(names.audit, read=True),
         dlq=raw(names.dlq),
-        alerts={
-            "ops": raw(names.alerts_ops),
-            "security": raw(names.alerts_security),
-            "compliance": raw(names.alerts_compliance),
-        },
+        alerts=dict(zip(("ops", "security", "compliance"), map(raw, team_topics), strict=True)),
+        alerts_read=raw(*team_topics, read=True),
         audit_checkpoints=raw(names.audit_checkpoints),
     )

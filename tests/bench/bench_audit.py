@@ -16,10 +16,11 @@ from pydantic import SecretStr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from agents.audit.chain import AuditChain, MemoryHeads
+from agents.audit.chain import AuditChain
 from agents.audit.checkpoints import Signer, generate_keypair
 from agents.audit.records import record_line
 from agents.audit.verify import verify
+from agents.pending_changes import MemoryTable
 from tests.unit.agents.audit.fixtures import audit_event, build_chain
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=20_000)
     n = parser.parse_args().records
     events = [audit_event(i, site=f"site-{i % 4}") for i in range(n)]
-    chain = AuditChain(MemoryHeads())
+    chain = AuditChain(MemoryTable())
     started = time.perf_counter()
     for offset, event in enumerate(events):
         placed = chain.sequence(event, 0, offset)

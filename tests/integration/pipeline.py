@@ -163,6 +163,23 @@ class Isolated:
         finally:
             consumer.close()
 
+    def uncommitted(self, topic: str) -> int:
+        """Records of `topic` past the worker group's committed offsets (all, if none)."""
+        admin = kafka_admin(self.settings.kafka)
+        consumer = KafkaConsumer(**self.settings.kafka.client_config())
+        try:
+            parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+            ends = consumer.end_offsets(parts)
+            group = self.settings.worker.app_id
+            committed = admin.list_group_offsets({group: parts})[group]
+            return sum(
+                end - max(0, committed[tp].offset if tp in committed else 0)
+                for tp, end in ends.items()
+            )
+        finally:
+            consumer.close()
+            admin.close()
+
     def alert_topics(self) -> list[str]:
         topics = self.settings.topics
         return [topics.alerts_ops, topics.alerts_security, topics.alerts_compliance]

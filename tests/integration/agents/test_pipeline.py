@@ -217,5 +217,5 @@ def test_an_influxdb_outage_pauses_the_pipeline_and_loses_nothing(
 
 def warnings_of(worker: Worker) -> list[str]:
     """The worker's WARNING and ERROR log lines and its audit skips (the last 30)."""
-    wanted = ("WARNING", "ERROR", "gets no seq", "already stored", "never handed")
+    wanted = ("WARNING", "ERROR", "gets no seq", "already chained", "seeking back")
     return log_lines(worker.log, *wanted)[-30:]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
+from agents.checkpoint import State
 from agents.influx.writer import WriteRejectedError
 from schemas.settings import InfluxTarget
 
@@ -72,12 +72,7 @@ class RecordingTopic:
         return asyncio.ensure_future(self.delivered.wait())
 
 
-class RecordingTable:
-    """The two things TableState uses of a Faust table: `data` and `send_changelog`."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.changelog: list[tuple[int, str, Any]] = []
-
-    def send_changelog(self, partition: int, key: str, value: Any, **_: Any) -> None:
-        self.changelog.append((partition, key, value))
+def checkpoint_write(state: State) -> list[Awaitable[object]]:
+    """What a checkpoint does to a state: seal the changes so far, then write them."""
+    state.seal()
+    return state.write()

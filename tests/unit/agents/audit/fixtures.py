@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from agents.audit.chain import AuditChain, MemoryHeads
+from agents.audit.chain import AuditChain
 from agents.audit.checkpoints import Checkpoint, Signer
 from agents.audit.records import Record
+from agents.pending_changes import MemoryTable
 from schemas.audit import Actor, AuditEvent
 
 # Recent, so the alerts the compliance agent raises on these events fit every bucket's retention.
@@ -43,16 +44,15 @@ def audit_event(i: int, site: str = "fra-1", country: str = "DE", **over: Any) -
 def build_chain(
     events: list[AuditEvent], signer: Signer, every: int = 0, recent_ids: int = 256
 ) -> tuple[list[Record], list[Checkpoint], AuditChain]:
-    """Sequence, 'store' and confirm every event; a checkpoint every `every` records (0 = one
-    at the end) and always one at the end."""
-    chain = AuditChain(MemoryHeads(), recent_ids)
+    """Sequence and 'store' every event; a checkpoint every `every` records (0 = one at the
+    end) and always one at the end."""
+    chain = AuditChain(MemoryTable(), recent_ids)
     records: list[Record] = []
     checkpoints: list[Checkpoint] = []
     for offset, event in enumerate(events):
         placed = chain.sequence(event, 0, offset)
         assert not isinstance(placed, str)
         records.append(placed.record)
-        chain.confirm(placed, event.country)
         if every and len(records) % every == 0:
             checkpoints.extend(_checkpoint_all(chain, signer, len(records)))
     checkpoints.extend(_checkpoint_all(chain, signer, len(records) + 1))

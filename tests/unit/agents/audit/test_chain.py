@@ -1,28 +1,32 @@
-"""Sequencing: consecutive per site, nothing skipped or doubled by replays, restarts, rebalances."""
+"""Sequencing: consecutive per site, nothing skipped, doubled or forked by replays, restarts,
+revokes or a worker fenced out of its generation."""
 
 from __future__ import annotations
 
 import itertools
 
-from agents.audit.chain import AuditChain, Head, MemoryHeads, Sequenced
+from agents.audit.chain import AuditChain, Head, Sequenced
 from agents.audit.records import HASH, PREV_HASH, SEQ, Frontier
+from agents.pending_changes import MemoryTable
 from tests.unit.agents.audit.fixtures import audit_event
+from tests.unit.agents.fakes import checkpoint_write
+
+
+def _placed(result: Sequenced | str) -> Sequenced:
+    assert isinstance(result, Sequenced), result
+    return result
 
 
 def _seq(placed: Sequenced | str) -> int:
-    assert isinstance(placed, Sequenced), placed
-    return placed.seq
+    return _placed(placed).seq
 
 
 def test_each_site_gets_consecutive_numbers_linked_by_hash() -> None:
-    chain = AuditChain(MemoryHeads())
+    chain = AuditChain(MemoryTable())
     placed: list[Sequenced] = []
     for i in range(6):
         for site in ("a", "b"):
-            result = chain.sequence(audit_event(i, site=site), 0, len(placed))
-            assert isinstance(result, Sequenced)
-            placed.append(result)
-            chain.confirm(result, "DE")
+            placed.append(_placed(chain.sequence(audit_event(i, site=site), 0, len(placed))))
     a = [p.record for p in placed if p.site == "a"]
     assert [r[SEQ] for r in a] == [1, 2, 3, 4, 5, 6]
     assert all(r[PREV_HASH] == prev[HASH] for prev, r in itertools.pairwise(a))
@@ -30,55 +34,89 @@ def test_each_site_gets_consecutive_numbers_linked_by_hash() -> None:
     assert (head.seq, head.hash, head.offset) == (6, a[-1][HASH], 10)
 
 
-def test_a_replay_after_a_crash_resequences_identically_and_skips_what_was_stored() -> None:
-    store = MemoryHeads()
+def test_heads_reach_the_table_and_its_changelog_only_when_written() -> None:
+    table = MemoryTable()
+    chain = AuditChain(table)
+    chain.sequence(audit_event(0), 3, 0)
+    assert table.data == {} and table.changelog == []
+    assert len(checkpoint_write(chain)) == 1
+    assert Head.from_bytes(table.data[b"fra-1"]).seq == 1
+    assert table.changelog[0][:2] == (3, b"fra-1")  # the partition of the site's events
+
+
+def test_a_replay_after_a_crash_resequences_identically() -> None:
+    table = MemoryTable()
     events = [audit_event(i) for i in range(10)]
-    before = AuditChain(store)
-    first_run = [before.sequence(e, 0, offset) for offset, e in enumerate(events)]
-    for done in first_run[:4]:  # InfluxDB acknowledged 4 of them, then the worker died
-        assert isinstance(done, Sequenced)
-        before.confirm(done, "DE")
-    after = AuditChain(store)  # a new worker: same table (changelog), empty memory
-    replayed = [after.sequence(e, 0, offset) for offset, e in enumerate(events)]
-    assert replayed[:4] == ["stored"] * 4
-    assert replayed[4:] == first_run[4:]  # same seq, same prev_hash, same point
-    for done in replayed[4:]:
-        assert isinstance(done, Sequenced)
-        assert after.confirm(done, "DE")
+    before = AuditChain(table)
+    for offset, e in enumerate(events[:4]):
+        before.sequence(e, 0, offset)
+    checkpoint_write(before)  # a checkpoint covered offsets 0..3, then the worker died after 4..9
+    lost = [before.sequence(e, 0, offset) for offset, e in enumerate(events) if offset >= 4]
+    after = AuditChain(table)  # a new worker: the written table, nothing else
+    replayed = [after.sequence(e, 0, offset) for offset, e in enumerate(events) if offset >= 4]
+    assert replayed == lost  # same seq, same prev_hash, same point
     assert after.head("fra-1").seq == 10
 
 
-def test_confirms_arriving_for_an_old_assignment_do_not_move_the_head_twice() -> None:
-    store = MemoryHeads()
-    chain = AuditChain(store)
-    first = [chain.sequence(audit_event(i), 0, i) for i in range(3)]
-    chain.forget({0})  # rebalance: partition 0 revoked, then assigned again
-    again = [chain.sequence(audit_event(i), 0, i) for i in range(3)]
-    assert again == first
-    for done in [*first, *again]:
-        assert isinstance(done, Sequenced)
-        chain.confirm(done, "DE")
-    assert chain.head("fra-1").seq == 3
-    # Meanwhile-confirmed records are skipped, and the working head follows the durable one.
-    assert _seq(chain.sequence(audit_event(3), 0, 3)) == 4
+def test_events_a_written_head_covers_are_skipped_not_numbered_again() -> None:
+    """A crash between the head write and the offset commit: the replay starts before the
+    head's offset."""
+    table = MemoryTable()
+    chain = AuditChain(table)
+    first = [chain.sequence(audit_event(i), 0, i) for i in range(5)]
+    checkpoint_write(chain)
+    again = AuditChain(table)
+    assert [again.sequence(audit_event(i), 0, i) for i in range(3, 5)] == ["covered"] * 2
+    assert again.sequence(audit_event(5), 0, 5) == _placed(
+        AuditChain(table).sequence(audit_event(5), 0, 5)
+    )
+    assert _seq(first[-1]) == 5
+
+
+def test_an_agent_restart_does_not_turn_re_read_events_into_duplicates() -> None:
+    """Defect 1 (a88ba1b): sequence offsets 0..3, the checkpoint covers 0..1, the agent
+    restarts and reads 2 and 3 again. They were 'duplicate' (their ids were in the working
+    head that outlived the restart), the durable head stopped and seqs were reused later."""
+    table = MemoryTable()
+    chain = AuditChain(table)
+    for offset in range(2):
+        chain.sequence(audit_event(offset), 0, offset)
+    checkpoint_write(chain)  # the checkpoint: heads of 0..1, offset 2 committed
+    lost = [_placed(chain.sequence(audit_event(offset), 0, offset)) for offset in (2, 3)]
+    chain.discard()  # the restart (or a revoke): nothing uncheckpointed survives
+    reread = [chain.sequence(audit_event(offset), 0, offset) for offset in (2, 3)]
+    assert reread == lost
+    fourth = _placed(chain.sequence(audit_event(4), 0, 4))
+    assert fourth.seq == 5
+    checkpoint_write(chain)
+    assert AuditChain(table).head("fra-1").seq == 5
+
+
+def test_a_fenced_worker_s_head_changes_never_reach_the_table() -> None:
+    table = MemoryTable()
+    chain = AuditChain(table)
+    chain.sequence(audit_event(0), 0, 0)
+    checkpoint_write(chain)
+    chain.sequence(audit_event(1), 0, 1)  # processed by a worker frozen past its session
+    chain.discard()  # the checkpoint's fence refused it: the changes are dropped
+    checkpoint_write(chain)
+    assert Head.from_bytes(table.data[b"fra-1"]).seq == 1
+    assert len(table.changelog) == 1
 
 
 def test_a_producer_duplicate_at_another_offset_gets_no_second_number() -> None:
-    chain = AuditChain(MemoryHeads())
+    chain = AuditChain(MemoryTable())
     assert _seq(chain.sequence(audit_event(0), 0, 0)) == 1
     assert chain.sequence(audit_event(0), 0, 1) == "duplicate"
     assert _seq(chain.sequence(audit_event(1), 0, 2)) == 2
+    # The duplicate's offset is covered by the head: a replay skips it the same way.
+    assert chain.head("fra-1").offset == 2
 
 
 def test_a_checkpoint_stays_pending_until_published_and_covers_the_period() -> None:
-    store = MemoryHeads()
-    chain = AuditChain(store)
-    hashes = []
-    for i in range(5):
-        done = chain.sequence(audit_event(i), 0, i)
-        assert isinstance(done, Sequenced)
-        chain.confirm(done, "DE")
-        hashes.append(str(done.record[HASH]))
+    table = MemoryTable()
+    chain = AuditChain(table)
+    hashes = [str(_placed(chain.sequence(audit_event(i), 0, i)).record[HASH]) for i in range(5)]
     checkpoint = chain.begin_checkpoint("fra-1", "2025-03-01T09:00:00+00:00", "k")
     assert checkpoint is not None
     frontier = Frontier()
@@ -86,42 +124,28 @@ def test_a_checkpoint_stays_pending_until_published_and_covers_the_period() -> N
         frontier.push(h)
     assert (checkpoint.first_seq, checkpoint.last_seq) == (1, 5)
     assert checkpoint.merkle_root == frontier.root() and checkpoint.last_hash == hashes[-1]
-    # Crash before publishing: the same checkpoint comes back.
-    assert AuditChain(store).begin_checkpoint("fra-1", "later", "k") == checkpoint
-    chain.finish_checkpoint(checkpoint)
-    assert chain.begin_checkpoint("fra-1", "later", "k") is None
-    done = chain.sequence(audit_event(5), 0, 5)
-    assert isinstance(done, Sequenced)
-    chain.confirm(done, "DE")
+    checkpoint_write(chain)
+    # Crash before publishing: the same checkpoint comes back from the written head.
+    assert AuditChain(table).pending("fra-1") == [checkpoint]
+    assert chain.begin_checkpoint("fra-1", "later", "k") is None  # nothing new since
+    chain.sequence(audit_event(5), 0, 5)
     nxt = chain.begin_checkpoint("fra-1", "later", "k")
     assert nxt is not None and (nxt.first_seq, nxt.last_seq) == (6, 6)
+    assert chain.pending("fra-1") == [checkpoint, nxt]  # periods queue up until published
+    chain.finish_checkpoint(checkpoint)
+    assert chain.pending("fra-1") == [nxt]
 
 
-def test_the_head_round_trips_through_bytes() -> None:
+def test_the_head_round_trips_through_bytes_and_ignores_retired_fields() -> None:
     head = Head(seq=3, hash="ab" * 32, frontier=[(1, "cd" * 32)], recent=["e1"])
     assert Head.from_bytes(head.to_bytes()) == head
     assert Head.from_bytes(None) == Head()
+    old = head.to_bytes()[:-1] + b',"recent_offsets":[4],"pending_checkpoint":{"a":1}}'
+    assert Head.from_bytes(old) == Head(**{**head.__dict__, "pending": [{"a": 1}]})
 
 
-def test_an_event_handed_over_after_a_later_one_of_its_site_gets_the_next_number() -> None:
-    chain = AuditChain(MemoryHeads())
-    for offset in (0, 1, 3):  # offset 2 comes late (the consumer re-delivers it after 3)
-        chain.confirm(_placed(chain.sequence(audit_event(offset), 0, offset)), "DE")
-    late = chain.sequence(audit_event(2), 0, 2)
-    assert _seq(late) == 4
-    chain.confirm(_placed(late), "DE")
-    # A replay of all four afterwards stores nothing again.
-    assert [chain.sequence(audit_event(i), 0, i) for i in range(4)] == ["stored"] * 4
-
-
-def test_a_replay_older_than_the_recent_window_is_still_known_as_stored() -> None:
-    chain = AuditChain(MemoryHeads(), recent_ids=2)
+def test_the_recent_window_keeps_the_last_ids() -> None:
+    chain = AuditChain(MemoryTable(), recent_ids=2)
     for offset in range(5):
-        chain.confirm(_placed(chain.sequence(audit_event(offset), 0, offset)), "DE")
-    assert chain.head("fra-1").recent_offsets == [3, 4]
-    assert [chain.sequence(audit_event(i), 0, i) for i in range(5)] == ["stored"] * 5
-
-
-def _placed(result: Sequenced | str) -> Sequenced:
-    assert isinstance(result, Sequenced), result
-    return result
+        chain.sequence(audit_event(offset), 0, offset)
+    assert chain.head("fra-1").recent == [audit_event(3).event_id, audit_event(4).event_id]

@@ -73,14 +73,12 @@ async def test_the_worker_logs_and_counts_a_failed_witness_write_and_goes_on(
     blocked.write_text("a file where the witness directory should be")
     settings = Settings.model_validate({"audit": {"witness_dir": str(blocked)}})
     unused = cast(Any, None)  # the witness step touches nothing else
-    stage = AuditStage(settings, unused, unused, None, unused, unused, unused, list, unused)
+    stage = AuditStage(settings, unused, unused, None, unused, unused)
     before = failures()
     checkpoint = checkpoints("fra-1")[0]
     await stage._witness(checkpoint)
     assert failures() == before + 1
     assert "not written to the witness directory" in caplog.text
     ok = Settings.model_validate({"audit": {"witness_dir": str(tmp_path / "w")}})
-    await AuditStage(ok, unused, unused, None, unused, unused, unused, list, unused)._witness(
-        checkpoint
-    )
+    await AuditStage(ok, unused, unused, None, unused, unused)._witness(checkpoint)
     assert newest_witnesses(tmp_path / "w")[0].checkpoint == checkpoint

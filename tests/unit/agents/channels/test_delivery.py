@@ -53,6 +53,16 @@ def test_a_later_record_of_an_incident_replaces_its_queued_update() -> None:
     assert dropped("t-coalesce", "updated") == 0
 
 
+def test_a_dropped_or_superseded_record_is_settled() -> None:
+    queue = DeliveryQueue("t-settle", 2)
+    settled: list[str] = []
+    queue.put(record("firing", 1), lambda: settled.append("firing"))
+    queue.put(record("updated", 1), lambda: settled.append("updated"))
+    queue.put(record("resolved", 1), lambda: settled.append("resolved"))  # supersedes the update
+    queue.put(record("firing", 2), lambda: settled.append("second"))  # full: the oldest goes
+    assert settled == ["updated", "firing"]
+
+
 def test_backoff_grows_is_capped_and_jittered() -> None:
     backoff = Backoff(initial_s=1, max_s=8, attempts=6)
     assert [backoff.delay(a, rand=lambda: 1.0) for a in (1, 2, 3, 4, 5)] == [1, 2, 4, 8, 8]
@@ -142,7 +152,7 @@ def test_offer_never_waits_for_a_stuck_receiver() -> None:
 def drain(queue: DeliveryQueue) -> list[Alert]:
     out = []
     while (item := queue.pop()) is not None:
-        out.append(item)
+        out.append(item[0])
     return out
 
 

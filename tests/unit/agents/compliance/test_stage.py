@@ -1,6 +1,7 @@
-"""Compliance, in process: the timer judges only this worker's active partitions, stores a fired
-state only after its alert was delivered, and the event clock never runs ahead of the allowed
-skew."""
+"""Compliance, in process: the timer judges only this worker's owned partitions, each by its own
+event clock, once their state is recovered and indexed; a fired state is stored only after its
+alert was delivered; a replay the state already applied is not counted twice; the event clock
+never runs ahead of the allowed skew."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 from agents.compliance.alerts import AlertFanout, kafka_publisher
 from agents.compliance.rule_state import TableState
-from agents.compliance.stage import Compliance, EventClock
+from agents.compliance.stage import Compliance, EventClock, Item
+from agents.influx.batches import PointSink
 from agents.influx.residency import Residency
+from agents.pending_changes import MemoryTable
 from agents.rules.engine import RuleEngine
+from schemas.decode import Event
 from schemas.settings import Settings
-from tests.unit.agents.fakes import RecordingTable, RecordingTopic, RecordingWriter
+from tests.unit.agents.fakes import RecordingTopic, RecordingWriter, checkpoint_write
 from tests.unit.agents.rules.helpers import SILENT, at, event, pack
 
 
@@ -25,45 +29,137 @@ class FixedWall:
         return self.now
 
 
-def compliance(topic: RecordingTopic, wall: FixedWall) -> Compliance:
+def compliance(
+    topic: RecordingTopic, wall: FixedWall, table: MemoryTable | None = None
+) -> Compliance:
     settings = Settings()
-    state = TableState(RecordingTable())
+    state = TableState(table if table is not None else MemoryTable())
     rules = RuleEngine([pack(SILENT)], state=state)
-    sink = AlertFanout(
-        Residency.from_settings(settings), RecordingWriter(), kafka_publisher({"ops": topic})
+    sink = AlertFanout(Residency.from_settings(settings), kafka_publisher({"ops": topic}))
+    checker = Compliance(
+        rules,
+        state,
+        sink,
+        new_clock=lambda: EventClock(300, wall=wall, monotonic=lambda: 0.0),
+        tick_interval_s=0.0,
+        timer_sink=PointSink(RecordingWriter(), settings.worker, ignore, refuse),
     )
-    return Compliance(rules, state, EventClock(300, wall=wall, monotonic=lambda: 0.0), sink)
+    checker.assigned({0, 1, 2})
+    checker.recovered()
+    return checker
 
 
-async def test_the_timer_fires_only_for_actively_owned_partitions() -> None:
+async def ignore(_: object) -> None:
+    return None
+
+
+async def refuse(_: object, reason: str) -> None:
+    raise AssertionError(reason)
+
+
+def items(*events: tuple[Event, int]) -> list[Item]:
+    """Events of `telemetry.gpu`, each at the next offset of its partition."""
+    offsets: dict[int, int] = {}
+    out: list[Item] = []
+    for one, partition in events:
+        offset = offsets[partition] = offsets.get(partition, -1) + 1
+        out.append((one, "telemetry.gpu", partition, offset))
+    return out
+
+
+def sites(topic: RecordingTopic) -> list[str]:
+    return [json.loads(value)["site_id"] for _, value in topic.sent]
+
+
+async def test_the_timer_fires_only_for_owned_partitions() -> None:
     topic = RecordingTopic()
-    wall = FixedWall(at(600))
-    checker = compliance(topic, wall)
+    checker = compliance(topic, FixedWall(at(600)))
     checker.evaluate(
-        [(event("gpu", 0, site_id="site-0"), 0), (event("gpu", 0, site_id="site-1"), 1)]
+        items(
+            (event("gpu", 0, site_id="site-0"), 0),
+            (event("gpu", 0, site_id="site-1"), 1),
+            (event("gpu", 590, site_id="other-0"), 0),  # event time moves on
+            (event("gpu", 590, site_id="other-1"), 1),
+        )
     )
-    checker.evaluate([(event("gpu", 590, site_id="other"), 2)])  # event time moves on
-    await checker.tick(active_partitions={0})  # 1 and 2 are another worker's (a standby here)
-    assert [json.loads(value)["site_id"] for _, value in topic.sent] == ["site-0"]
+    await checker.tick({0})  # 1 is another worker's (a standby here)
+    assert sites(topic) == ["site-0"]
+
+
+async def test_a_lagging_partition_is_judged_by_its_own_event_clock() -> None:
+    """Defect 8 (a88ba1b): one clock per worker, moved by partition 1's events, judged
+    partition 0 (whose events lag) silent."""
+    topic = RecordingTopic()
+    checker = compliance(topic, FixedWall(at(600)))
+    checker.evaluate(
+        items(
+            (event("gpu", 0, site_id="site-0"), 0),  # partition 0 is at event time 0
+            (event("gpu", 590, site_id="site-1"), 1),  # partition 1 is far ahead
+        )
+    )
+    await checker.tick({0, 1})
+    assert sites(topic) == []
+    checker.evaluate([(event("gpu", 400, site_id="other"), "telemetry.gpu", 0, 1)])  # catches up
+    await checker.tick({0, 1})
+    assert sites(topic) == ["site-0"]
+
+
+async def test_partitions_taken_over_are_judged_at_once_after_recovery() -> None:
+    """Defect 7 (a88ba1b): the rule index was rebuilt every 720 ticks, never on assignment:
+    an absence on a taken-over partition waited up to an hour."""
+    table = MemoryTable()
+    other = compliance(RecordingTopic(), FixedWall(at(600)), table)
+    other.evaluate(items((event("gpu", 0, site_id="site-1"), 1)))
+    checkpoint_write(
+        other._state
+    )  # the previous owner's checkpoint: partition 1's state is in the table
+    topic = RecordingTopic()
+    checker = compliance(topic, FixedWall(at(600)), table)
+    checker.assigned({0})
+    checker.recovered()
+    checker.evaluate(items((event("gpu", 590, site_id="site-0"), 0)))
+    await checker.tick({0})  # indexed: partition 0 only
+    assert sites(topic) == []
+    checker.assigned({0, 1})  # the rebalance hands partition 1 over
+    await checker.tick({0, 1})
+    assert sites(topic) == [], "judged before its state was recovered"
+    checker.recovered()
+    await checker.tick({0, 1})
+    assert sites(topic) == ["site-1"]
 
 
 async def test_a_fired_state_is_stored_only_after_delivery() -> None:
     topic = RecordingTopic()
-    wall = FixedWall(at(600))
-    checker = compliance(topic, wall)
-    checker.evaluate([(event("gpu", 0, site_id="site-0"), 0), (event("gpu", 590, site_id="x"), 0)])
+    checker = compliance(topic, FixedWall(at(600)))
+    checker.evaluate(
+        items((event("gpu", 0, site_id="site-0"), 0), (event("gpu", 590, site_id="x"), 0))
+    )
 
     async def lost(_: object) -> None:
         raise ConnectionError("broker gone")  # the worker dies while delivering
 
-    original = checker._alerts.emit
-    checker._alerts.emit = lost  # type: ignore[method-assign, assignment]
-    await checker.tick(active_partitions={0})  # logged; the timer (and the worker) goes on
-    checker._alerts.emit = original  # type: ignore[method-assign]
-    await checker.tick(active_partitions={0})
-    await checker.tick(active_partitions={0})  # committed now: fires no more
-    alerts = [json.loads(value) for _, value in topic.sent]
-    assert [a["site_id"] for a in alerts] == ["site-0"]
+    original = checker._alerts.stage
+    checker._alerts.stage = lost  # type: ignore[method-assign, assignment]
+    await checker.tick({0})  # logged; the checkpoint (and the worker) goes on
+    checker._alerts.stage = original  # type: ignore[method-assign]
+    await checker.tick({0})
+    await checker.tick({0})  # stored now: fires no more
+    assert sites(topic) == ["site-0"]
+
+
+def test_a_replay_the_written_state_already_applied_is_not_counted_twice() -> None:
+    table = MemoryTable()
+    first = compliance(RecordingTopic(), FixedWall(at(600)), table)
+    batch = items(*[(event("gpu", 10 * i, site_id="site-0"), 0) for i in range(4)])
+    first.evaluate(batch[:3])
+    checkpoint_write(first._state)  # state written, then the worker died before committing offset 3
+    state = TableState(table)
+    assert state.applied("telemetry.gpu", 0) == 3
+    again = compliance(RecordingTopic(), FixedWall(at(600)), table)
+    again.evaluate(batch)  # the replay from the last commit (offset 0)
+    key = next(k for k in again._state if k.startswith("t.silent|"))
+    assert again._state[key]["last"] == batch[3][0].ts.timestamp()
+    assert again._state.applied("telemetry.gpu", 0) == 4
 
 
 def test_the_event_clock_never_runs_ahead_of_the_allowed_skew() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
+
 from agents.influx.batches import Destination, LineWriter, PointSink
 from agents.influx.writer import WriteAbandonedError
 from schemas.settings import InfluxTarget, WorkerSettings
@@ -222,7 +224,7 @@ async def test_adding_waits_once_max_held_batches_are_held() -> None:
     assert acked == ["de0", "fr1", "fr2"]
 
 
-async def test_an_abandoned_write_leaves_its_batch_and_every_later_one_unacked() -> None:
+async def test_an_abandoned_write_fails_the_flush_and_hands_over_nothing() -> None:
     writer = CountryWriter()
     writer.down.add(GERMANY.target.url)
     sink, acked, _ = make_sink(writer, max_points=2, max_held=4)
@@ -232,5 +234,6 @@ async def test_an_abandoned_write_leaves_its_batch_and_every_later_one_unacked()
     await sink.add("fr3", [(DEFAULT, "m v=3 3")])  # batch 2: France only
     writer.abandon = True
     writer.restore("nowhere")  # wake the waiting German write: it gives up
-    await sink.flush()
-    assert sink.abandoned and acked == []  # the next owner replays all four
+    with pytest.raises(WriteAbandonedError):
+        await sink.flush()  # the checkpoint commits nothing: the next owner replays all four
+    assert sink.abandoned and acked == []

@@ -4,9 +4,10 @@ by one, and each event's state is written to its own partition."""
 from __future__ import annotations
 
 from agents.compliance.rule_state import PARTITION, TableState
+from agents.pending_changes import MemoryTable
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
-from tests.unit.agents.fakes import RecordingTable
+from tests.unit.agents.fakes import checkpoint_write
 from tests.unit.agents.rules.helpers import at, event, feed, pack
 
 DENIED = """
@@ -55,9 +56,10 @@ def test_a_batch_raises_the_alerts_of_its_events_one_by_one() -> None:
 
 
 def test_each_event_writes_its_state_to_its_own_partition() -> None:
-    table = RecordingTable()
+    table = MemoryTable()
     state = TableState(table)
     RuleEngine([pack(DENIED)], state=state).process_batch(batch(), now=at(2))
+    checkpoint_write(state)
     assert {key: value[PARTITION] for key, value in table.data.items()} == {
         "t.denied|s0/hall-1-door-a": 0,
         "t.denied|s0/hall-1-door-a|alert": 0,

@@ -9,9 +9,9 @@ import pytest
 
 from agents.compliance.rule_state import TableState
 from agents.metrics import REGISTRY
+from agents.pending_changes import MemoryTable
 from agents.rules.engine import RuleEngine
 from schemas.decode import Event
-from tests.unit.agents.fakes import RecordingTable
 from tests.unit.agents.rules.helpers import at, event, feed, pack
 
 COMMON = """
@@ -150,7 +150,7 @@ def test_the_grace_keeps_expired_state_for_late_data() -> None:
 
 
 def test_prune_deletes_only_state_of_active_partitions() -> None:
-    table = RecordingTable()
+    table = MemoryTable()
     state = TableState(table)
     rules = RuleEngine([pack(RULES["count"].rstrip() + COMMON)], state=state, grace_s=0)
     for partition in (0, 1):
@@ -158,7 +158,7 @@ def test_prune_deletes_only_state_of_active_partitions() -> None:
         rules.process(physical(0, "access_denied", zone=f"door-{partition}"), now=at(0))
     state.partition = None
     assert rules.prune(at(1000), active=state.in_partitions({1})) == 1
-    assert [key for key in table.data] == ["t.count|site-1/door-0"]
+    assert list(state) == ["t.count|site-1/door-0"]
 
 
 def evicted(rule_id: str) -> float:

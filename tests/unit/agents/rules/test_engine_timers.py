@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from agents.compliance.rule_state import TableState
+from agents.pending_changes import MemoryTable
 from agents.rules.engine import RuleEngine
-from tests.unit.agents.fakes import RecordingTable
+from tests.unit.agents.fakes import checkpoint_write
 from tests.unit.agents.rules.helpers import SILENT, at, event, pack, tick
 
 
@@ -32,17 +33,19 @@ def heartbeat(seconds: float, site: str = "site-1") -> Any:
 
 
 def test_tick_judges_only_the_keys_of_active_partitions() -> None:
-    table = RecordingTable()
+    table = MemoryTable()
     state = TableState(table)
     rules = RuleEngine([pack(SILENT)], state=state)
     for partition, site in enumerate(("site-0", "site-1")):
         state.partition = partition
         rules.process(heartbeat(0, site), now=at(0))
     state.partition = None
+    checkpoint_write(state)
     written = len(table.changelog)
     result = rules.tick(at(600), active=state.in_partitions({0}))  # site-1 is a standby replica
     assert [a.site_id for a in result.alerts] == ["site-0"]
     result.commit()
+    checkpoint_write(state)
     assert {partition for partition, _, _ in table.changelog[written:]} == {0}
 
 

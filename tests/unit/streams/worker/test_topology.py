@@ -35,10 +35,30 @@ def test_each_build_has_its_own_app_agents_tables_timers_and_pages() -> None:
         "sovwatch.audit",
     }
     assert set(first.app.tables) == {"sovwatch-rule-state", "sovwatch-audit-heads"}
-    assert len(first.app._app_tasks) == 3  # the three timers
+    assert len(first.app._app_tasks) == 2  # the checkpoint and the lag gauge
     routes = {path for path, _ in first.app.web.views.items()}
     assert {"/metrics", "/health", "/audit/checkpoint"} <= routes
     assert first.compliance is not second.compliance
+
+
+def test_no_record_is_delivered_to_two_agents_and_faust_tracks_no_read_offset() -> None:
+    """Defect 2 (a88ba1b): the ingest and audit agents both consumed audit.sovereignty, and a
+    revoke's wait for unacked messages could wait forever for an event one agent held. Each
+    read topic has one agent now, and none is tracked by acks (the checkpoint commits)."""
+    chosen = settings("t-agents").model_copy(deep=True)
+    chosen.alerts.webhook_url = "http://127.0.0.1:9/hook"  # a channel: the channels' agent runs
+    topology = build(chosen)
+    read: list[str] = []
+    for agent in topology.app.agents.values():
+        assert agent.channel.acks is False, agent.name
+        read.extend(agent.channel.topics)
+    assert len(read) == len(set(read)), read
+    names = chosen.topics
+    assert set(read) == {
+        names.gpu, names.power, names.physical, names.telegraf, names.audit,
+        names.alerts_ops, names.alerts_security, names.alerts_compliance,
+    }  # fmt: skip
+    assert "channels" in topology.agents
 
 
 def test_importing_every_module_creates_no_faust_object_and_reads_no_environment() -> None:

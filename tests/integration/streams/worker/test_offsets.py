@@ -1,0 +1,116 @@
+"""Canary for the one private Faust member sovwatch uses (`streams.worker.offsets`): a real
+Faust consumer in a real group commits exactly the offsets the checkpoint gives it, only for
+partitions it owns, and the start offsets are read back from Kafka. If a Faust or aiokafka
+upgrade changes `Consumer._commit`, this fails before any checkpoint silently stops committing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import faust
+import pytest
+from kafka import TopicPartition
+from kafka.admin import MemberToRemove, NewTopic
+
+from schemas.settings import Settings
+from streams.admin.connect import kafka_admin
+from streams.stack import Stack
+from streams.worker.offsets import StartOffsets, commit_offsets
+
+
+@pytest.fixture
+async def running_app(
+    stack: Stack, settings: Settings, unique: str
+) -> AsyncIterator[tuple[Any, str, Settings]]:
+    topic = f"canary-{unique}"
+    admin = kafka_admin(settings.kafka)
+    admin.create_topics([NewTopic(topic, 2, 1)])
+    chosen = settings.model_copy(deep=True)
+    chosen.worker.app_id = f"canary-{unique}"
+    app = faust.App(
+        chosen.worker.app_id,
+        broker=f"kafka://{chosen.kafka.bootstrap_servers}",
+        store="memory://",
+        web_enabled=False,
+        consumer_auto_offset_reset="earliest",
+        autodiscover=False,
+    )
+
+    @app.agent(app.topic(topic, acks=False, value_type=bytes))  # type: ignore[untyped-decorator]
+    async def reader(stream: Any) -> None:
+        async for _ in stream:
+            pass
+
+    await app.start()
+    try:
+        for _ in range(600):  # the group's first assignment (bounded: 60 s)
+            if {tp.partition for tp in app.consumer.assignment() if tp.topic == topic} == {0, 1}:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"the canary app was never assigned {topic}: {app.consumer}")
+        yield app, topic, chosen
+    finally:
+        await app.stop()
+        admin.delete_topics([topic])
+        admin.close()
+
+
+def group_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    admin = kafka_admin(settings.kafka)
+    try:
+        group = settings.worker.app_id
+        found = admin.list_group_offsets({group: [TopicPartition(topic, p) for p in (0, 1)]})[group]
+    finally:
+        admin.close()
+    return {tp.partition: meta.offset for tp, meta in found.items() if meta.offset >= 0}
+
+
+async def test_the_commit_call_commits_exactly_the_given_offsets_of_owned_partitions(
+    running_app: tuple[Any, str, Settings],
+) -> None:
+    app, topic, settings = running_app
+    assert await commit_offsets(app, {(topic, 0): 3, (topic, 1): 0})
+    assert group_offsets(settings, topic) == {0: 3, 1: 0}
+    assert await commit_offsets(app, {(topic, 0): 5, (f"{topic}-not-ours", 0): 9})
+    assert group_offsets(settings, topic) == {0: 5, 1: 0}
+    starts = StartOffsets(app, settings)
+    try:
+        assert await starts([(topic, 0), (topic, 1)]) == {(topic, 0): 5, (topic, 1): 0}
+    finally:
+        starts.close()
+
+
+async def test_the_commit_call_is_refused_once_the_group_moved_on_without_the_worker(
+    running_app: tuple[Any, str, Settings],
+) -> None:
+    """A zombie: the group removed the member (as after a session timeout); its next commit,
+    before it rejoins, must be refused, not committed under its old generation."""
+    app, topic, settings = running_app
+    admin = kafka_admin(settings.kafka)
+    outcomes: list[bool] = []
+    try:
+        for _ in range(5):  # the member may rejoin before the commit: then try again
+            group = admin.describe_groups([settings.worker.app_id])[settings.worker.app_id]
+            members = [MemberToRemove(member_id=m["member_id"]) for m in group["members"]]
+            assert members, f"the canary app is not a member of its group: {group}"
+            admin.remove_group_members(settings.worker.app_id, members)
+            outcomes.append(await commit_offsets(app, {(topic, 0): 7}))
+            if not outcomes[-1]:
+                break
+            await assigned_again(app, topic)
+    finally:
+        admin.close()
+    assert False in outcomes, f"every commit after a removal was accepted: {outcomes}"
+    if outcomes == [False]:
+        assert group_offsets(settings, topic).get(0) != 7
+
+
+async def assigned_again(app: Any, topic: str) -> None:
+    for _ in range(600):
+        if any(tp.topic == topic for tp in app.consumer.assignment()):
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the canary app never got {topic} back")
