@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SOVWATCH := $(BIN)/sovwatch
 
 .PHONY: demo test lint unit integration setup system-deps native stack stack-down dev-env \
-	test-fuzz test-faults bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers \
+	test-fuzz test-faults test-chaos chaos-soak bench bench-schemas bench-bad-input bench-pipeline bench-rules bench-audit bench-peers \
 	bench-hotpath bench-batch-size bench-soak bench-collectors simulate
 
 demo: setup dev-env
@@ -16,7 +16,7 @@ demo: setup dev-env
 	$(SOVWATCH) stack check
 	$(SOVWATCH) demo
 
-test: lint unit test-fuzz integration test-faults
+test: lint unit test-fuzz integration test-faults test-chaos
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
@@ -39,6 +39,19 @@ integration: $(VENV)/.installed system-deps native
 # and slow, broker restart, rebalance storm. Counts per scenario: faults-report.json + the log.
 test-faults: $(VENV)/.installed system-deps native
 	SOVWATCH_FAULTS_REPORT=$(CURDIR)/faults-report.json $(BIN)/pytest -q tests/faults
+
+# Seeded chaos against a private stack: three workers, faults drawn from a printed seed (kill -9,
+# SIGSTOP, graceful stop, a joiner, broker restart, InfluxDB down 60 s), checked from the servers.
+# Replay a seed: make test-chaos CHAOS_SEED=N. Reports and logs: chaos-runs/<time>/seed-N/.
+CHAOS_SEED ?=
+SEEDS ?= 5
+test-chaos: $(VENV)/.installed system-deps native
+	CHAOS_SEED=$(CHAOS_SEED) SOVWATCH_CHAOS_DIR=$(CURDIR)/chaos-runs $(BIN)/pytest -q --show-capture=no tests/chaos
+
+# SEEDS seeds one after another (from CHAOS_SEED, or a random one), a line each and a total.
+chaos-soak: $(VENV)/.installed system-deps native
+	CHAOS_SEED=$(CHAOS_SEED) CHAOS_SOAK=$(SEEDS) SOVWATCH_CHAOS_DIR=$(CURDIR)/chaos-runs \
+		$(BIN)/pytest -q --show-capture=no tests/chaos/test_chaos.py
 
 setup: $(VENV)/.installed system-deps native
 

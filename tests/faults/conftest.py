@@ -12,34 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from streams.stack import Stack
-from streams.stack.process import free_port, free_port_pair
-from tests.faults.harness import FaultStack, Scenario
-from tests.integration.pipeline import settings_from
+from tests.faults.harness import FaultStack, Scenario, private_stack
 
 REPORT: list[Scenario] = []
 
 
 @pytest.fixture(scope="session")
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultStack]:
-    run_dir = tmp_path_factory.mktemp("stack")
-    env = {
-        "SOVWATCH_STACK__RUN_DIR": str(run_dir),
-        "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port_pair()}",
-        "SOVWATCH_INFLUXDB__URL": f"http://127.0.0.1:{free_port()}",
-    }
-    settings = settings_from(env)
-    stack = Stack(settings)
-    try:
-        for node in (stack.kafka, stack.influx):
-            node.install()
-            node.start()
-        stack.kafka.wait_ready(settings.stack.start_timeout_s)
-        stack.influx.wait_ready(settings.stack.start_timeout_s)
-        stack.influx.initialise()
-        yield FaultStack(stack, settings, env)
-    finally:
-        stack.down()
+    with private_stack(tmp_path_factory.mktemp("stack")) as stack:
+        yield stack
 
 
 @pytest.fixture

@@ -13,12 +13,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka.producer.future import RecordMetadata
 
 from agents.audit.records import HASH, PREV_HASH, SEQ
 from agents.ingest.steps import Ingest
@@ -32,14 +34,15 @@ from streams.admin.connect import influx_client
 from streams.admin.produce import kafka_producer
 from streams.simulator.fleet import Fleet, load_fleet
 from streams.simulator.generator import Clock, simulate
-from streams.simulator.incidents import INJECTORS, Placed, plan_incidents
+from streams.simulator.incidents import INJECTORS, Injector, Placed, plan_incidents
 from streams.simulator.malformed import malformed_records
 from streams.simulator.output import record
 from streams.simulator.recent import recent_records, small_fleet
 from streams.stack import Stack
+from streams.stack.process import free_port, free_port_pair
 from tests.integration.agents.audit_harness import stored as audit_chain
 from tests.integration.agents.test_compliance import event_driven_rule_ids
-from tests.integration.pipeline import Isolated, Worker
+from tests.integration.pipeline import Isolated, Worker, settings_from
 
 Record = tuple[str, bytes, bytes]
 
@@ -55,6 +58,28 @@ class FaultStack:
     def pipeline(self, unique: str, log_dir: Path, **env: str) -> Isolated:
         """An isolated pipeline (own topics and group) on this stack."""
         return Isolated(unique, log_dir, **{**self.env, **env})
+
+
+@contextmanager
+def private_stack(run_dir: Path) -> Iterator[FaultStack]:
+    """Kafka and InfluxDB of our own: free ports, `run_dir` for their data and logs."""
+    env = {
+        "SOVWATCH_STACK__RUN_DIR": str(run_dir),
+        "SOVWATCH_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port_pair()}",
+        "SOVWATCH_INFLUXDB__URL": f"http://127.0.0.1:{free_port()}",
+    }
+    settings = settings_from(env)
+    stack = Stack(settings)
+    try:
+        for node in (stack.kafka, stack.influx):
+            node.install()
+            node.start()
+        stack.kafka.wait_ready(settings.stack.start_timeout_s)
+        stack.influx.wait_ready(settings.stack.start_timeout_s)
+        stack.influx.initialise()
+        yield FaultStack(stack, settings, env)
+    finally:
+        stack.down()
 
 
 @dataclass
@@ -98,6 +123,8 @@ class Truth:
     malformed: int = 0
     alerts: dict[str, str] = field(default_factory=dict)  # alert id -> rule id
     audit: Counter[str] = field(default_factory=Counter)  # site -> audit events
+    event_ids: dict[str, set[str]] = field(default_factory=dict)  # family -> valid event ids
+    audit_ids: dict[str, set[str]] = field(default_factory=dict)  # site -> audit event ids
 
     @property
     def produced(self) -> int:
@@ -131,13 +158,18 @@ class IncidentHour:
     placed: list[Placed]
 
 
-def incident_hour(site_prefix: str, seed: int = 11, now: datetime | None = None) -> IncidentHour:
-    """The hour that ended an hour before `now` (default: the wall clock)."""
+def incident_hour(
+    site_prefix: str,
+    seed: int = 11,
+    now: datetime | None = None,
+    injectors: list[Injector] = ANY_HOUR_INJECTORS,
+) -> IncidentHour:
+    """The hour that ended an hour before `now` (default: the wall clock), with `injectors`."""
     fleet = load_fleet(sites=2, halls=1, nodes_per_hall=1, gpus_per_node=2, site_prefix=site_prefix)
     start = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     clock = Clock(start - timedelta(hours=2), timedelta(hours=1), timedelta(seconds=30))
     placed, _ = plan_incidents(
-        ANY_HOUR_INJECTORS, fleet, clock.start, clock.end, seed=seed, step=clock.step,
+        injectors, fleet, clock.start, clock.end, seed=seed, step=clock.step,
         power_step=clock.power_step,
     )  # fmt: skip
     return IncidentHour(fleet, clock, placed)
@@ -171,8 +203,10 @@ class TruthBuilder:
         assert (event.family, event.event_id) not in self._seen, "traffic repeats an event id"
         self._seen.add((event.family, event.event_id))
         self.truth.valid[event.family] += 1
+        self.truth.event_ids.setdefault(event.family, set()).add(event.event_id)
         if event.family == "audit":
             self.truth.audit[event.site_id] += 1
+            self.truth.audit_ids.setdefault(event.site_id, set()).add(event.event_id)
         if self._engine is not None:
             for alert in self._engine.process(self._ingest.pseudonymised(event)):
                 if alert.rule_id in self._rules:
@@ -189,7 +223,8 @@ def traffic(pipeline: Isolated, sites: int, minutes: int) -> tuple[list[Record],
 
 
 class Producer:
-    """Sends records from a background thread, optionally paced to `rate` records/s."""
+    """Sends records from a background thread, optionally paced to `rate` records/s. `landed`:
+    where each record (by its index) was written, once the broker acknowledged it."""
 
     def __init__(self, pipeline: Isolated, records: Iterable[Record], rate: float = 0) -> None:
         # Retried for minutes: the broker-restart scenario sends through the restart.
@@ -200,6 +235,7 @@ class Producer:
         self._rate = rate
         self.sent = 0
         self.errors: list[BaseException] = []
+        self.landed: dict[int, tuple[str, int, int]] = {}  # index -> (topic, partition, offset)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> Producer:
@@ -208,8 +244,9 @@ class Producer:
 
     def _run(self) -> None:
         began = time.monotonic()
-        for topic, key, value in self._records:
-            self._producer.send(topic, key=key, value=value).add_errback(self.errors.append)
+        for index, (topic, key, value) in enumerate(self._records):
+            future = self._producer.send(topic, key=key, value=value)
+            future.add_callback(self._landed_at, index).add_errback(self.errors.append)
             self.sent += 1
             # Paced in steps of at most one second's records (and at most 500).
             if self._rate and self.sent % max(1, min(500, int(self._rate))) == 0:
@@ -217,6 +254,9 @@ class Producer:
                 if ahead > 0:
                     time.sleep(ahead)
         self._producer.flush(timeout=600)
+
+    def _landed_at(self, index: int, meta: RecordMetadata) -> None:
+        self.landed[index] = (meta.topic, meta.partition, meta.offset)
 
     def join(self, timeout_s: float = 900) -> int:
         self._thread.join(timeout_s)

@@ -136,6 +136,33 @@ class Isolated:
         finally:
             consumer.close()
 
+    def all_records(self, topics: list[str], timeout_s: float = 120) -> list[bytes]:
+        """Every value on these topics, read up to the end offsets they had when called."""
+        consumer = KafkaConsumer(**self.settings.kafka.client_config())
+        try:
+            partitions = [
+                TopicPartition(topic, p)
+                for topic in topics
+                for p in consumer.partitions_for_topic(topic) or ()
+            ]
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            ends = consumer.end_offsets(partitions)
+            values: list[bytes] = []
+            pending = {tp for tp, end in ends.items() if end > 0}
+            deadline = time.monotonic() + timeout_s
+            while pending:
+                assert time.monotonic() < deadline, (
+                    f"topics not read to their end in {timeout_s}s: "
+                    f"{sorted(f'{tp.topic}[{tp.partition}]' for tp in pending)}"
+                )
+                for batch in consumer.poll(timeout_ms=1000).values():
+                    values.extend(record.value for record in batch)
+                pending = {tp for tp in pending if consumer.position(tp) < ends[tp]}
+            return values
+        finally:
+            consumer.close()
+
     def uncommitted(self, topic: str) -> int:
         """Records of `topic` past the worker group's committed offsets (all, if none)."""
         admin = kafka_admin(self.settings.kafka)
@@ -198,6 +225,7 @@ class Worker:
             "SOVWATCH_WORKER__WEB_PORT": str(self.port),
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_from = 0  # where the current start's output begins in the (appended) log
 
     def __enter__(self) -> Worker:
         self.start()
@@ -209,6 +237,12 @@ class Worker:
         self.stop()
 
     def start(self, timeout_s: float = 90) -> None:
+        self.launch()
+        self.wait_ready(timeout_s)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (several workers start faster together)."""
+        self._log_from = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [SOVWATCH, "worker", *self.args],
@@ -217,25 +251,39 @@ class Worker:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_ready(self, timeout_s: float = 90) -> None:
+        """Until this start (not an earlier one in the same log) says Ready."""
+        assert self.process is not None, "wait_ready before launch"
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"worker exited: {self.log.read_text()[-3000:]}")
-            if "[^Worker]: Ready" in self.log.read_text(errors="replace"):
+                raise AssertionError(f"worker exited: {self.log_since_launch()[-3000:]}")
+            if "[^Worker]: Ready" in self.log_since_launch():
                 return
             time.sleep(0.2)
         self.stop(signal.SIGKILL)  # __exit__ never runs when __enter__ fails: no orphan
-        raise AssertionError(f"worker not ready in {timeout_s}s: {self.log.read_text()[-3000:]}")
+        raise AssertionError(f"worker not ready in {timeout_s}s: {self.log_since_launch()[-3000:]}")
 
-    def stop(self, sig: int = signal.SIGTERM) -> None:
+    def log_since_launch(self) -> str:
+        with self.log.open("rb") as log:
+            log.seek(self._log_from)
+            return log.read().decode(errors="replace")
+
+    def stop(self, sig: int = signal.SIGTERM) -> bool:
+        """Signal the process and wait for it; True if it exited by itself within 60 s (else it
+        was killed), or was not running."""
+        exited = True
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(sig)
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
+                exited = False
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        return exited
 
     def metric(self, name: str) -> float:
         """Sum of all samples of a metric on this worker's /metrics."""
