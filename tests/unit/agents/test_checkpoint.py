@@ -147,15 +147,25 @@ async def test_a_new_generation_starts_at_the_committed_offset() -> None:
     assert await rig.process((1, 6), (1, 7), (1, 8)) == [(1, 7), (1, 8)]
 
 
+async def checkpoint_waiting_for_its_state_write(rig: Rig) -> asyncio.Future[bool]:
+    """A record processed, then a checkpoint left at its (held) changelog write."""
+    rig.state.hold = True
+    await rig.process((0, 0))
+    checkpoint = asyncio.ensure_future(rig.checkpointer.checkpoint())
+    await let_tasks_run()
+    return checkpoint
+
+
+async def let_tasks_run() -> None:
+    for _ in range(100):
+        await asyncio.sleep(0)
+
+
 async def test_the_commit_waits_for_every_state_write() -> None:
     """Defect 4 (a88ba1b): changelog writes went out with send_soon and the commit relied on a
     producer flush that may return first."""
     rig = Rig()
-    rig.state.hold = True
-    await rig.process((0, 0))
-    checkpoint = asyncio.ensure_future(rig.checkpointer.checkpoint())
-    for _ in range(100):
-        await asyncio.sleep(0)
+    checkpoint = await checkpoint_waiting_for_its_state_write(rig)
     assert not checkpoint.done() and rig.kafka.committed[(GPU, 0)] == 0  # the fence's only
     rig.state.pending[-1].set_result(None)
     assert await asyncio.wait_for(checkpoint, 5)
@@ -164,11 +174,7 @@ async def test_the_commit_waits_for_every_state_write() -> None:
 
 async def test_a_failed_state_write_commits_nothing() -> None:
     rig = Rig()
-    rig.state.hold = True
-    await rig.process((0, 0))
-    checkpoint = asyncio.ensure_future(rig.checkpointer.checkpoint())
-    for _ in range(100):
-        await asyncio.sleep(0)
+    checkpoint = await checkpoint_waiting_for_its_state_write(rig)
     rig.state.pending[-1].set_exception(ConnectionError("broker gone"))
     assert not await asyncio.wait_for(checkpoint, 5)
     assert rig.kafka.committed[(GPU, 0)] == 0
@@ -194,8 +200,7 @@ async def test_records_go_on_while_a_checkpoint_waits_for_its_effects() -> None:
     await rig.process((0, 0))
     rig.effects.gate.clear()  # a slow write
     checkpoint = asyncio.ensure_future(rig.checkpointer.checkpoint())
-    for _ in range(100):
-        await asyncio.sleep(0)
+    await let_tasks_run()
     assert await rig.process((0, 1)) == [(0, 1)]
     rig.effects.gate.set()
     assert await asyncio.wait_for(checkpoint, 5)
