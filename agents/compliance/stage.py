@@ -10,10 +10,11 @@ replay after a crash skips what the state already counted. Time-driven rules (ab
 not-followed-by, two-person) are judged at checkpoints, after the fence, only for the partitions
 this worker owns in the current generation and only once their state was recovered; each
 partition has its own event clock (`EventClock`), so a lagging partition is judged by its own
-time, not by another's. A partition's time is the latest event time of any family on it (a
-family gone silent is what absence rules look for), except while one of the partition's topics
-lags behind (after a fault one topic may catch up long before another): then it is the earliest
-of its families' times, so nothing is judged by records read ahead of the others.
+time, not by another's. A partition's time is the latest event time of any of its topics (a
+family gone silent is what absence rules look for), except while some of the partition's topics
+have records not read yet (after a fault one topic may catch up long before another): then it is
+the earliest time among those topics, so nothing is judged, resolved or pruned by records read
+ahead of the others.
 """
 
 from __future__ import annotations
@@ -84,13 +85,13 @@ class Compliance:
         new_clock: Callable[[], EventClock],
         tick_interval_s: float,
         timer_sink: PointSink[Any],
-        lagging: Callable[[int], bool] = lambda partition: False,
+        behind: Callable[[int], Collection[str]] = lambda partition: (),
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         """`new_clock`: a partition's event clock (`EventClock(max_future_skew_s)`).
         `timer_sink`: where time-driven alerts' points and deliveries go (the checkpoint makes
-        them durable before it writes the state they leave). `lagging`: whether one of a
-        partition's topics is behind (its time is then its slowest family's)."""
+        them durable before it writes the state they leave). `behind`: a partition's topics with
+        records not read yet (its time is then the earliest of theirs)."""
         self.engine = engine
         self.timer_sink = timer_sink
         self._state = state
@@ -98,16 +99,16 @@ class Compliance:
         self._new_clock = new_clock
         self._tick_interval_s = tick_interval_s
         self._monotonic = monotonic
-        self._clocks: dict[tuple[str, int], EventClock] = {}  # (family, partition) -> clock
-        self._lagging = lagging
+        self._clocks: dict[tuple[str, int], EventClock] = {}  # (topic, partition) -> clock
+        self._behind = behind
         self._ticked_at: float | None = None
         self._recovered = False
         self._owned: frozenset[int] = frozenset()
 
-    def _clock(self, family: str, partition: int) -> EventClock:
-        clock = self._clocks.get((family, partition))
+    def _clock(self, topic: str, partition: int) -> EventClock:
+        clock = self._clocks.get((topic, partition))
         if clock is None:
-            clock = self._clocks[(family, partition)] = self._new_clock()
+            clock = self._clocks[(topic, partition)] = self._new_clock()
         return clock
 
     def evaluate(self, items: Sequence[Item]) -> list[Alert]:
@@ -126,14 +127,13 @@ class Compliance:
                 continue
             applied[where] = offset + 1
             fresh.append((event, partition))
-            clock = (event.family, partition)
-            if clock not in latest or event.ts > latest[clock]:
-                latest[clock] = event.ts
+            if where not in latest or event.ts > latest[where]:
+                latest[where] = event.ts
         alerts = self.engine.process_batch(fresh, now=datetime.now(UTC))
         for (topic, partition), below in applied.items():
             state.mark_applied(topic, partition, below)
-        for (family, partition), ts in latest.items():
-            self._clock(family, partition).observe(ts)
+        for (topic, partition), ts in latest.items():
+            self._clock(topic, partition).observe(ts)
         return alerts
 
     async def publish(self, alerts: Sequence[Alert]) -> tuple[list[Awaitable[Any]], list[Point]]:
@@ -165,13 +165,10 @@ class Compliance:
         clocks = self._clocks
         state = self._state
 
-        lagging = self._lagging
-        times: dict[int, datetime] = {}
-        by_partition: dict[int, list[datetime]] = {}
-        for (_, partition), clock in clocks.items():
-            by_partition.setdefault(partition, []).append(clock.now())
-        for partition, seen in by_partition.items():
-            times[partition] = min(seen) if lagging(partition) else max(seen)
+        by_partition: dict[int, dict[str, datetime]] = {}
+        for (topic, partition), clock in clocks.items():
+            by_partition.setdefault(partition, {})[topic] = clock.now()
+        times = {partition: self._time(partition, seen) for partition, seen in by_partition.items()}
 
         def now_of(key: str) -> datetime:
             partition = state.partition_of(key)
@@ -194,3 +191,13 @@ class Compliance:
         # delivered: a crash before re-fires the same ids.
         due.commit()
         metrics.RULE_TICK_SECONDS.observe(time.perf_counter() - started)
+
+    def _time(self, partition: int, seen: dict[str, datetime]) -> datetime:
+        """A partition's time, given its topics' clocks (see the module docstring). A topic
+        behind that was not read at all yet in this partition holds it at its earliest clock."""
+        behind = set(self._behind(partition))
+        if not behind:
+            return max(seen.values())
+        if behind - seen.keys():
+            return min(seen.values())
+        return min(seen[topic] for topic in behind)

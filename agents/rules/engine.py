@@ -85,6 +85,7 @@ class TickResult:
     _now: datetime = field(repr=False)
     _active: Active | None = field(repr=False)
     _resolved: list[_Resolved] = field(default_factory=list, repr=False)
+    _now_of: Callable[[str], datetime] | None = field(default=None, repr=False)
     _committed: bool = field(default=False, repr=False)
 
     def commit(self) -> None:
@@ -93,7 +94,7 @@ class TickResult:
         if not self._committed:
             self._committed = True
             self._engine._store_fired(self._fired, self._resolved)
-            self._engine.prune(self._now, self._active)
+            self._engine.prune(self._now, self._active, self._now_of)
 
 
 class RuleEngine:
@@ -244,7 +245,7 @@ class RuleEngine:
                 deadlines.set(key, key_epoch)  # judged again next tick
         fired_groups = {change.key + INCIDENT for change in fired}
         resolved = self._resolve_due(due_incidents, fired_groups, alerts)
-        return TickResult(alerts, self, fired, now, active, resolved)
+        return TickResult(alerts, self, fired, now, active, resolved, now_of)
 
     def _resolve_due(
         self,
@@ -277,10 +278,17 @@ class RuleEngine:
                 deadlines.set(key, epoch)
         return resolved
 
-    def prune(self, now: datetime, active: Active | None = None) -> int:
+    def prune(
+        self,
+        now: datetime,
+        active: Active | None = None,
+        now_of: Callable[[str], datetime] | None = None,
+    ) -> int:
         """Delete, among the keys `active` accepts, the state that expired `grace_s` before
         `now` (never a window still open or a deadline not yet fired) and each rule's groups
-        beyond `max_groups`, least recently active first. Returns the keys deleted."""
+        beyond `max_groups`, least recently active first. Returns the keys deleted. `now_of`:
+        each key's own time, at most `now` (as for `tick`): a key of a partition whose events
+        lag is not pruned by another partition's time."""
         if not self._indexed:
             self.reindex(active)
         horizon = _epoch(now) - self.grace_s
@@ -295,9 +303,11 @@ class RuleEngine:
             except Exception:
                 self._errors.report(key.partition("|")[0], f"judging the expiry of {key}")
                 continue
+            key_now = now if now_of is None else min(now, now_of(key))
+            key_horizon = _epoch(key_now) - self.grace_s
             if expiry is None:  # waits for its timer (or for the commit of its firing)
                 expiries.set(key, horizon + RECHECK_S)
-            elif expiry <= horizon:
+            elif expiry <= key_horizon:
                 self._delete(key)
                 pruned += 1
             else:

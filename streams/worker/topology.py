@@ -175,15 +175,15 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     checkpointer = Checkpointer(commit, starts, seek)
     timer_writer = influx_writer(settings, stopping)
 
-    def lagging(partition: int) -> bool:
-        """One of the partition's input topics has more than a batch left to read."""
-        limit = settings.worker.take_max_events
+    def behind(partition: int) -> list[str]:
+        """The partition's input topics with records not read yet (as of the last fetch)."""
+        topics_behind = []
         for (topic, number), next_offset in checkpointer.positions().items():
             if number == partition and topic in rule_families:
                 highwater = app.consumer.highwater(TP(topic, partition))
-                if highwater is not None and highwater - next_offset > limit:
-                    return True
-        return False
+                if highwater is not None and highwater > next_offset:
+                    topics_behind.append(topic)
+        return topics_behind
 
     rule_families = input_topics(settings)
     compliance = Compliance(
@@ -193,7 +193,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         new_clock=lambda: EventClock(settings.worker.max_future_skew_s),
         tick_interval_s=settings.alerts.tick_interval_s,
         timer_sink=make_sink(timer_writer, settings, send_dead_letter, stopping),
-        lagging=lagging,
+        behind=behind,
     )
     signer = Signer.from_secret(settings.audit.signing_key) if settings.audit.signing_key else None
     audit = AuditStage(

@@ -33,7 +33,7 @@ def compliance(
     topic: RecordingTopic,
     wall: FixedWall,
     table: MemoryTable | None = None,
-    lagging: frozenset[int] = frozenset(),
+    behind: dict[int, set[str]] | None = None,
 ) -> Compliance:
     settings = Settings()
     state = TableState(table if table is not None else MemoryTable())
@@ -46,7 +46,7 @@ def compliance(
         new_clock=lambda: EventClock(300, wall=wall, monotonic=lambda: 0.0),
         tick_interval_s=0.0,
         timer_sink=PointSink(RecordingWriter(), settings.worker, ignore, refuse),
-        lagging=lagging.__contains__,
+        behind=lambda partition: (behind or {}).get(partition, set()),
     )
     checker.assigned({0, 1, 2})
     checker.recovered()
@@ -112,7 +112,7 @@ async def test_while_a_topic_lags_its_partition_is_judged_by_its_slowest_family(
     """Seed 5 of the chaos run: after a fault the power topic's partition 0 caught up long
     before the gpu topic's; judged by the power events, the gpu nodes looked silent early."""
     topic = RecordingTopic()
-    checker = compliance(topic, FixedWall(at(600)), lagging=frozenset({0}))
+    checker = compliance(topic, FixedWall(at(600)), behind={0: {"telemetry.gpu"}})
     checker.evaluate(
         [
             (event("gpu", 0, site_id="site-0"), "telemetry.gpu", 0, 0),
@@ -121,6 +121,21 @@ async def test_while_a_topic_lags_its_partition_is_judged_by_its_slowest_family(
     )
     await checker.tick({0})
     assert sites(topic) == []
+
+
+async def test_a_topic_read_to_its_end_holds_nothing_back_while_another_is_behind() -> None:
+    """Only the topics with records left to read hold a partition's time back: here power is
+    behind at 590, gpu was read to its end (quiet since 0), so the gpu node is silent."""
+    topic = RecordingTopic()
+    checker = compliance(topic, FixedWall(at(600)), behind={0: {"telemetry.power"}})
+    checker.evaluate(
+        [
+            (event("gpu", 0, site_id="site-0"), "telemetry.gpu", 0, 0),
+            (event("power", 590, site_id="site-0"), "telemetry.power", 0, 0),
+        ]
+    )
+    await checker.tick({0})
+    assert sites(topic) == ["site-0"]
 
 
 async def test_a_family_gone_silent_is_judged_by_the_partition_s_other_families() -> None:

@@ -99,6 +99,15 @@ def test_windows_are_pruned_once_expired_never_before(
     assert rules.prune(at(gone_at)) == 1 and not rules.state
 
 
+def test_a_key_is_pruned_by_its_own_partition_s_time_not_the_latest() -> None:
+    """The broker-restart fault run: state was pruned at the time of another topic read an hour
+    ahead; the incident's next event then opened an incident with a second id."""
+    rules = rules_of("count")
+    feed(rules, physical(0, "access_denied"))
+    assert rules.prune(at(3600), now_of=lambda key: at(60)) == 0 and rules.state
+    assert rules.prune(at(3600), now_of=lambda key: at(121)) == 1 and not rules.state
+
+
 def test_a_pending_deadline_is_never_pruned_before_the_timer_judged_it() -> None:
     for kind, trigger in (("sequence", "cage_opened"), ("two_person", "cage_opened")):
         rules = rules_of(kind)
