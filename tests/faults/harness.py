@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -432,12 +432,35 @@ def read_outcome(pipeline: Isolated, truth: Truth) -> Outcome:
     return Outcome(points, distinct, alerts, records, len(sources), chain_faults(pipeline, truth))
 
 
-def wait_until_stored(pipeline: Isolated, truth: Truth, timeout_s: float) -> float | None:
-    """Seconds until every valid event is stored (None if not within timeout_s)."""
+def wait_for_alerts(pipeline: Isolated, truth: Truth, timeout_s: float = 60) -> None:
+    """Until every alert of the ground truth is stored (or timeout_s passed: `check` then says
+    which are missing). The last batch's alerts are written after its points."""
+    rules = event_driven_rule_ids()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        got = {alert_id for alert_id, rule in stored_alerts(pipeline) if rule in rules}
+        if got >= truth.alerts.keys():
+            return
+        time.sleep(1)
+
+
+def wait_until_stored(
+    pipeline: Isolated, truth: Truth, timeout_s: float, workers: Sequence[Worker] = ()
+) -> float | None:
+    """Seconds until every valid event is stored (None if not within timeout_s: the workers'
+    last log lines are printed then, for the report of the failed test). A worker of `workers`
+    that exits meanwhile fails at once, with its log."""
     began = time.monotonic()
     where = f'r.site =~ /^f{pipeline.unique}-/ and r._field == "event_id"'
     buckets = pipeline.settings.influxdb.buckets
     while time.monotonic() - began < timeout_s:
+        for worker in workers:
+            code = worker.process.poll() if worker.process is not None else None
+            if code is not None:
+                raise AssertionError(
+                    f"worker {worker.log.name} exited ({code}) before everything was stored: "
+                    f"{worker.log_since_launch()[-4000:]}"
+                )
         # Cheap count first; the distinct count only once the totals match.
         points = sum(
             sum(_flux_counts(pipeline, bucket, where, distinct=False).values())
@@ -446,7 +469,17 @@ def wait_until_stored(pipeline: Isolated, truth: Truth, timeout_s: float) -> flo
         if points >= sum(truth.valid.values()) and stored_points(pipeline)[1] == truth.valid:
             return time.monotonic() - began
         time.sleep(3)
+    print_log_tails(pipeline.log_dir)
     return None
+
+
+def print_log_tails(log_dir: Path, files: int = 3, lines: int = 80) -> None:
+    """The last lines of the most recently written worker logs (pytest shows them with the
+    failure: the CI run keeps nothing else of a private stack)."""
+    logs = sorted(log_dir.glob("worker-*.log"), key=lambda f: f.stat().st_mtime, reverse=True)
+    for log_file in logs[:files]:
+        tail = log_file.read_text(errors="replace").splitlines()[-lines:]
+        print(f"----- last {len(tail)} lines of {log_file.name} -----", *tail, sep="\n")
 
 
 def check(outcome: Outcome, truth: Truth, scenario: Scenario, alerts: bool = True) -> None:

@@ -49,7 +49,7 @@ def test_influxdb_down_two_minutes_at_5k_events_per_second_loses_nothing(
             back = time.monotonic()
             producer.join()
             truth = builder.truth
-            waited = wait_until_stored(pipeline, truth, timeout_s=900)
+            waited = wait_until_stored(pipeline, truth, 900, [worker])
             done = time.monotonic()
             outcome = read_outcome(pipeline, truth)
             failures = worker.metric("sovwatch_influx_write_failures_total")

@@ -17,6 +17,7 @@ from tests.faults.harness import (
     check,
     read_outcome,
     traffic,
+    wait_for_alerts,
     wait_until_stored,
 )
 from tests.integration.pipeline import Isolated, Worker, log_lines, wait_for
@@ -47,7 +48,7 @@ def test_a_broker_restart_is_survived_and_consumption_resumes(
         assert worker.process is not None and worker.process.poll() is None
         probe = LagProbe(pipeline)
         with Sampler(probe) as lag:
-            wait_until_stored(pipeline, truth, timeout_s=300)
+            wait_until_stored(pipeline, truth, 300, [worker])
         probe.close()
         outcome = read_outcome(pipeline, truth)
     scenario = Scenario("Kafka broker restart", produced=truth.produced, max_lag=lag.peak())
@@ -86,7 +87,7 @@ def test_a_rebalance_storm_duplicates_nothing_downstream(
             producer.join()
             waited = wait_until_stored(pipeline, truth, timeout_s=300)
             done = time.monotonic()
-            time.sleep(3)  # alerts of the last batch
+            wait_for_alerts(pipeline, truth)
             outcome = read_outcome(pipeline, truth)
             # Not all stored: uncommitted partitions mean a stuck worker, none mean lost events.
             uncommitted = probe.by_partition() if waited is None else {}

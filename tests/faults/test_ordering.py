@@ -28,10 +28,12 @@ from tests.faults.harness import (
     check,
     incident_traffic,
     read_outcome,
+    wait_for_alerts,
     wait_until_stored,
 )
 from tests.faults.proxy import SlowProxy
 from tests.integration.agents.test_compliance import event_driven_rule_ids
+from tests.integration.pipeline import Worker, wait_for
 
 KILLS = 5
 GARBAGE_EVERY = 25  # one malformed record in every 25, on the topic and key of its neighbour
@@ -68,15 +70,20 @@ def test_kill_9_with_dead_letters_inside_unwritten_batches_loses_nothing(
             worker.stop(signal.SIGKILL)
         producer.join()
         proxy.delay_s = 0.0
-        with pipeline.worker("final"):
-            waited = wait_until_stored(pipeline, truth, timeout_s=600)
-            time.sleep(3)
+        with pipeline.worker("final") as final:
+            waited = wait_until_stored(pipeline, truth, 600, [final])
+            wait_for_alerts(pipeline, truth)
             outcome = read_outcome(pipeline, truth)
     scenario = Scenario("kill -9, DLQ in open batches", produced=truth.produced)
     scenario.recovery_s = waited
     scenario.notes = f"{KILLS} SIGKILLs, 1.5 s per write chunk, 1 malformed in {GARBAGE_EVERY}"
     report.append(scenario)
     check(outcome, truth, scenario)
+
+
+def checkpoints(worker: Worker) -> float:
+    """Checkpoints the worker committed: each ticks the time-driven rules once owned."""
+    return worker.metric("sovwatch_checkpoints_total", 'outcome="committed"')
 
 
 def alert_emissions(values: list[bytes]) -> Counter[tuple[str, str, str, int, str]]:
@@ -99,12 +106,15 @@ def test_two_workers_emit_every_time_driven_alert_exactly_once(
     records = [builder.add(r) for r in incident_traffic(pipeline)]
     truth = builder.truth
     timed_rules = {r.id for p in load_packs() for r in p.rules} - event_driven_rule_ids()
-    with pipeline.worker("a"), pipeline.worker("b"):
-        time.sleep(10)  # both in the group, partitions (and standbys) settled
+    with pipeline.worker("a") as a, pipeline.worker("b") as b:
+        settled = wait_for(lambda: all(checkpoints(w) > 0 for w in (a, b)), 120)
+        assert settled, "the two workers never both committed a checkpoint (no assignment?)"
         # Paced: a tick (1 s) every ~3 minutes of event time, so deadlines are judged in time.
         Producer(pipeline, records, rate=len(records) / 25).start().join()
-        waited = wait_until_stored(pipeline, truth, timeout_s=300)
-        time.sleep(15)  # ticks of both workers over the final state
+        waited = wait_until_stored(pipeline, truth, 300, [a, b])
+        before = {w.log.name: checkpoints(w) for w in (a, b)}
+        ticked = wait_for(lambda: all(checkpoints(w) >= before[w.log.name] + 3 for w in (a, b)), 60)
+        assert ticked, "the workers committed no more checkpoints (ticks) over the final state"
         probe = LagProbe(pipeline)
         lag = probe()
         deadline = time.monotonic() + 30

@@ -17,6 +17,7 @@ from tests.faults.harness import (
     check,
     read_outcome,
     traffic,
+    wait_for_alerts,
     wait_until_stored,
 )
 from tests.integration.pipeline import Worker
@@ -42,9 +43,9 @@ def test_kill_9_at_ten_random_points_loses_and_duplicates_nothing(
             time.sleep(rng.uniform(1.0, 6.0))  # a random point of the flow
             worker.stop(signal.SIGKILL)
         producer.join()
-        with pipeline.worker("final"):
-            scenario.recovery_s = wait_until_stored(pipeline, truth, timeout_s=600)
-            time.sleep(3)  # alerts of the last batch
+        with pipeline.worker("final") as final:
+            scenario.recovery_s = wait_until_stored(pipeline, truth, 600, [final])
+            wait_for_alerts(pipeline, truth)
             outcome = read_outcome(pipeline, truth)
     probe.close()
     scenario.max_lag = lag.peak()

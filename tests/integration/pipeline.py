@@ -285,13 +285,14 @@ class Worker:
         self.process = None
         return exited
 
-    def metric(self, name: str) -> float:
-        """Sum of all samples of a metric on this worker's /metrics."""
+    def metric(self, name: str, label: str = "") -> float:
+        """Sum of all samples of a metric on this worker's /metrics (those with `label`, e.g.
+        'outcome="committed"', if given)."""
         text = self.page("/metrics").decode()
         return sum(
             float(line.rsplit(" ", 1)[1])
             for line in text.splitlines()
-            if line.startswith((name + "{", name + " "))
+            if line.startswith((name + "{", name + " ")) and label in line
         )
 
     def page(self, path: str, token: str | None = None) -> bytes:
