@@ -45,8 +45,16 @@ Partition = tuple[str, int]
 
 E = TypeVar("E")
 
-RESEEK_AFTER_S = 30.0
-"""A jump still not read again after this long is sought back again (and logged again)."""
+STALLED_AFTER_S = 30.0
+"""A partition with records left to read (below its high watermark) that has not moved for this
+long is sought to its next offset: records dropped before they were admitted (a batch while the
+start offsets could not be read, a worker fenced meanwhile) are asked for again."""
+
+RESEEK_AFTER_S = 5.0
+"""A jump still not read again after this long is sought back again (and logged again), at the
+next checkpoint even when no record arrives: Faust can drop the re-read records (a batch it
+fetched before the seek moves its read offset past them) after the rest of the partition was
+read and ignored, and then nothing else would ever ask for them."""
 
 
 class FencedError(Exception):
@@ -110,11 +118,15 @@ class Checkpointer:
         starts: StartOffsets,
         seek: Seek,
         monotonic: Callable[[], float] = time.monotonic,
+        highwater: Callable[[Partition], int | None] = lambda partition: None,
     ) -> None:
+        """`highwater`: a partition's offset after its last record, as last fetched (None:
+        not known yet)."""
         self._send_commit = commit
         self._starts = starts
         self._seek = seek
         self._monotonic = monotonic
+        self._highwater = highwater
         self.lock = asyncio.Lock()  # batches, and the checkpoint's locked phases
         self._one_at_a_time = asyncio.Lock()  # checkpoints
         self.generation = 0
@@ -122,6 +134,7 @@ class Checkpointer:
         self._next: dict[Partition, int] = {}  # next offset to process, this generation
         self._committed: dict[Partition, int] = {}  # committed (or the start), this generation
         self._sought: dict[Partition, tuple[int, float]] = {}  # jump: offset sought back to, when
+        self._progress: dict[Partition, tuple[int, float]] = {}  # next offset, since when
         self._fenced = False
         self._stopped = False
         self._effects: list[Effects] = []
@@ -161,6 +174,16 @@ class Checkpointer:
         for topic, partition in self._owned:
             by_topic.setdefault(topic, set()).add(partition)
         return {topic: frozenset(parts) for topic, parts in by_topic.items()}
+
+    def unread(self, partition: int) -> list[str]:
+        """The topics whose partition `partition` has records left to read (as last fetched)."""
+        topics = []
+        for (topic, number), next_offset in self._next.items():
+            if number == partition:
+                highwater = self._highwater((topic, number))
+                if highwater is not None and highwater > next_offset:
+                    topics.append(topic)
+        return topics
 
     def positions(self) -> dict[Partition, int]:
         """The next offset to process per owned partition (for the lag gauge)."""
@@ -221,15 +244,49 @@ class Checkpointer:
         sought = self._sought.get(key)
         if sought is not None and sought[0] == expected and now - sought[1] < RESEEK_AFTER_S:
             return  # a record fetched before the seek took effect
-        self._sought[key] = (expected, now)
         metrics.READ_JUMPS.labels(topic=key[0]).inc()
         log.warning(
             "%s[%d]: read offset %d where %d was next; seeking back to %d (nothing is committed "
             "past it)",
             key[0], key[1], offset, expected, expected,
         )  # fmt: skip
+        await self._seek_back(key, expected, now)
+
+    async def _reseek_stalled(self) -> None:
+        """Seek again a jump whose partition has not moved since it was sought back, and seek a
+        partition that has not moved for `STALLED_AFTER_S` though records are left to read."""
+        now = self._monotonic()
+        for key, offset in self._next.items():
+            since = self._progress.get(key)
+            if since is None or since[0] != offset:
+                self._progress[key] = (offset, now)
+                if key in self._sought and self._sought[key][0] != offset:
+                    del self._sought[key]  # read again since
+                continue
+            sought = self._sought.get(key)
+            if sought is not None:
+                if now - sought[1] >= RESEEK_AFTER_S:
+                    log.warning(
+                        "%s[%d]: offset %d not read again %.0fs after seeking back to it; "
+                        "seeking again",
+                        key[0], key[1], offset, now - sought[1],
+                    )  # fmt: skip
+                    await self._seek_back(key, offset, now)
+            elif now - since[1] >= STALLED_AFTER_S:
+                highwater = self._highwater(key)
+                if highwater is not None and highwater > offset:
+                    log.warning(
+                        "%s[%d]: offset %d not read for %.0fs though the partition ends at %d; "
+                        "seeking to it",
+                        key[0], key[1], offset, now - since[1], highwater,
+                    )  # fmt: skip
+                    self._progress[key] = (offset, now)
+                    await self._seek_back(key, offset, now)
+
+    async def _seek_back(self, key: Partition, offset: int, now: float) -> None:
+        self._sought[key] = (offset, now)
         try:
-            await self._seek(key, expected)
+            await self._seek(key, offset)
         except Exception as exc:  # revoked meanwhile: its next owner starts at the commit
             log.info("%s[%d]: not sought back: %r", key[0], key[1], exc)
 
@@ -272,6 +329,7 @@ class Checkpointer:
         async with self.lock:
             if not self._owned or self._fenced:
                 return False
+            await self._reseek_stalled()
             missing = set(self._owned) - set(self._committed)
             if missing and not await self._learn_starts(missing):
                 return False
@@ -309,6 +367,7 @@ class Checkpointer:
         for state in self._states:
             state.discard()
         self._sought.clear()
+        self._progress.clear()
         for key in list(self._next):
             self._next[key] = self._committed[key]
             try:
@@ -351,6 +410,7 @@ class Checkpointer:
         self._next.clear()
         self._committed.clear()
         self._sought.clear()
+        self._progress.clear()
         self._fenced = False
         for state in self._states:
             state.discard()

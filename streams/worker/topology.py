@@ -172,18 +172,15 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     async def seek(partition: Partition, offset: int) -> None:
         await app.consumer.seek(TP(*partition), offset)
 
-    checkpointer = Checkpointer(commit, starts, seek)
+    def highwater(partition: Partition) -> int | None:
+        return app.consumer.highwater(TP(*partition))  # type: ignore[no-any-return]
+
+    checkpointer = Checkpointer(commit, starts, seek, highwater=highwater)
     timer_writer = influx_writer(settings, stopping)
 
     def behind(partition: int) -> list[str]:
         """The partition's input topics with records not read yet (as of the last fetch)."""
-        topics_behind = []
-        for (topic, number), next_offset in checkpointer.positions().items():
-            if number == partition and topic in rule_families:
-                highwater = app.consumer.highwater(TP(topic, partition))
-                if highwater is not None and highwater > next_offset:
-                    topics_behind.append(topic)
-        return topics_behind
+        return [topic for topic in checkpointer.unread(partition) if topic in rule_families]
 
     rule_families = input_topics(settings)
     compliance = Compliance(

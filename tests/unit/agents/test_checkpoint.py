@@ -4,13 +4,14 @@ offsets, nothing committed past an unprocessed offset, a fenced worker writes no
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Collection, Mapping
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import pytest
 
 from agents.channels.agent import Settlement
-from agents.checkpoint import Checkpointer, Partition
+from agents.checkpoint import RESEEK_AFTER_S, STALLED_AFTER_S, Checkpointer, Partition
 
 GPU = "telemetry.gpu"
 
@@ -91,13 +92,19 @@ class State:
 
 
 class Rig:
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        monotonic: Callable[[], float] = time.monotonic,
+        highwater: Callable[[Partition], int | None] = lambda partition: None,
+    ) -> None:
         self.kafka = Kafka()
         self.log: list[str] = []
         self.effects = Effects(self.log)
         self.state = State(self.log)
         self.timed: list[Mapping[str, frozenset[int]]] = []
-        self.checkpointer = Checkpointer(self.kafka.commit, self.kafka.starts, self.kafka.seek)
+        self.checkpointer = Checkpointer(
+            self.kafka.commit, self.kafka.starts, self.kafka.seek, monotonic, highwater
+        )
 
         async def tick(owned: Mapping[str, frozenset[int]]) -> None:
             self.timed.append(owned)
@@ -137,6 +144,44 @@ async def test_a_jump_is_sought_back_and_nothing_past_it_is_committed() -> None:
     assert await rig.process((0, 5), (0, 2), (0, 3), (0, 4)) == [(0, 2), (0, 3), (0, 4)]
     await rig.checkpointer.checkpoint()
     assert rig.kafka.committed[(GPU, 0)] == 5
+
+
+async def test_a_jump_whose_seek_did_not_take_is_sought_again_without_new_records() -> None:
+    """The kill -9 x10 fault run (CI, stop 28): a gpu partition stopped for good. Faust dropped
+    the re-read records (a batch fetched before the seek moved its read offset past them), the
+    rest of the partition had been read and ignored, and only a new record could seek again."""
+    now = [0.0]
+    rig = Rig(monotonic=lambda: now[0])
+    await rig.process((0, 0))
+    await rig.process((0, 5))  # 1-4 skipped: sought back to 1
+    await rig.process((0, 6), (0, 7))  # the end of the partition, ignored; 1-4 never come
+    assert rig.kafka.seeks == [((GPU, 0), 1)]
+    await rig.checkpointer.checkpoint()
+    assert rig.kafka.seeks == [((GPU, 0), 1)], "sought again before the seek had time to take"
+    now[0] = RESEEK_AFTER_S
+    await rig.checkpointer.checkpoint()
+    assert rig.kafka.seeks == [((GPU, 0), 1), ((GPU, 0), 1)]
+    assert await rig.process((0, 1), (0, 2)) == [(0, 1), (0, 2)]
+    now[0] = 3 * RESEEK_AFTER_S
+    await rig.checkpointer.checkpoint()
+    assert len(rig.kafka.seeks) == 2, "sought again after the partition moved on"
+
+
+async def test_a_partition_that_stopped_with_records_left_is_sought_to_its_next_offset() -> None:
+    """Records dropped before admission (here: never handed over) with nothing after them to
+    reveal the jump: the high watermark says records are left, so the checkpoint seeks."""
+    now = [0.0]
+    highwater = {(GPU, 0): 4, (GPU, 1): 0}
+    rig = Rig(monotonic=lambda: now[0], highwater=highwater.get)
+    await rig.process((0, 0))
+    await rig.checkpointer.checkpoint()
+    now[0] = STALLED_AFTER_S - 1
+    await rig.checkpointer.checkpoint()
+    assert rig.kafka.seeks == []
+    now[0] = STALLED_AFTER_S
+    await rig.checkpointer.checkpoint()
+    assert rig.kafka.seeks == [((GPU, 0), 1)], "partition 1 is read to its end: not sought"
+    assert rig.checkpointer.unread(0) == [GPU] and rig.checkpointer.unread(1) == []
 
 
 async def test_a_new_generation_starts_at_the_committed_offset() -> None:
