@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from agents.rules.loader import load_packs
 from agents.rules.model import RulePack
+from agents.sites.lint import load_registry
 from schemas.decode import Event, decode
 from streams.simulator.incidents import INJECTORS
 from streams.simulator.replay import replay
@@ -23,7 +24,8 @@ def events(run: Run) -> list[Event]:
 
 def scored(run: Run, packs: list[RulePack]) -> Report:
     truth = Truth.read(run.truth)
-    return score(truth, replay(events(run), packs, until=truth.end))
+    registry = load_registry(run.registry)
+    return score(truth, replay(events(run), packs, until=truth.end, registry=registry))
 
 
 def test_every_rule_of_the_packs_is_injected_once() -> None:
