@@ -15,9 +15,10 @@ on data that is not there. Ordered enums (classification) compare by rank, also 
 
 Facts of the site registry are read by name: `site.<field>`, `zone.<field>` and `rack.<field>`
 (`schemas.sites`) are those of the event's site, of the zone it happened in and of the rack it is
-about, null without a registry or when the registry does not list them. SITE_FUNCTIONS judge a
-timestamp in the site's own calendar (time zone, working hours, weekend, holidays); without a
-registry entry they are null, so a rule that needs them never fires on an unregistered site.
+about, null when the registry does not list them. SITE_FUNCTIONS judge a timestamp in the site's
+own calendar (time zone, working hours, weekend, holidays); for a site the registry does not list
+they are null, so a rule that needs them never fires on it. Without a registry configured, both
+are what the event implies, as before the registry existed (`agents.sites.implied`).
 
 The compiler records which fields a condition reads: the engine passes events as they are and
 reads only those attributes (no per-event conversion to dicts).
@@ -275,10 +276,11 @@ class Compiler:
         return call
 
     def local_time(self, event: Any) -> str | None:
-        """The event's time as its site says it ('2026-01-06 02:30 JST (Wed)'); None unknown."""
-        calendar = self.sites.calendar(event)
+        """The event's time as its registered site says it ('2026-01-06 02:30 JST (Wed)'); None
+        when unknown or without a registry (outputs as before it: UTC only)."""
+        found = self.sites.index(event)
         ts = getattr(event, "ts", None)
-        return None if calendar is None or ts is None else describe_local(ts, calendar.zone)
+        return None if found is None or ts is None else describe_local(ts, found.calendar.zone)
 
     def _name(self, node: ast.Name, name: str, fields: set[str]) -> Compiled:
         if name.startswith("_"):

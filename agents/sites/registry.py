@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.sites.calendar import SiteCalendar, describe_local
+from agents.sites.implied import implied_calendar, implied_rack, implied_site, implied_zone
 from schemas.sites import Rack, Site, SiteRegistry, Zone
 
 
@@ -75,7 +76,11 @@ class Registry:
 
 class Sites:
     """The registry in force (None: no registry configured). Rules and the country binding read
-    `current` per event, so a reload takes effect with the next event."""
+    `current` per event, so a reload takes effect with the next event.
+
+    `site`, `zone`, `rack` and `calendar` are the facts rules read: the registered ones, or,
+    without a registry, those the event implies as before the registry existed
+    (`agents.sites.implied`). `index` is the registered entry only."""
 
     def __init__(self, registry: Registry | None = None) -> None:
         self.current = registry
@@ -85,17 +90,25 @@ class Sites:
         return None if registry is None else registry.sites.get(event.site_id)
 
     def site(self, event: Any) -> Site | None:
+        if self.current is None:
+            return implied_site(event)
         found = self.index(event)
         return None if found is None else found.site
 
     def zone(self, event: Any) -> Zone | None:
+        if self.current is None:
+            return implied_zone(event)
         found = self.index(event)
         return None if found is None else found.zone(event)
 
     def rack(self, event: Any) -> Rack | None:
+        if self.current is None:
+            return implied_rack(event)
         found = self.index(event)
         return None if found is None else found.rack(event)
 
     def calendar(self, event: Any) -> SiteCalendar | None:
+        if self.current is None:
+            return implied_calendar(event)
         found = self.index(event)
         return None if found is None else found.calendar

@@ -23,12 +23,15 @@ log = logging.getLogger(__name__)
 
 def open_sites(settings: SiteSettings, sites: Sites | None = None) -> Sites:
     """`sites` (a new holder by default) with the configured registry in force; without one,
-    today's trust in the event's country, said once at start."""
+    the behaviour of before the registry (`agents.sites.implied`), said once at start."""
     sites = sites if sites is not None else Sites()
     if settings.registry is None:
         log.warning(
             "no site registry (SOVWATCH_SITES__REGISTRY): each event's own country decides its "
-            "jurisdiction, and rules reading site./zone./rack. facts or local time never fire"
+            "jurisdiction, and rules judge sites as before the registry: UTC, working hours "
+            "06:00-22:00 Monday to Friday, no holidays; GPU halls, cages and the NOC by zone name "
+            "and type; rack allocations and site budgets from the readings; PUE target 1.5 "
+            "(docs/sites.md)"
         )
         sites.current = None
         return sites

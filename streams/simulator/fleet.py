@@ -6,8 +6,8 @@ site's country, time zone, working hours, weekend and holidays are its registry 
 simulated people keep to that calendar (GPU halls on working days and hours only, shifts and
 daytime load by the local clock), so the rules judged against the registry see exactly the
 incidents the simulator injects. A site without a registry entry (a fleet file without a
-registry, `small_fleet`) keeps the simulator's own calendar: weekdays 06:00-22:00 in its `tz`
-(UTC unless given), no public holidays.
+registry, `small_fleet`) keeps the calendar a worker without a registry judges by
+(`agents.sites.implied`): weekdays 06:00-22:00 in its `tz` (UTC unless given), no holidays.
 """
 
 from __future__ import annotations
@@ -22,16 +22,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agents.sites.calendar import SiteCalendar
+from agents.sites.implied import implied_entry
 from agents.sites.lint import RegistryError, load_registry
 from schemas.country import CountryCode
-from schemas.sites import HolidayCalendar, WorkingHours
 from schemas.sites import Site as RegisteredSite
 
 DEFAULT_FLEET = Path(__file__).with_name("fleet.yaml")
 DEFAULT_REGISTRY = Path(__file__).with_name("sites.yaml")
 """The registry `fleet.yaml` names: the default fleet's sites in six time zones."""
-SIMULATOR_HOURS = WorkingHours(start="06:00", end="22:00")
-"""Working hours of a site without a registry entry (weekdays, in its `tz`)."""
 Workload = Literal["training", "inference", "mixed"]
 
 
@@ -73,16 +71,11 @@ class Site(BaseModel):
     @cached_property
     def registry_entry(self) -> RegisteredSite:
         """The site as a registry lists it (before zones, racks and budgets): its own entry, or
-        the simulator's calendar (weekdays 06:00-22:00 in `tz`, no public holidays)."""
+        the calendar a worker without a registry judges by (`agents.sites.implied`: weekdays
+        06:00-22:00, no public holidays), in `tz`."""
         if self.registered is not None:
             return self.registered
-        return RegisteredSite(
-            id=self.id,
-            country=self.country,
-            tz=self.tz,
-            working_hours=SIMULATOR_HOURS,
-            holidays=HolidayCalendar(public=False),
-        )
+        return implied_entry(self.id, self.country, tz=self.tz)
 
     @cached_property
     def calendar(self) -> SiteCalendar:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agents.rules.engine import RuleEngine
 from agents.rules.fixtures import fixture_registry, load_fixtures, run_case, run_fixtures
+from agents.rules.language import REGISTRY_NAMES
 from agents.rules.loader import load_packs
 from agents.rules.model import RulePack
 from agents.sites.registry import Registry
@@ -67,3 +69,32 @@ def test_the_after_hours_rule_is_judged_in_the_sites_time_zone() -> None:
     case = load_fixtures()["sec.after_hours_gpu_hall"]["positive"]
     assert run_case(packs, "sec.after_hours_gpu_hall", "positive", case, registry).passed
     assert not run_case(packs, "sec.after_hours_gpu_hall", "positive", case, utc).passed
+
+
+def test_rules_reading_site_facts_fire_without_a_registry_as_before_it() -> None:
+    """A worker without SOVWATCH_SITES__REGISTRY keeps the behaviour of before the registry:
+    each rule that reads site, zone or rack facts has the former positive and negative fixtures
+    as cases `without_registry`, and they pass (the former after-hours positive among them)."""
+    packs = load_packs()
+    engine = RuleEngine(packs)
+    readers = {
+        rule.id
+        for rule in engine.rules
+        if any(name.partition(".")[0] in REGISTRY_NAMES for name in rule.fields)
+    }
+    assert readers == {
+        "ops.rack_over_allocated_power",
+        "ops.site_power_over_budget",
+        "ops.pue_above_target",
+        "sec.after_hours_gpu_hall",
+        "sec.camera_fault_gpu_hall",
+        "sec.cage_without_second_person",
+    }
+    fixtures = load_fixtures()
+    results = []
+    for rule_id in sorted(readers):
+        for case in ("positive-without-registry", "negative-without-registry"):
+            spec = fixtures[rule_id][case]
+            assert spec["without_registry"] is True
+            results.append(run_case(packs, rule_id, case, spec))
+    assert [(r.rule_id, r.case) for r in results if not r.passed] == []

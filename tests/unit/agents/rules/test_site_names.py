@@ -76,8 +76,9 @@ def test_names_resolve_per_event_and_follow_a_reload() -> None:
         REGISTRY,
     )
     assert read(event) is True
-    sites.current = None  # no registry: no site facts, so the rule never fires
+    sites.current = None  # no registry: judged as before it, in UTC, where 17:30 is daytime
     assert read(event) is False
+    assert read(event.model_copy(update={"ts": event.ts.replace(hour=23)})) is True
 
 
 def test_racks_and_zones_of_power_and_gpu_events() -> None:

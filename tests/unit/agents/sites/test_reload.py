@@ -53,8 +53,11 @@ def test_open_sites_fails_clearly_or_warns_without_a_registry(
         SovwatchError, match=r"(?s)does not lint.*allocated_w: Input should be greater than 0"
     ):
         open_sites(SiteSettings(registry=broken))
+    caplog.clear()
     assert open_sites(SiteSettings()).current is None
-    assert "no site registry" in caplog.text
+    (warning,) = caplog.records
+    assert warning.levelno == logging.WARNING
+    assert "no site registry" in warning.message and "as before the registry" in warning.message
 
 
 def _new_site() -> str:
