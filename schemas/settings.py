@@ -320,12 +320,16 @@ class AlertSettings(BaseModel):
 
 class SiteSettings(BaseModel):
     """SOVWATCH_SITES__*: the site registry (`docs/sites.md`). With one, an event's country must
-    be its site's registered country (else it is dead-lettered) and rules read site facts."""
+    be its site's registered country (else it is dead-lettered) and rules read registered site
+    facts. Without one, the behaviour of before the registry: events' countries are trusted and
+    rules judge sites in UTC (06:00-22:00 Monday to Friday) with zones by name and budgets from
+    the readings."""
 
     registry: Path | None = Field(
         None,
-        description="Site registry YAML; unset: events' countries are trusted and rules see no "
-        "site facts (the worker warns at start)",
+        description="Site registry YAML; unset: events' countries are trusted and rules judge "
+        "sites as before the registry (UTC, zones by name, budgets from the readings; the worker "
+        "warns at start)",
     )
     reload_interval_s: float = Field(
         5.0, gt=0, description="How often the worker looks for a changed registry file"
