@@ -13,6 +13,19 @@ from pydantic import ValidationError
 from agents.rules.language import ExpressionError
 
 
+def load_located(path: Path, text: str) -> tuple[Any, YamlLocator] | LintIssue:
+    """The data of a reviewed YAML file and a locator of its positions; a syntax error is an
+    issue at its position."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return LintIssue(path, line, column, f"YAML: {exc.problem}")
+    return data, YamlLocator(path, root)
+
+
 @dataclass(frozen=True)
 class LintIssue:
     path: Path

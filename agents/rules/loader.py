@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from agents.rules.compiled import LOCAL_TIME
 from agents.rules.language import Compiler, ExpressionError
 from agents.rules.model import KEY_ORDER, Rule, RulePack, placeholders
 from agents.rules.typecheck import Checker, Type, field_type, registry_field
-from agents.yaml_lint import LintIssue, YamlLocator
+from agents.yaml_lint import LintIssue, YamlLocator, load_located
 from schemas.decode import FAMILY_MODELS, Family
 
 PACKS_DIR = Path(__file__).with_name("packs")
@@ -51,16 +50,12 @@ def lint_file(path: Path) -> tuple[RulePack | None, list[LintIssue]]:
     """The pack and its issues: YAML syntax, schema, key order, expressions that don't compile,
     and fields a rule names that its families don't have or compares with the wrong type."""
     text = path.read_text()
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [LintIssue(path, line, column, f"YAML: {exc.problem}")]
+    located = load_located(path, text)
+    if isinstance(located, LintIssue):
+        return None, [located]
+    data, where = located
     if not isinstance(data, dict):
         return None, [LintIssue(path, 1, 1, "a rule pack is a mapping with lists, macros, rules")]
-    where = YamlLocator(path, root)
     try:
         pack = RulePack.model_validate(data)
     except ValidationError as exc:

@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import holidays
-import yaml
 from pydantic import ValidationError
 
 from agents.sites.registry import Registry
-from agents.yaml_lint import LintIssue, YamlLocator
+from agents.yaml_lint import LintIssue, load_located
 from schemas.sites import SiteRegistry, registry_problems
 
 
@@ -31,14 +30,10 @@ def lint_registry(path: Path) -> tuple[SiteRegistry | None, list[LintIssue]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         return None, [LintIssue(path, 1, 1, f"cannot read the site registry: {exc.strerror}")]
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [LintIssue(path, line, column, f"YAML: {exc.problem}")]
-    where = YamlLocator(path, root)
+    located = load_located(path, text)
+    if isinstance(located, LintIssue):
+        return None, [located]
+    data, where = located
     if not isinstance(data, dict):
         return None, [where.issue((), "a site registry is a mapping with version and sites")]
     try:

@@ -69,18 +69,16 @@ def write_registry(path: Path, *sites: dict[str, object]) -> Path:
     return path
 
 
+def event(
+    family: str, site_id: str, country: str, name: str, ts: datetime, **fields: object
+) -> bytes:
+    spec = {"family": family, "site_id": site_id, "country": country, "ts": ts.isoformat()}
+    return build_event(spec | fields, name).model_dump_json(exclude_none=True).encode()
+
+
 def badge(site_id: str, country: str, name: str, ts: datetime) -> bytes:
-    spec = {
-        "family": "physical",
-        "site_id": site_id,
-        "country": country,
-        "ts": ts.isoformat(),
-        "kind": "access_granted",
-        "zone_type": "hall",
-        "zone_id": "gpu-hall-1",
-        "badge_id": "B-1234",
-    }
-    return build_event(spec, name).model_dump_json(exclude_none=True).encode()
+    hall = {"zone_type": "hall", "zone_id": "gpu-hall-1", "badge_id": "B-1234"}
+    return event("physical", site_id, country, name, ts, kind="access_granted", **hall)
 
 
 def after_hours_alerts(pipeline: Isolated, expected: int) -> list[dict[str, object]]:
@@ -182,18 +180,9 @@ def test_a_registry_edit_takes_effect_without_a_restart(unique: str, tmp_path: P
 
 
 def _gpu(site_id: str, country: str, name: str, ts: datetime) -> bytes:
-    spec = {"family": "gpu", "site_id": site_id, "country": country, "ts": ts.isoformat()}
-    return build_event(spec | {"gpu_temp_c": 40}, name).model_dump_json(exclude_none=True).encode()
+    return event("gpu", site_id, country, name, ts, gpu_temp_c=40)
 
 
 def _audit(site_id: str, country: str, name: str, ts: datetime) -> bytes:
-    spec = {
-        "family": "audit",
-        "site_id": site_id,
-        "country": country,
-        "ts": ts.isoformat(),
-        "action": "key_use",
-        "key_id": "k-1",
-        "key_custodian": "national-kms",
-    }
-    return build_event(spec, name).model_dump_json(exclude_none=True).encode()
+    key = {"key_id": "k-1", "key_custodian": "national-kms"}
+    return event("audit", site_id, country, name, ts, action="key_use", **key)
