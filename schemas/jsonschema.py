@@ -1,4 +1,5 @@
-"""JSON Schema of every wire model, for producers in other languages and for reviewers.
+"""JSON Schema of every wire model and of the site registry file, for producers in other
+languages and for reviewers.
 
 `json_schemas()` is pure; `export_json_schemas(dir)` writes one file per model. The committed
 copies under `schemas/json/` are checked against the models by a unit test.
@@ -19,6 +20,7 @@ from schemas.decode import Event
 from schemas.gpu import GpuSample
 from schemas.physical import PhysicalEvent
 from schemas.power import PowerReading
+from schemas.sites import SiteRegistry
 
 WIRE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     GpuSample,
@@ -28,13 +30,15 @@ WIRE_MODELS: Final[tuple[type[BaseModel], ...]] = (
     Alert,
     DeadLetter,
 )
+FILE_MODELS: Final[tuple[type[BaseModel], ...]] = (SiteRegistry,)
+"""Reviewed files (not wire records) whose schema editors and CI validate against."""
 DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:
     """Model name -> JSON Schema (draft 2020-12, validation mode), plus `Event` (any family)."""
     schemas: dict[str, dict[str, Any]] = {
-        model.__name__: model.model_json_schema() for model in WIRE_MODELS
+        model.__name__: model.model_json_schema() for model in (*WIRE_MODELS, *FILE_MODELS)
     }
     any_event: TypeAdapter[Any] = TypeAdapter(Annotated[Event, Field(discriminator="family")])
     schemas["Event"] = any_event.json_schema()

@@ -318,6 +318,24 @@ class AlertSettings(BaseModel):
     retry_attempts: int = Field(6, ge=1, description="Tries per record before it is given up")
 
 
+class SiteSettings(BaseModel):
+    """SOVWATCH_SITES__*: the site registry (`docs/sites.md`). With one, an event's country must
+    be its site's registered country (else it is dead-lettered) and rules read registered site
+    facts. Without one, the behaviour of before the registry: events' countries are trusted and
+    rules judge sites in UTC (06:00-22:00 Monday to Friday) with zones by name and budgets from
+    the readings."""
+
+    registry: Path | None = Field(
+        None,
+        description="Site registry YAML; unset: events' countries are trusted and rules judge "
+        "sites as before the registry (UTC, zones by name, budgets from the readings; the worker "
+        "warns at start)",
+    )
+    reload_interval_s: float = Field(
+        5.0, gt=0, description="How often the worker looks for a changed registry file"
+    )
+
+
 class ResidencySettings(BaseModel):
     """SOVWATCH_RESIDENCY__*: where a country without its own InfluxDB target may go, and the
     Kafka cluster of each jurisdiction that keeps its stream in-country (`streams.jurisdiction`)."""
@@ -411,6 +429,7 @@ class Settings(BaseSettings):
     privacy: PrivacySettings = PrivacySettings()
     alerts: AlertSettings = AlertSettings()
     residency: ResidencySettings = ResidencySettings()
+    sites: SiteSettings = SiteSettings()
     jurisdiction: CountryCode | None = Field(
         None,
         description="SOVWATCH_JURISDICTION (or `sovwatch --jurisdiction XX`): every command, the "

@@ -5,6 +5,10 @@ With a residency map (SOVWATCH_INFLUXDB__RESIDENCY) a country it does not list h
 and nothing of it (point, audit record, alert) is written anywhere, unless the operator chose
 SOVWATCH_RESIDENCY__DEFAULT=influxdb, which the worker logs at start. With no map at all, the main
 InfluxDB is the one store of every country (a single-jurisdiction deployment).
+
+With a site registry, the jurisdiction is the site's registered country: `resident` first refuses
+an event of an unregistered site or whose country differs from its site's
+(`agents.sites.binding`), so a collector cannot move a site's data across a border.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
+from agents.sites.binding import bind_country
+from agents.sites.registry import Sites
 from schemas.envelope import Envelope
 from schemas.errors import DecodeError, FieldIssue
 from schemas.settings import InfluxSettings, InfluxTarget, ResidencySettings, Settings
@@ -21,15 +27,18 @@ E = TypeVar("E", bound=Envelope)
 
 
 class Residency:
-    def __init__(self, influx: InfluxSettings, policy: ResidencySettings) -> None:
+    def __init__(
+        self, influx: InfluxSettings, policy: ResidencySettings, sites: Sites | None = None
+    ) -> None:
         self.influx = influx
+        self.sites = sites if sites is not None else Sites()
         self._fallback: InfluxTarget | None = (
             influx if not influx.residency or policy.default == "influxdb" else None
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Residency:
-        return cls(settings.influxdb, settings.residency)
+    def from_settings(cls, settings: Settings, sites: Sites | None = None) -> Residency:
+        return cls(settings.influxdb, settings.residency, sites)
 
     def target_for(self, country: str) -> InfluxTarget:
         """The target that must store this country's records; `DecodeError` if there is none."""
@@ -46,7 +55,9 @@ class Residency:
         return target
 
     def resident(self, event: E) -> E:
-        """`event` if its country has a store (see `target_for`)."""
+        """`event` if its site is registered in its country (with a registry) and that country
+        has a store (see `target_for`); else `DecodeError`."""
+        bind_country(event, self.sites)
         self.target_for(event.country)
         return event
 

@@ -1,6 +1,8 @@
 """Raw Kafka bytes -> validated, pseudonymised event -> points; or a `DecodeError`.
 
-Pure logic, no Faust: the ingest agent's stage calls it for every record.
+Pure logic, no Faust: the ingest agent's stage calls it for every record. With a site registry,
+decoding also binds the event to its site's registered country (`Residency.resident`): an
+unknown site or another country is a `DecodeError`, so the record is dead-lettered, never stored.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from agents.influx.batches import Destination
 from agents.influx.points import to_line
 from agents.influx.residency import Residency
 from agents.privacy import Pseudonymiser
+from agents.sites.registry import Sites
 from agents.telegraf import TelegrafAdapter
 from schemas.decode import Event, Family, decode
 from schemas.envelope import Envelope
@@ -26,12 +29,14 @@ E = TypeVar("E", bound=Envelope)
 class Ingest:
     """Decoding and point preparation bound to one settings object."""
 
-    def __init__(self, settings: Settings, pseudonymiser: Pseudonymiser) -> None:
+    def __init__(
+        self, settings: Settings, pseudonymiser: Pseudonymiser, sites: Sites | None = None
+    ) -> None:
         topics = settings.topics
         self.topic_families = topic_families(topics)
         self.telegraf_topic = topics.telegraf
         self.telegraf = TelegrafAdapter(settings.telegraf.data_format)
-        self._residency = Residency.from_settings(settings)
+        self._residency = Residency.from_settings(settings, sites)
         self._buckets = {
             "telemetry": settings.influxdb.buckets.telemetry,
             "audit": settings.influxdb.buckets.audit,
@@ -43,7 +48,8 @@ class Ingest:
     def decode(self, raw: bytes | None, topic: str, now: datetime | None = None) -> Event:
         """The validated event (a Telegraf metric mapped to its family); `DecodeError` for
         anything else (a null value, a record over `max_record_bytes`: it is rejected before any
-        parsing; an event dated more than `max_future_skew_s` after `now`)."""
+        parsing; an event dated more than `max_future_skew_s` after `now`; with a registry, an
+        event of an unregistered site or of another country than its site's)."""
         if raw is None:
             raise DecodeError(
                 "record has no value (tombstone)",

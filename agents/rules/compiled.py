@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agents.rules.language import Compiled, Compiler, getter
+from agents.rules.language import Compiled, Compiler, getter, registry_getter
 from agents.rules.model import Rule, placeholders
 
+LOCAL_TIME = "local_time"
+"""An output placeholder every rule may name: the event's time by its site's clock."""
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _CLAUSE = re.compile(r"\[([^\[\]]*)\]")
 """An optional clause of an output template: `[ to {destination_country}]` is left out whole when
@@ -25,6 +27,7 @@ class CompiledRule:
     trigger: Compiled | None  # two_person: events that need a second person
     fields: frozenset[str]  # every event field the rule reads
     group_getters: tuple[Compiled, ...]
+    named: tuple[tuple[str, Compiled], ...] = ()  # the output's placeholders and their readers
 
     @property
     def id(self) -> str:
@@ -48,7 +51,7 @@ class CompiledRule:
         """The values the output template names, as strings (kept in state for timer alerts);
         a field without a value is left out."""
         values: dict[str, Any] = {"site_id": event.site_id, "country": event.country}
-        values.update((name, _get(event, name)) for name in placeholders(self.rule.output))
+        values.update((name, get(event)) for name, get in self.named)
         values.update(extra)
         texts = {name: _text(value) for name, value in values.items()}
         return {name: text for name, text in texts.items() if text is not None}
@@ -90,21 +93,19 @@ def compile_rule(rule: Rule, compiler: Compiler) -> CompiledRule:
         trigger, trigger_fields = compiler.compile(rule.trigger)
         used |= trigger_fields
     used |= set(rule.group_by) | ({rule.actor} if rule.actor else set())
-    getters = tuple(getter(path) for path in rule.group_by)
-    return CompiledRule(rule, matches, first, then, trigger, frozenset(used), getters)
+
+    def reader(path: str) -> Compiled:
+        if path == LOCAL_TIME:
+            return compiler.local_time
+        return registry_getter(path, compiler.sites) or getter(path)
+
+    getters = tuple(reader(path) for path in rule.group_by)
+    named = tuple((name, reader(name)) for name in dict.fromkeys(placeholders(rule.output)))
+    return CompiledRule(rule, matches, first, then, trigger, frozenset(used), getters, named)
 
 
 def _and_not(check: Compiled, exceptions: list[Compiled]) -> Compiled:
     return lambda event: bool(check(event)) and not any(e(event) for e in exceptions)
-
-
-def _get(event: Any, path: str) -> Any:
-    value = event
-    for part in path.split("."):
-        value = getattr(value, part, None)
-        if value is None:
-            return None
-    return value
 
 
 _MISSING_WORD = re.compile(r"\s?\{([^{}]+)\}")

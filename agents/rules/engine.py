@@ -30,6 +30,7 @@ from agents.rules.index import StateIndex, group_of
 from agents.rules.kinds import KINDS, Firing, State
 from agents.rules.language import Compiler
 from agents.rules.model import RulePack
+from agents.sites.registry import Sites
 from schemas.alert import Alert
 
 StateStore = MutableMapping[str, Any]
@@ -107,14 +108,19 @@ class RuleEngine:
         grace_s: float = GRACE_S,
         max_groups: int = MAX_GROUPS,
         rescan_every: int = RESCAN_EVERY,
+        sites: Sites | None = None,
     ) -> None:
         """`clock` (seconds, any origin) only paces the error log; `rescan_every` ticks the
-        index is rebuilt from the state (0: only on `reindex`)."""
+        index is rebuilt from the state (0: only on `reindex`). `sites`: the registry the rules
+        read `site.*`, `zone.*`, `rack.*` and the site calendars from (a reload swaps its
+        registry in place); default none."""
+        self.sites = sites if sites is not None else Sites()
         self.rules: list[CompiledRule] = []
         for pack in packs:
             compiler = Compiler(
                 lists={name: frozenset(values) for name, values in pack.lists.items()},
                 macros=pack.macros,
+                sites=self.sites,
             )
             self.rules.extend(compile_rule(rule, compiler) for rule in pack.rules)
         self.by_family: dict[str, list[CompiledRule]] = {}

@@ -4,7 +4,7 @@ Syntax is a subset of Python expressions, readable by compliance officers:
 
     gpu_temp_c > 85 and node not in maintenance_nodes
     classification >= "restricted" and destination_country != country
-    hour(ts) >= 22 or weekday(ts) >= 5
+    zone.kind == "gpu_hall" and after_hours(ts)
 
 Allowed: literals (numbers, strings, true/false/null), event fields (dotted for nested ones:
 `actor.nationality`), names of lists and macros from the rule file, `and` `or` `not`, comparisons
@@ -12,6 +12,13 @@ Allowed: literals (numbers, strings, true/false/null), event fields (dotted for 
 no attribute access on values, no subscripts, no calls of arbitrary names, no lambdas — and never
 Python's `eval`. A missing (null) field makes any ordering comparison false, so a rule never fires
 on data that is not there. Ordered enums (classification) compare by rank, also against strings.
+
+Facts of the site registry are read by name: `site.<field>`, `zone.<field>` and `rack.<field>`
+(`schemas.sites`) are those of the event's site, of the zone it happened in and of the rack it is
+about, null when the registry does not list them. SITE_FUNCTIONS judge a timestamp in the site's
+own calendar (time zone, working hours, weekend, holidays); for a site the registry does not list
+they are null, so a rule that needs them never fires on it. Without a registry configured, both
+are what the event implies, as before the registry existed (`agents.sites.implied`).
 
 The compiler records which fields a condition reads: the engine passes events as they are and
 reads only those attributes (no per-event conversion to dicts).
@@ -26,6 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any
+
+from agents.sites.calendar import SiteCalendar, describe_local
+from agents.sites.registry import Sites
 
 Compiled = Callable[[Any], Any]
 
@@ -83,6 +93,16 @@ FUNCTIONS: Mapping[str, Callable[..., Any]] = {
     "lower": _lower,
 }
 CONSTANTS: Mapping[str, Any] = {"true": True, "false": False, "null": None}
+
+SITE_FUNCTIONS: Mapping[str, Callable[[SiteCalendar, datetime], Any]] = {
+    "local_hour": SiteCalendar.local_hour,  # hour of day in the site's time zone, 0-23
+    "local_weekday": SiteCalendar.local_weekday,  # 0 = Monday, in the site's time zone
+    "after_hours": SiteCalendar.after_hours,  # outside working hours, weekend or holiday
+    "holiday": SiteCalendar.holiday,  # a public holiday or closure of the site
+}
+"""Functions of a timestamp judged in the calendar of the event's site (see `SiteCalendar`)."""
+REGISTRY_NAMES: Mapping[str, str] = {"site": "site", "zone": "zone", "rack": "rack"}
+"""Names that read the site registry (`Sites.site/zone/rack` of the event), not the event."""
 
 
 def _rank(value: Any) -> Any:
@@ -172,6 +192,7 @@ class Compiler:
 
     lists: Mapping[str, frozenset[Any]] = field(default_factory=dict)
     macros: Mapping[str, str] = field(default_factory=dict)
+    sites: Sites = field(default_factory=Sites)
     _expanding: list[str] = field(default_factory=list)
 
     def compile(self, source: str) -> tuple[Compiled, frozenset[str]]:
@@ -198,7 +219,7 @@ class Compiler:
                 if any(part.startswith("_") for part in path.split(".")):
                     raise self._error(node, f"'{path}' is not allowed: no field starts with '_'")
                 fields.add(path)
-                return getter(path)
+                return registry_getter(path, self.sites) or getter(path)
             case ast.BoolOp(op=ast.And(), values=values):
                 parts = [self._node(v, fields) for v in values]
                 if len(parts) == 2:  # the common case, without a generator per call
@@ -233,11 +254,33 @@ class Compiler:
                 function = FUNCTIONS[name]
                 arguments = [self._node(a, fields) for a in args]
                 return lambda event: function(*(a(event) for a in arguments))
+            case ast.Call(func=ast.Name(id=name), args=args, keywords=[]) if name in SITE_FUNCTIONS:
+                if len(args) != 1:
+                    raise self._error(node, f"{name}() takes 1 argument (a timestamp, e.g. ts)")
+                return self._site_function(SITE_FUNCTIONS[name], self._node(args[0], fields))
             case ast.Call(func=ast.Name(id=name)):
-                raise self._error(
-                    node, f"unknown function '{name}' (known: {', '.join(FUNCTIONS)})"
-                )
+                known = ", ".join([*FUNCTIONS, *SITE_FUNCTIONS])
+                raise self._error(node, f"unknown function '{name}' (known: {known})")
         raise self._error(node, f"'{ast.unparse(node)}' is not allowed in a condition")
+
+    def _site_function(
+        self, function: Callable[[SiteCalendar, datetime], Any], argument: Compiled
+    ) -> Compiled:
+        calendar_of = self.sites.calendar
+
+        def call(event: Any) -> Any:
+            calendar = calendar_of(event)
+            ts = argument(event)
+            return None if calendar is None or ts is None else function(calendar, ts)
+
+        return call
+
+    def local_time(self, event: Any) -> str | None:
+        """The event's time as its registered site says it ('2026-01-06 02:30 JST (Wed)'); None
+        when unknown or without a registry (outputs as before it: UTC only)."""
+        found = self.sites.index(event)
+        ts = getattr(event, "ts", None)
+        return None if found is None or ts is None else describe_local(ts, found.calendar.zone)
 
     def _name(self, node: ast.Name, name: str, fields: set[str]) -> Compiled:
         if name.startswith("_"):
@@ -294,6 +337,21 @@ class Compiler:
 
 def _is_literal(value: object) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
+
+
+def registry_getter(path: str, sites: Sites) -> Compiled | None:
+    """A reader of `site.x` / `zone.x` / `rack.x` from the registry; None for an event field."""
+    head, _, rest = path.partition(".")
+    if head not in REGISTRY_NAMES or not rest:
+        return None
+    lookup: Callable[[Any], Any] = getattr(sites, REGISTRY_NAMES[head])
+    inner = getter(rest)
+
+    def get(event: Any) -> Any:
+        found = lookup(event)
+        return None if found is None else inner(found)
+
+    return get
 
 
 def getter(path: str) -> Compiled:

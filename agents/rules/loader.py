@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from agents.rules.compiled import LOCAL_TIME
 from agents.rules.language import Compiler, ExpressionError
 from agents.rules.model import KEY_ORDER, Rule, RulePack, placeholders
-from agents.rules.typecheck import Checker, field_type
+from agents.rules.typecheck import Checker, Type, field_type, registry_field
+from agents.yaml_lint import LintIssue, YamlLocator, load_located
 from schemas.decode import FAMILY_MODELS, Family
 
 PACKS_DIR = Path(__file__).with_name("packs")
-
-
-@dataclass(frozen=True)
-class LintIssue:
-    path: Path
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
 
 
 class RuleLoadError(Exception):
@@ -61,22 +50,16 @@ def lint_file(path: Path) -> tuple[RulePack | None, list[LintIssue]]:
     """The pack and its issues: YAML syntax, schema, key order, expressions that don't compile,
     and fields a rule names that its families don't have or compares with the wrong type."""
     text = path.read_text()
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [LintIssue(path, line, column, f"YAML: {exc.problem}")]
+    located = load_located(path, text)
+    if isinstance(located, LintIssue):
+        return None, [located]
+    data, where = located
     if not isinstance(data, dict):
         return None, [LintIssue(path, 1, 1, "a rule pack is a mapping with lists, macros, rules")]
-    where = _Locator(path, root)
     try:
         pack = RulePack.model_validate(data)
     except ValidationError as exc:
-        return None, [
-            where.issue(tuple(err["loc"]), f"{err['msg']}" + _got(err)) for err in exc.errors()
-        ]
+        return None, where.validation_issues(exc)
     issues = []
     for index, raw in enumerate(data.get("rules", [])):
         order = [key for key in raw if key in KEY_ORDER]
@@ -126,7 +109,7 @@ def _models(families: tuple[Family, ...]) -> list[Any]:
     return [FAMILY_MODELS[family] for family in families]
 
 
-def _named_fields(rule: Rule, index: int, where: _Locator) -> list[LintIssue]:
+def _named_fields(rule: Rule, index: int, where: YamlLocator) -> list[LintIssue]:
     """group_by and actor must exist in every family of the rule (a missing one groups every
     event under 'None'); output placeholders in one of them, or be a value the engine adds."""
     issues = []
@@ -141,8 +124,13 @@ def _named_fields(rule: Rule, index: int, where: _Locator) -> list[LintIssue]:
                 message = f"rule {rule.id}: unknown field '{path}' for {family} events"
                 issues.append(where.issue(("rules", index, *loc), message))
     for name in placeholders(rule.output):
+        registry = registry_field(_models(rule.families), name)
+        if isinstance(registry, str):
+            issues.append(where.issue(("rules", index, "output"), f"rule {rule.id}: {registry}"))
+            continue
         if (
-            name not in CONTEXT_EXTRAS.get(rule.kind, set())
+            not isinstance(registry, Type)
+            and name not in CONTEXT_EXTRAS.get(rule.kind, set()) | {LOCAL_TIME}
             and field_type(_models(rule.families), name) is None
         ):
             families = "/".join(rule.families)
@@ -162,52 +150,3 @@ def _expressions(rule: Rule) -> list[tuple[tuple[Any, ...], str]]:
         if step is not None:
             found.append(((side, "condition"), step.condition))
     return found
-
-
-def _got(err: Any) -> str:
-    value = err.get("input")
-    return "" if isinstance(value, dict | list) or value is None else f" (got {value!r})"
-
-
-class _Locator:
-    """Maps a path in the data (('rules', 3, 'condition')) to a line and column in the file."""
-
-    def __init__(self, path: Path, root: yaml.Node | None) -> None:
-        self.path = path
-        self.root = root
-
-    def node(self, loc: tuple[Any, ...]) -> yaml.Node | None:
-        node = self.root
-        for part in loc:
-            if isinstance(node, yaml.MappingNode):
-                node = next((v for k, v in node.value if k.value == part), node)
-                if node is None:
-                    return None
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-                if part >= len(node.value):
-                    return node
-                node = node.value[part]
-            else:
-                break
-        return node
-
-    def issue(self, loc: tuple[Any, ...], message: str) -> LintIssue:
-        node = self.node(loc)
-        line, column = (node.start_mark.line + 1, node.start_mark.column + 1) if node else (1, 1)
-        dotted = ".".join(str(p) for p in loc)
-        return LintIssue(self.path, line, column, f"{dotted}: {message}" if dotted else message)
-
-    def expression(self, loc: tuple[Any, ...], rule_id: str, exc: ExpressionError) -> LintIssue:
-        """Position of an error inside an expression, counted from where its scalar starts."""
-        node = self.node(loc)
-        if node is None:
-            return self.issue(loc, f"rule {rule_id}: {exc.message}")
-        start = node.start_mark
-        style = getattr(node, "style", None)
-        if style in ("|", ">"):  # block scalar: the text starts on the next line
-            line, column = start.line + 1 + exc.line, exc.column + start.column
-        else:
-            quote = 1 if style in ("'", '"') else 0
-            line = start.line + exc.line
-            column = start.column + quote + exc.column if exc.line == 1 else exc.column
-        return LintIssue(self.path, line, column, f"rule {rule_id}: {exc.message}")

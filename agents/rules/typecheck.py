@@ -5,6 +5,10 @@ for `gpu_temp_c`) or a comparison that can never hold (`outcome == "sucess"`, a 
 a string) would silently disable a check. `check_expression` names every such mistake with its
 position in the expression, for `rules lint` and for loading the packs in the worker.
 
+`site.*`, `zone.*` and `rack.*` are checked against the registry's models (`schemas.sites`), and
+only for the families whose events have one: every event has a site; physical, power (hall and
+rack scope) and GPU events (through their node's rack) a zone; power and GPU events a rack.
+
 Types are coarse on purpose: number, string, bool, datetime, list, model (a nested object), and
 for strings drawn from a closed set (Literal or Enum) the allowed values.
 """
@@ -21,7 +25,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
-from agents.rules.language import CONSTANTS, FUNCTIONS, ExpressionError
+from agents.rules.language import CONSTANTS, FUNCTIONS, SITE_FUNCTIONS, ExpressionError
+from schemas.sites import Rack, Site, Zone
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,33 @@ def _resolve(model: type[BaseModel], parts: list[str]) -> Type | None:
     return _resolve(found.model, parts[1:])
 
 
+REGISTRY_MODELS: Mapping[str, type[BaseModel]] = {"site": Site, "zone": Zone, "rack": Rack}
+REGISTRY_FAMILIES: Mapping[str, frozenset[str]] = {
+    "site": frozenset({"gpu", "power", "physical", "audit"}),
+    "zone": frozenset({"gpu", "power", "physical"}),
+    "rack": frozenset({"gpu", "power"}),
+}
+
+
+def registry_field(models: Sequence[type[BaseModel]], path: str) -> Type | str | None:
+    """The type of a registry name (`zone.kind`) for events of these models, an error message if
+    it is wrong, None if `path` names no registry fact (an event field)."""
+    head, _, rest = path.partition(".")
+    model = REGISTRY_MODELS.get(head)
+    if model is None or not rest:
+        return None
+    families = [m.model_fields["family"].default for m in models if "family" in m.model_fields]
+    without = [f for f in families if f not in REGISTRY_FAMILIES[head]]
+    if without:
+        having = ", ".join(sorted(REGISTRY_FAMILIES[head]))
+        return f"'{path}': {'/'.join(without)} events have no {head} (only {having} events do)"
+    found = field_type([model], rest)
+    if found is None:
+        fields = ", ".join(f"{head}.{name}" for name in sorted(model.model_fields))
+        return f"unknown registry field '{path}'; {head} fields: {fields}"
+    return found
+
+
 def known_fields(models: Sequence[type[BaseModel]]) -> list[str]:
     return sorted({name for model in models for name in model.model_fields})
 
@@ -108,8 +140,12 @@ SIGNATURES: Mapping[str, tuple[tuple[str, ...], Type]] = {
     "endswith": (("string", "string"), BOOL),
     "contains": (("string", "string"), BOOL),
     "lower": (("string",), STRING),
+    "local_hour": (("datetime",), NUMBER),
+    "local_weekday": (("datetime",), NUMBER),
+    "after_hours": (("datetime",), BOOL),
+    "holiday": (("datetime",), BOOL),
 }
-assert set(SIGNATURES) == set(FUNCTIONS), "every function of the language has a signature"
+assert set(SIGNATURES) == {*FUNCTIONS, *SITE_FUNCTIONS}, "every function has a signature"
 
 
 @dataclass
@@ -183,6 +219,12 @@ class Checker:
 
     def _field(self, node: ast.expr, errors: list[ExpressionError]) -> Type:
         path = ast.unparse(node)
+        registry = registry_field(self.models, path)
+        if isinstance(registry, Type):
+            return registry
+        if isinstance(registry, str):
+            errors.append(_at(node, registry))
+            return ANY
         found = field_type(self.models, path)
         if found is not None:
             return found

@@ -50,12 +50,19 @@ def decoded(values: Iterable[bytes | None], filters: Filters) -> Iterator[Alert]
             yield alert
 
 
-def line(alert: Alert) -> str:
-    """One state change as one line (rich markup)."""
+LocalTime = Callable[[str, datetime], str | None]
+"""Site id and instant -> the site's local time (`Registry.local_time`), None if unknown."""
+
+
+def line(alert: Alert, local_time: LocalTime | None = None) -> str:
+    """One state change as one line (rich markup); with `local_time`, the site's own clock
+    follows the UTC time."""
     style = SEVERITY_STYLE[alert.severity]
     ended = f" ended {alert.ends_at:%H:%M:%S}Z" if alert.ends_at else ""
+    local = local_time(alert.site_id, alert.window_start) if local_time else None
     return (
-        f"{alert.window_start:%Y-%m-%d %H:%M:%S}Z {alert.status:<8} "
+        f"{alert.window_start:%Y-%m-%d %H:%M:%S}Z{f' (local {local})' if local else ''} "
+        f"{alert.status:<8} "
         f"[{style}]{alert.severity:<8}[/{style}] {alert.team:<10} {alert.site_id:<12} "
         f"{alert.rule_id}: {alert.message}{ended} "
         f"[dim]({len(alert.evidence_event_ids)} events, {alert.id})[/dim]"

@@ -28,6 +28,7 @@ from streams.cli.rules import alerts_app, rules_app
 from streams.cli.schemas import schemas_app
 from streams.cli.setup import register as register_setup
 from streams.cli.simulate import register as register_simulator
+from streams.cli.sites import sites_app
 from streams.config import get_settings
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ register_setup(app)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(collect_app, name="collect")
 app.add_typer(rules_app, name="rules")
+app.add_typer(sites_app, name="sites")
 app.add_typer(grafana_app, name="grafana")
 app.add_typer(audit_app, name="audit")
 register_simulator(app)

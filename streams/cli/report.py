@@ -43,7 +43,9 @@ def report(
     out: Path = typer.Option(Path("report.html"), "--out", help="HTML file to write"),
     pdf: bool = typer.Option(False, "--pdf", help="Also print it to PDF (headless Chromium)"),
 ) -> None:
-    """Write the dashboards' panels for a period as one static HTML page (and PDF)."""
+    """Write the dashboards' panels for a period as one static HTML page (and PDF); incidents
+    show their site's local time next to UTC when a site registry is configured."""
+    from streams.cli.rules import site_clock
     from streams.report.build import make_report
     from streams.report.chromium import print_pdf
 
@@ -51,7 +53,9 @@ def report(
     time_range = TimeRange(parse_time(start, now), parse_time(stop, now))
     if time_range.stop <= time_range.start:
         raise SovwatchError("--to must be after --from", WHEN_HINT)
-    path = make_report(get_settings(), dashboard, time_range, site, out)
+    settings = get_settings()
+    local_time = site_clock(settings.sites.registry)
+    path = make_report(settings, dashboard, time_range, site, out, local_time)
     console.print(f"report: {path.resolve()}")
     if pdf:
         console.print(f"pdf:    {print_pdf(path, path.with_suffix('.pdf')).resolve()}")

@@ -15,9 +15,10 @@ from rich.live import Live
 
 from agents.rules.fixtures import FIXTURES_DIR, load_fixtures, run_fixtures
 from agents.rules.loader import PACKS_DIR, RuleLoadError, lint_file, load_packs, pack_files
+from agents.sites.lint import RegistryError, load_registry
 from schemas.alert import Alert
 from schemas.errors import ServiceUnreachableError, SovwatchError
-from streams.admin.alerts_tail import SEVERITIES, Board, Filters, decoded, line
+from streams.admin.alerts_tail import SEVERITIES, Board, Filters, LocalTime, decoded, line
 from streams.cli.tables import CsvOpt, JsonOpt, Listing, chosen_format, show
 from streams.config import get_settings
 
@@ -120,6 +121,7 @@ def tail(
             f"unknown severity '{min_severity}'", f"use one of {', '.join(SEVERITIES)}"
         )
     filters = Filters(min_severity, site)
+    local_time = site_clock(settings.sites.registry)
     try:
         consumer = KafkaConsumer(
             *(topics[t] for t in (team or topics)),
@@ -143,21 +145,35 @@ def tail(
         if console.is_terminal and not as_json:
             _live(batches(), limit)
         else:
-            _lines(batches(), limit, as_json)
+            _lines(batches(), limit, as_json, local_time)
     except KeyboardInterrupt:
         pass
     finally:
         consumer.close()
 
 
-def _lines(batches: Iterator[list[Alert]], limit: int, as_json: bool) -> None:
+def site_clock(registry: Path | None) -> LocalTime | None:
+    """The configured registry's site clocks (None without one; a registry that does not lint
+    is said once and left out: alerts are shown in UTC only)."""
+    if registry is None:
+        return None
+    try:
+        return load_registry(registry).local_time
+    except RegistryError as exc:
+        console.print(f"[yellow]site registry left out (times in UTC only): {exc}[/yellow]")
+        return None
+
+
+def _lines(
+    batches: Iterator[list[Alert]], limit: int, as_json: bool, local_time: LocalTime | None = None
+) -> None:
     shown = 0
     for batch in batches:
         for alert in batch:
             if as_json:
                 print(alert.model_dump_json(), flush=True)
             else:
-                console.print(line(alert), highlight=False)
+                console.print(line(alert, local_time), highlight=False)
             shown += 1
             if limit and shown >= limit:
                 return

@@ -20,6 +20,7 @@ from streams.simulator.fleet import Fleet, load_fleet
 from streams.simulator.generator import Clock, simulate
 from streams.simulator.incidents import Injector, plan_incidents, select
 from streams.simulator.output import FileOutput, KafkaOutput, Output, Progressbar, emit
+from streams.simulator.registry import write_registry
 from streams.simulator.score import Report, score
 from streams.simulator.truth import Truth
 
@@ -89,17 +90,28 @@ def simulate_cmd(
         "gzip", "--compression", help="Kafka compression: gzip or none"
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+    registry_out: Path = typer.Option(
+        None, "--write-registry", help="Write the fleet's site registry here (for the worker)"
+    ),
 ) -> None:
     """Simulate a fleet (GPU, power, badge and audit events) with injected incidents."""
     settings = get_settings()
-    fleet = load_fleet(
-        fleet_file,
-        sites=sites,
-        site_prefix=site_prefix,
-        halls=halls,
-        nodes_per_hall=nodes_per_hall,
-        gpus_per_node=gpus_per_node,
-    )
+    try:
+        fleet = load_fleet(
+            fleet_file,
+            sites=sites,
+            site_prefix=site_prefix,
+            halls=halls,
+            nodes_per_hall=nodes_per_hall,
+            gpus_per_node=gpus_per_node,
+        )
+    except ValueError as exc:
+        raise SovwatchError(
+            f"cannot load the fleet: {exc}",
+            "each fleet site needs an entry in the site registry its fleet file names",
+        ) from None
+    if registry_out is not None:
+        write_registry(fleet, registry_out)
     begin = start or datetime.now(UTC).replace(microsecond=0)
     begin = begin if begin.tzinfo else begin.replace(tzinfo=UTC)
     try:

@@ -13,6 +13,7 @@ from dashboards.queries.runner import TimeRange
 from dashboards.queries.templating import Variable
 from schemas.errors import SovwatchError
 from schemas.settings import Settings
+from streams.admin.alerts_tail import LocalTime
 from streams.evidence.period import verify_stored
 from streams.evidence.unsigned import explain
 from streams.report import page, summary
@@ -41,7 +42,10 @@ def make_report(
     time_range: TimeRange,
     sites: Sequence[str],
     out: Path,
+    local_time: LocalTime | None = None,
 ) -> Path:
+    """The report page at `out`; with `local_time` (a site registry's clocks), incidents show
+    their site's local time next to UTC."""
     boards = choose(names)
     selections = {"site": list(sites)} if sites else {}
     sections: list[tuple[str, list[str]]] = []
@@ -49,6 +53,7 @@ def make_report(
     with grafana_runner(settings) as runner:
         site = Variable("site", tuple(sites), tuple(sites) if sites else None, all_value=".*")
         counts = summary.alert_counts(runner, time_range, site)
+        incidents = summary.incidents(runner, time_range, site)
         for board in boards:
             run = runner.run(board.json, time_range, selections)
             parts = []
@@ -62,6 +67,7 @@ def make_report(
     label = explain(audit, settings).label
     evidence = [
         summary.alerts_html(counts),
+        summary.incidents_html(incidents, local_time),
         summary.audit_html(audit, sites, key is not None, label),
     ]
     sections.insert(0, ("Alerts and audit evidence", evidence))

@@ -2,8 +2,9 @@
 and sovereignty audit events (key use, transfers, exports, sessions, approvals) at realistic rates.
 
 The baseline is policy-abiding by construction, so every alert on a simulated run comes from an
-injected incident: GPU halls are entered only on weekdays 06:00-22:00 UTC (the security pack's
-policy; night staff use the NOC), cages are opened by two people, transfers abroad carry an
+injected incident: GPU halls are entered only in the site's working hours on its working days,
+by its own clock and calendar (`Site.calendar`, as the security pack's `after_hours(ts)` judges
+them; night staff use the NOC), cages are opened by two people, transfers abroad carry an
 approval and nothing restricted, weights exports follow an approval, admin sessions are opened
 in-country by cleared staff shortly after someone badged in, and end.
 
@@ -31,14 +32,15 @@ PATROL_S = 40 * 60
 KEY_USE_S = 120
 
 
-def policy_hours(ts: datetime) -> bool:
-    """The security pack's working hours: weekdays 06:00-22:00 UTC (GPU halls allowed)."""
-    return ts.weekday() < 5 and 6 <= ts.hour < 22
+def policy_hours(site: Site, ts: datetime) -> bool:
+    """GPU halls may be entered: the site's working hours on a working day that is no holiday,
+    by its calendar (the security pack's `not after_hours(ts)`)."""
+    return not site.calendar.after_hours(ts)
 
 
 def day_shift(site: Site, ts: datetime) -> bool:
-    local_h = (ts.hour + ts.minute / 60 + site.utc_offset_h) % 24
-    return 7 <= local_h < 19
+    """The busy shift, 07:00-19:00 by the site's clock."""
+    return 7 <= site.calendar.local_hour(ts) < 19
 
 
 def abroad(site: Site, countries: list[str]) -> str:
@@ -136,7 +138,7 @@ class SiteActivity:
             )
         for hall in range(1, site.halls + 1):
             for at in happens(3):
-                if policy_hours(at):
+                if policy_hours(site, at):
                     zone = f"{site.id}-gpu-hall-{hall}"
                     units.append([self.badge(rng, at, "access_granted", "hall", zone)])
         for at in happens(0.4 if day else 0.1):

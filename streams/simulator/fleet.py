@@ -1,5 +1,14 @@
 """The simulated fleet: sites (country, time zone, PUE, workload) and their halls, racks, nodes and
-GPUs, read from a YAML fleet file (`fleet.yaml` beside this module by default)."""
+GPUs, read from a YAML fleet file (`fleet.yaml` beside this module by default).
+
+A fleet file names a site registry (`registry: sites.yaml`, beside it by default): each fleet
+site's country, time zone, working hours, weekend and holidays are its registry entry's, and the
+simulated people keep to that calendar (GPU halls on working days and hours only, shifts and
+daytime load by the local clock), so the rules judged against the registry see exactly the
+incidents the simulator injects. A site without a registry entry (a fleet file without a
+registry, `small_fleet`) keeps the calendar a worker without a registry judges by
+(`agents.sites.implied`): weekdays 06:00-22:00 in its `tz` (UTC unless given), no holidays.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +19,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agents.sites.calendar import SiteCalendar
+from agents.sites.implied import implied_entry
+from agents.sites.lint import RegistryError, load_registry
 from schemas.country import CountryCode
+from schemas.sites import Site as RegisteredSite
 
 DEFAULT_FLEET = Path(__file__).with_name("fleet.yaml")
+DEFAULT_REGISTRY = Path(__file__).with_name("sites.yaml")
+"""The registry `fleet.yaml` names: the default fleet's sites in six time zones."""
 Workload = Literal["training", "inference", "mixed"]
 
 
@@ -25,7 +40,7 @@ class Site(BaseModel):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     country: CountryCode
-    utc_offset_h: float = Field(0.0, ge=-12, le=14, description="Local time, for shifts and load")
+    tz: str = Field("UTC", description="IANA time zone (its registry entry's, if it has one)")
     pue: float = Field(1.3, ge=1.0, le=3.0, description="Nominal PUE (facility / IT energy)")
     workload: Workload = "mixed"
     halls: int = Field(2, ge=1, le=64)
@@ -35,6 +50,37 @@ class Site(BaseModel):
     gpu_model: str = "NVIDIA H100 80GB HBM3"
     gpu_tdp_w: float = Field(700.0, gt=0)
     node_overhead_w: float = Field(2000.0, ge=0, description="CPUs, NICs, fans of one node")
+    registered: RegisteredSite | None = Field(
+        None, description="Its site registry entry (calendar; zones and racks are drawn here)"
+    )
+
+    @model_validator(mode="after")
+    def _agrees_with_its_registry_entry(self) -> Site:
+        entry = self.registered
+        if entry is not None and (entry.id, entry.country, entry.tz) != (
+            self.id,
+            self.country,
+            self.tz,
+        ):
+            raise ValueError(
+                f"site {self.id} ({self.country}, {self.tz}) disagrees with its registry entry "
+                f"{entry.id} ({entry.country}, {entry.tz})"
+            )
+        return self
+
+    @cached_property
+    def registry_entry(self) -> RegisteredSite:
+        """The site as a registry lists it (before zones, racks and budgets): its own entry, or
+        the calendar a worker without a registry judges by (`agents.sites.implied`: weekdays
+        06:00-22:00, no public holidays), in `tz`."""
+        if self.registered is not None:
+            return self.registered
+        return implied_entry(self.id, self.country, tz=self.tz)
+
+    @cached_property
+    def calendar(self) -> SiteCalendar:
+        """The site's clock and calendar, as the rules judge them (`after_hours`, ...)."""
+        return SiteCalendar(self.registry_entry)
 
     @cached_property
     def nodes(self) -> tuple[Node, ...]:
@@ -89,28 +135,62 @@ class Fleet(BaseModel):
         return sum(len(s.nodes) * s.gpus_per_node for s in self.sites)
 
 
+def registered_sites(path: Path) -> dict[str, RegisteredSite]:
+    """The entries of a site registry file by id; `ValueError` listing its issues if it does not
+    lint."""
+    try:
+        return {site.id: site for site in load_registry(path).data.sites}
+    except RegistryError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def fleet_registry_file(path: Path | None = None) -> Path | None:
+    """The site registry a fleet file names (relative to the file), None if it names none."""
+    fleet_file = path or DEFAULT_FLEET
+    raw = yaml.safe_load(fleet_file.read_text()) or {}
+    named = raw.get("registry")
+    return None if named is None else fleet_file.parent / str(named)
+
+
 def load_fleet(
     path: Path | None = None,
     *,
     sites: int | None = None,
     site_prefix: str = "",
+    registry: Path | None = None,
     **layout: int | None,
 ) -> Fleet:
     """The fleet of a file, cut or cycled to `sites` sites, with layout overrides
-    (halls, racks_per_hall, nodes_per_hall, gpus_per_node) applied to every site."""
-    raw: dict[str, Any] = yaml.safe_load((path or DEFAULT_FLEET).read_text()) or {}
+    (halls, racks_per_hall, nodes_per_hall, gpus_per_node) applied to every site. Each site
+    takes its country and calendar from its entry in `registry` (default: the registry the
+    fleet file names); a copy made by cycling or prefixing takes its original's entry."""
+    fleet_file = path or DEFAULT_FLEET
+    raw: dict[str, Any] = yaml.safe_load(fleet_file.read_text()) or {}
+    registry = registry or fleet_registry_file(fleet_file)
+    entries = registered_sites(registry) if registry is not None else {}
     defaults = dict(raw.get("defaults") or {})
     defaults.update({k: v for k, v in layout.items() if v is not None})
     listed = list(raw.get("sites") or [])
     if not listed:
-        raise ValueError(f"{path or DEFAULT_FLEET}: no sites")
+        raise ValueError(f"{fleet_file}: no sites")
     count = sites or len(listed)
     chosen = []
     for i in range(count):
         spec = dict(listed[i % len(listed)])
+        original = str(spec["id"])
         if i >= len(listed):
             spec["id"] = f"{spec['id']}-{i // len(listed) + 1}"
         spec["id"] = f"{site_prefix}{spec['id']}"
+        if registry is not None:
+            entry = entries.get(original)
+            if entry is None:
+                raise ValueError(
+                    f"{fleet_file}: site {original} is not in the site registry {registry} "
+                    f"(it lists {', '.join(entries)})"
+                )
+            spec.setdefault("country", entry.country)
+            spec.setdefault("tz", entry.tz)
+            spec["registered"] = entry.model_copy(update={"id": spec["id"]})
         chosen.append(Site.model_validate({**defaults, **spec}))
     if defaults.get("racks_per_hall", 1) > min(s.nodes_per_hall for s in chosen):
         chosen = [s.model_copy(update={"racks_per_hall": s.nodes_per_hall}) for s in chosen]

@@ -92,7 +92,7 @@ class Injector:
     rule: str
     build: Build
     lanes: Mapping[str, tuple[timedelta, timedelta]]  # lane -> (before, after) the time `at`
-    when: Callable[[datetime], bool] = lambda at: True
+    when: Callable[[Site, datetime], bool] = lambda site, at: True
     at_start: bool = False  # the incident spans the run from its start (a site's lifetime PUE)
 
 
@@ -456,7 +456,7 @@ INJECTORS: tuple[Injector, ...] = (
         "sec.after_hours_gpu_hall",
         night_hall_entry,
         _lane("physical"),
-        when=lambda at: not policy_hours(at),
+        when=lambda site, at: not policy_hours(site, at),
     ),
     Injector("camera_offline", "sec.camera_fault_gpu_hall", camera_offline, _lane("physical")),
     Injector(
@@ -614,9 +614,9 @@ def _find(
     end: datetime,
 ) -> tuple[Site, datetime] | None:
     for at in times:
-        if not injector.when(at):
-            continue
         for site in sites:
+            if not injector.when(site, at):
+                continue
             ok = True
             for lane, (before, after) in injector.lanes.items():
                 lo, hi = at - before, at + after

@@ -5,10 +5,11 @@ the project's one generator of synthetic telemetry)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from schemas.settings import TopicSettings
+from schemas.sites import Site as RegisteredSite
 from streams.simulator.activity import KEY_USE_S, PATROL_S
 from streams.simulator.fleet import Fleet, Site
 from streams.simulator.generator import Clock, simulate
@@ -22,15 +23,24 @@ EVERY_FAMILY_MINUTES = math.ceil(max(PATROL_S, KEY_USE_S) / 60)
 DEMO_STEP = timedelta(seconds=10)
 
 
-def small_fleet(sites: Sequence[tuple[str, str]] = DEMO_SITES, gpus: int = 8) -> Fleet:
-    """`sites` as (id, country), each one hall and one rack of `gpus` GPUs (8 per node)."""
+def small_fleet(
+    sites: Sequence[tuple[str, str]] = DEMO_SITES,
+    gpus: int = 8,
+    registered: Mapping[str, RegisteredSite] | None = None,
+) -> Fleet:
+    """`sites` as (id, country), each one hall and one rack of `gpus` GPUs (8 per node). A site
+    `registered` lists (`fleet.registered_sites`) keeps to that entry's time zone and calendar
+    (its country must be the one given); the others to the simulator's (UTC weekdays)."""
     per_node = min(gpus, 8)
     nodes = math.ceil(gpus / per_node)
+    entries = registered or {}
     return Fleet(
         sites=tuple(
             Site(
                 id=site,
                 country=country,
+                tz=entries[site].tz if site in entries else "UTC",
+                registered=entries.get(site),
                 halls=1,
                 racks_per_hall=1,
                 nodes_per_hall=nodes,

@@ -10,6 +10,7 @@ from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.model import RulePack
+from agents.sites.registry import Registry, Sites
 from schemas.alert import Alert
 from schemas.decode import Event
 from schemas.settings import Settings
@@ -23,11 +24,13 @@ def replay(
     until: datetime,
     key: bytes = b"simulator-replay-key",
     tick: timedelta = timedelta(seconds=60),
+    registry: Registry | None = None,
 ) -> list[AlertSeen]:
     """Alerts (every emission) raised by the events, ticking timers every `tick` of event time
-    and once more at `until`. `created` is the event time the alert was raised at."""
+    and once more at `until`. `created` is the event time the alert was raised at. `registry`:
+    the fleet's sites (`streams.simulator.registry`), which the rules read."""
     ingest = Ingest(Settings(), Pseudonymiser(key))
-    engine = RuleEngine(packs)
+    engine = RuleEngine(packs, sites=Sites(registry))
     seen: list[AlertSeen] = []
     next_tick: datetime | None = None
     for event in events:

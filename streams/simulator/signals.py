@@ -23,7 +23,8 @@ HISTORY_DAYS = 30  # energy counters start with a month of operation behind them
 
 def diurnal(site: Site, ts: datetime) -> float:
     """0 at 04:00 local time, 1 at 16:00: the shape of daytime demand and outdoor heat."""
-    local_h = (ts.hour + ts.minute / 60 + ts.second / 3600 + site.utc_offset_h) % 24
+    local = site.calendar.local(ts)
+    local_h = local.hour + local.minute / 60 + local.second / 3600
     return 0.5 - 0.5 * math.cos(2 * math.pi * (local_h - 4) / 24)
 
 

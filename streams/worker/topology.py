@@ -43,6 +43,7 @@ from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
 from agents.rules.loader import load_packs, pack_files
+from agents.sites.reload import install_reload, open_sites
 from schemas.settings import Settings
 from streams.worker.app import Topics, create_app, declare_topics
 from streams.worker.offsets import StartOffsets, commit_offsets
@@ -134,7 +135,11 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
     """Everything one worker runs. `rules`: an engine of your own (tests), else the packs of
     `SOVWATCH_ALERTS__RULES_DIR` or the built-in ones."""
     pseudonymiser = Pseudonymiser.from_settings(settings.privacy)  # fails here, clearly
-    residency = Residency.from_settings(settings)
+    if rules is None:
+        rules_dir = settings.alerts.rules_dir
+        rules = RuleEngine(load_packs(pack_files(rules_dir) if rules_dir else None))
+    sites = open_sites(settings.sites, rules.sites)  # so does a registry that does not lint
+    residency = Residency.from_settings(settings, sites)
     residency.log_policy()
     dlq_cipher = worker_cipher(settings.privacy)  # so does a missing DLQ key
     app = create_app(settings)
@@ -156,9 +161,6 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         partitions=settings.topics.partitions,
         help="Audit chain: site -> head (seq, hash, offset, Merkle frontier)",
     )
-    if rules is None:
-        rules_dir = settings.alerts.rules_dir
-        rules = RuleEngine(load_packs(pack_files(rules_dir) if rules_dir else None))
     state = TableState(rule_state)
     rules.state = state
     send_dead_letter = dead_letter_sender(
@@ -216,7 +218,8 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         after_commit=[audit.publish_signed],
         rewound=[compliance.recovered],
     )
-    _ingest_agents(topology, Ingest(settings, pseudonymiser))
+    _ingest_agents(topology, Ingest(settings, pseudonymiser, sites))
+    install_reload(app, sites, settings.sites)
     _channels_agent(topology)
     _rebalances(topology, rule_state)
     _timers(topology)

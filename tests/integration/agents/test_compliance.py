@@ -14,8 +14,10 @@ import yaml
 from agents.ingest.steps import Ingest
 from agents.privacy import Pseudonymiser
 from agents.rules.engine import RuleEngine
-from agents.rules.fixtures import build_event, load_fixtures
+from agents.rules.fixtures import DEFAULT_SITE, build_event, fixture_registry, load_fixtures
 from agents.rules.loader import load_packs
+from agents.sites.lint import load_registry
+from agents.sites.registry import Sites
 from schemas.decode import Event
 from schemas.settings import Settings
 from streams.admin.connect import influx_client
@@ -53,8 +55,23 @@ def alert_ids_in_influxdb(settings: Settings, site_prefix: str) -> dict[str, str
         return {rec.get_value(): rec.values["rule_id"] for table in tables for rec in table}
 
 
+def scenario_registry(events: list[Event], path: Path) -> Path:
+    """The fixture registry with each scenario site as a copy of the fixture site it stands for
+    (`{fixture site}@{scenario site}` event ids name it), written where the worker reads it."""
+    fixture = fixture_registry().data
+    by_id = {site.id: site for site in fixture.sites}
+    copies = {
+        event.site_id: by_id[event.event_id.split("@")[0]].model_copy(update={"id": event.site_id})
+        for event in events
+    }
+    registry = fixture.model_copy(update={"sites": (*fixture.sites, *copies.values())})
+    path.write_text(json.dumps(registry.model_dump(mode="json")))
+    return path
+
+
 def pack_scenario(pack_name: str, site_prefix: str) -> list[Event]:
-    """The positive and negative fixtures of a pack's event-driven rules, each on its own site."""
+    """The positive and negative fixtures of a pack's event-driven rules, each on its own site
+    (a copy of the fixture site its events name, see `scenario_registry`)."""
     pack = yaml.safe_load((Path("agents/rules/packs") / f"{pack_name}.yaml").read_text())
     fixtures = load_fixtures()
     events: list[Event] = []
@@ -64,13 +81,18 @@ def pack_scenario(pack_name: str, site_prefix: str) -> list[Event]:
         for case in ("positive", "negative"):
             site = f"{site_prefix}-{index}{case[0]}"
             for i, spec in enumerate(fixtures[rule["id"]][case]["events"]):
-                events.append(build_event({**spec, "site_id": site}, f"{site}-{i}"))
+                fixture_site = spec.get("site_id", DEFAULT_SITE)
+                country = fixture_registry().sites[fixture_site].site.country
+                fields = {"country": country, **spec, "site_id": site}
+                events.append(build_event(fields, f"{fixture_site}@{site}-{i}"))
     return events
 
 
-def expected_alerts(settings: Settings, events: list[Event], rule_ids: set[str]) -> dict[str, str]:
+def expected_alerts(
+    settings: Settings, events: list[Event], rule_ids: set[str], registry: Path
+) -> dict[str, str]:
     """What the engine computes in-process, on events pseudonymised as the worker does."""
-    engine = RuleEngine(load_packs())
+    engine = RuleEngine(load_packs(), sites=Sites(load_registry(registry)))
     ingest = Ingest(settings, Pseudonymiser.from_settings(settings.privacy))
     found: dict[str, str] = {}
     for event in events:
@@ -87,14 +109,15 @@ def event_driven_rule_ids() -> set[str]:
 def test_each_pack_scenario_gives_exactly_the_expected_alert_ids(
     stack: Stack, unique: str, tmp_path: Path
 ) -> None:
-    pipeline = Isolated(unique, tmp_path)
     rule_ids = event_driven_rule_ids()
     scenario: list[Event] = []
     for pack in ("ops", "security", "sovereignty"):
         scenario += pack_scenario(pack, f"s{unique}{pack[:3]}")
-    expected = expected_alerts(pipeline.settings, scenario, rule_ids)
-    packs_with_alerts = {rule_id.split(".")[0] for rule_id in expected.values()}
-    assert packs_with_alerts == {"ops", "sec", "sov"}  # the scenario exercises every pack
+    registry = scenario_registry(scenario, tmp_path / "sites.yaml")
+    pipeline = Isolated(unique, tmp_path, SOVWATCH_SITES__REGISTRY=str(registry))
+    expected = expected_alerts(pipeline.settings, scenario, rule_ids, registry)
+    # The scenario exercises every event-driven rule, those reading the registry included.
+    assert set(expected.values()) == rule_ids
     with pipeline.worker():
         produce(pipeline.settings.kafka, records(pipeline.settings, scenario))
 

@@ -6,6 +6,7 @@ raise, and bad Telegraf input is dead-lettered with its reason."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import xml.etree.ElementTree as ET
@@ -231,6 +232,15 @@ def test_over_temperature_and_over_power_raise_the_alerts_native_samples_raise(
     redfish.edit("Chassis/Rack12/Power", {"PowerConsumedWatts": 37000})
     config = site_config(pipeline, site, redfish, {HOST: hot})
     rules = {"ops.gpu_overtemp_sustained", "ops.rack_over_allocated_power"}
+    # The rack's allocation is the registry's (36 kW, as the Redfish mockup also reports it).
+    registry = tmp_path / "sites.yaml"
+    racks = [{"id": rack, "zone": "hall-1", "allocated_w": 36000} for rack in ("R12", "Rack12")]
+    sites = [
+        {"id": name, "country": "DE", "tz": "Europe/Berlin", "racks": racks}
+        | {"zones": [{"id": "hall-1", "kind": "gpu_hall"}]}
+        for name in (site, native_site)
+    ]
+    registry.write_text(json.dumps({"version": 1, "sites": sites}))
 
     def alerts() -> dict[str, dict[str, Alert]]:
         found: dict[str, dict[str, Alert]] = {site: {}, native_site: {}}
@@ -240,7 +250,10 @@ def test_over_temperature_and_over_power_raise_the_alerts_native_samples_raise(
                 found[alert.site_id][alert.rule_id] = alert
         return found
 
-    with pipeline.worker(), Telegraf(telegraf, tmp_path, config):
+    with (
+        pipeline.worker(SOVWATCH_SITES__REGISTRY=str(registry)),
+        Telegraf(telegraf, tmp_path, config),
+    ):
         produce(pipeline.settings.kafka, native_records(pipeline, native_site, datetime.now(UTC)))
         assert wait_for(
             lambda: all(found.keys() == rules for found in alerts().values()), timeout_s=90

@@ -19,6 +19,7 @@ from streams.simulator.fleet import load_fleet
 from streams.simulator.generator import Clock
 from streams.simulator.incidents import INJECTORS
 from streams.simulator.output import KafkaOutput
+from streams.simulator.registry import write_registry
 from streams.simulator.score import Report, score
 from streams.simulator.sources import alerts_from_kafka
 from streams.stack import Stack
@@ -35,11 +36,16 @@ def event_driven_rules() -> set[str]:
 def test_score_from_kafka_finds_every_event_driven_incident(
     stack: Stack, unique: str, tmp_path: Path
 ) -> None:
-    pipeline = Isolated(unique, tmp_path, SOVWATCH_ALERTS__TICK_INTERVAL_S="1")
     rules = event_driven_rules()
     injectors = [i for i in INJECTORS if i.rule in rules]
     fleet = load_fleet(
         sites=2, halls=1, nodes_per_hall=2, gpus_per_node=2, site_prefix=f"{unique}-"
+    )
+    pipeline = Isolated(
+        unique,
+        tmp_path,
+        SOVWATCH_ALERTS__TICK_INTERVAL_S="1",
+        SOVWATCH_SITES__REGISTRY=str(write_registry(fleet, tmp_path / "sites.yaml")),
     )
     start = datetime(2026, 1, 5, 20, tzinfo=UTC)  # Monday evening: day, then night
     clock = Clock(start, timedelta(hours=4), timedelta(seconds=30))

@@ -167,7 +167,7 @@ def test_prune_deletes_only_state_of_active_partitions() -> None:
         rules.process(physical(0, "access_denied", zone=f"door-{partition}"), now=at(0))
     state.partition = None
     assert rules.prune(at(1000), active=state.in_partitions({1})) == 1
-    assert list(state) == ["t.count|site-1/door-0"]
+    assert list(state) == ["t.count|fra-1/door-0"]
 
 
 def evicted(rule_id: str) -> float:

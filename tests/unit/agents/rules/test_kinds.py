@@ -132,7 +132,7 @@ def test_absence_fires_from_the_timer_once_per_silence() -> None:
     assert tick(rules, at(299.999)) == []
     alerts = tick(rules, at(300))
     assert len(alerts) == 1 and alerts[0].message == "silent node-01 300"
-    assert alerts[0].site_id == "site-1" and alerts[0].country == "DE"
+    assert alerts[0].site_id == "fra-1" and alerts[0].country == "DE"
     assert tick(rules, at(900)) == []
     feed(rules, gpu(1000, 50))  # back, then silent again: a new alert
     assert len(tick(rules, at(1300))) == 1

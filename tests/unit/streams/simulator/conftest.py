@@ -31,16 +31,24 @@ class Run:
     records: list[dict[str, Any]]
     truth: Path
     raw: bytes
+    registry: Path
 
 
 def simulate(tmp: Path, *extra: str) -> Run:
-    dry, truth = tmp / "events.jsonl", tmp / "truth.jsonl"
+    dry, truth, registry = tmp / "events.jsonl", tmp / "truth.jsonl", tmp / "sites.yaml"
     result = CliRunner().invoke(
-        simulate_app, [*ARGS, *extra, "--dry-run", str(dry), "--truth", str(truth)]
+        simulate_app,
+        [
+            *ARGS,
+            *extra,
+            *("--dry-run", str(dry), "--truth", str(truth)),
+            "--write-registry",
+            str(registry),
+        ],
     )
     assert result.exit_code == 0, result.output
     raw = dry.read_bytes()
-    return Run([json.loads(line) for line in raw.splitlines()], truth, raw)
+    return Run([json.loads(line) for line in raw.splitlines()], truth, raw, registry)
 
 
 @pytest.fixture(scope="session")

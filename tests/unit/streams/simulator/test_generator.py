@@ -8,6 +8,7 @@ from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
 
+from agents.sites.lint import load_registry
 from schemas.decode import decode
 from schemas.power import pue_from_energy
 from tests.unit.streams.simulator.conftest import Run, simulate
@@ -93,17 +94,26 @@ def test_gpu_load_is_diurnal_at_an_inference_site(run: Run) -> None:
     assert statistics.quantiles(temps, n=100)[98] < 85  # the baseline stays below the rule
 
 
-def test_gpu_halls_are_entered_only_in_policy_hours_except_the_incident(run: Run) -> None:
+def test_gpu_halls_are_entered_only_in_the_sites_working_hours_except_the_incident(
+    run: Run,
+) -> None:
+    registry = load_registry(run.registry)
     entries = [
-        datetime.fromisoformat(r["value"]["ts"])
+        (r["value"]["site_id"], datetime.fromisoformat(r["value"]["ts"]))
         for r in run.records
         if r["topic"] == "security.physical"
         and r["value"]["kind"] == "access_granted"
         and "gpu-hall" in r["value"]["zone_id"]
     ]
-    night = [ts for ts in entries if not 6 <= ts.hour < 22]
+    assert {site for site, _ in entries} == {"fra-1", "par-1"}
+    after_hours = [
+        (site, ts) for site, ts in entries if registry.sites[site].calendar.after_hours(ts)
+    ]
+    # By the sites' clocks (UTC+1), not UTC: entries at 05:xx UTC are 06:xx in Frankfurt.
+    in_hours = [ts for site, ts in entries if (site, ts) not in after_hours]
+    assert any(ts.hour == 5 for ts in in_hours)
     assert len(entries) > 5
-    assert len(night) == 1  # the injected night_hall_entry
+    assert len(after_hours) == 1  # the injected night_hall_entry
 
 
 def test_gpus_carry_pods_mig_instances_and_an_nvlink_counter(run: Run) -> None:

@@ -6,24 +6,33 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from agents.rules.loader import load_packs
 from agents.rules.model import RulePack
+from agents.sites.lint import load_registry
 from schemas.decode import Event, decode
 from streams.simulator.incidents import INJECTORS
 from streams.simulator.replay import replay
 from streams.simulator.score import Report, score
 from streams.simulator.truth import Truth
-from tests.unit.streams.simulator.conftest import Run
+from tests.unit.streams.simulator.conftest import Run, simulate
+
+FLEET_WITHOUT_REGISTRY = """\
+sites:
+  - {id: fra-1, country: DE, pue: 1.25, workload: training}
+  - {id: par-1, country: FR, pue: 1.30, workload: inference}
+"""
 
 
 def events(run: Run) -> list[Event]:
     return [decode(json.dumps(r["value"]).encode(), r["topic"]) for r in run.records]
 
 
-def scored(run: Run, packs: list[RulePack]) -> Report:
+def scored(run: Run, packs: list[RulePack], registered: bool = True) -> Report:
     truth = Truth.read(run.truth)
-    return score(truth, replay(events(run), packs, until=truth.end))
+    registry = load_registry(run.registry) if registered else None
+    return score(truth, replay(events(run), packs, until=truth.end, registry=registry))
 
 
 def test_every_rule_of_the_packs_is_injected_once() -> None:
@@ -47,4 +56,17 @@ def test_incidents_fire_their_rules_and_nothing_else_fires(run: Run) -> None:
     }
     assert all(p == 1.0 and rc == 1.0 for p, rc, _, _ in summary.values()), summary
     assert len(report.rules) == 31
+    assert report.out_of_scope == 0
+
+
+def test_without_a_registry_incidents_fire_their_rules_as_before_it(tmp_path: Path) -> None:
+    """A fleet file without a registry keeps the calendar a worker without one judges by (UTC):
+    replayed with no registry (facts the events imply), every incident fires its rule, the
+    cage and after-hours ones included, and nothing else fires."""
+    fleet = tmp_path / "fleet.yaml"
+    fleet.write_text(FLEET_WITHOUT_REGISTRY)
+    report = scored(simulate(tmp_path, "--seed", "7", "--fleet", str(fleet)), load_packs(), False)
+    summary = {r.rule: (r.precision, r.recall) for r in report.rules.values()}
+    assert len(summary) == 31
+    assert all(scores == (1.0, 1.0) for scores in summary.values()), summary
     assert report.out_of_scope == 0
