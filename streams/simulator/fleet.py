@@ -33,6 +33,10 @@ DEFAULT_REGISTRY = Path(__file__).with_name("sites.yaml")
 Workload = Literal["training", "inference", "mixed"]
 
 
+PUE_MARGIN = 0.25
+"""How far above its nominal PUE a simulated site's registered PUE target lies."""
+
+
 class Site(BaseModel):
     """One data-centre site and its layout."""
 
@@ -67,6 +71,12 @@ class Site(BaseModel):
                 f"{entry.id} ({entry.country}, {entry.tz})"
             )
         return self
+
+    @property
+    def pue_target(self) -> float:
+        """The PUE target its registry entry states: the nominal PUE plus `PUE_MARGIN` (the
+        simulated PUE drifts around the nominal one)."""
+        return round(self.pue + PUE_MARGIN, 2)
 
     @cached_property
     def registry_entry(self) -> RegisteredSite:

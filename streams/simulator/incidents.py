@@ -162,8 +162,10 @@ def site_over_budget(ctx: Ctx) -> Plan:
 
 
 def poor_pue(ctx: Ctx) -> Plan:
+    """An hour above the site's PUE target: its registry's, and the 1.5 of old without one."""
     start = ctx.sim_start
-    return Plan(start, start + 60 * M, start + 60 * M, ctx.site.id, pue=1.62)
+    pue = round(max(1.62, ctx.site.pue_target + 0.12), 2)
+    return Plan(start, start + 60 * M, start + 60 * M, ctx.site.id, pue=pue)
 
 
 def node_down(ctx: Ctx) -> Plan:

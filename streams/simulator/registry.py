@@ -16,9 +16,6 @@ import yaml
 from schemas.sites import SiteRegistry
 from streams.simulator.fleet import Fleet, Site
 
-PUE_MARGIN = 0.25
-"""A site's PUE target: its nominal PUE plus this margin (the simulated PUE drifts around it)."""
-
 
 def fleet_registry(fleet: Fleet) -> SiteRegistry:
     return SiteRegistry(sites=tuple(_site(site) for site in fleet.sites))
@@ -64,7 +61,7 @@ def _site(site: Site) -> dict[str, object]:
         "country": site.country,
         "tz": site.tz,
         "power_budget_w": site.capacity_w,
-        "pue_target": round(site.pue + PUE_MARGIN, 2),
+        "pue_target": site.pue_target,
         "zones": zones,
         "racks": racks,
     }

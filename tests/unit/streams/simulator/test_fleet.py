@@ -12,7 +12,7 @@ import pytest
 from agents.sites.lint import lint_registry
 from streams.simulator.activity import SiteActivity
 from streams.simulator.fleet import DEFAULT_REGISTRY, load_fleet
-from streams.simulator.incidents import BY_NAME, plan_incidents
+from streams.simulator.incidents import BY_NAME, Ctx, plan_incidents, poor_pue
 from streams.simulator.recent import small_fleet
 from streams.simulator.registry import fleet_registry
 
@@ -92,3 +92,13 @@ def test_the_night_hall_entry_goes_where_it_is_after_hours_by_the_sites_clock() 
     site = fleet.site(entry.incident.site)
     assert site.id in {"ruh-1", "tyo-1"}  # a weekend in Riyadh, evening in Tokyo
     assert site.calendar.after_hours(entry.at)
+
+
+def test_the_poor_pue_incident_is_above_every_sites_target_and_the_implied_one() -> None:
+    """With the registry's targets (nominal + margin) the old fixed 1.62 sat below bom-1's."""
+    for site in load_fleet().sites:
+        ctx = Ctx(
+            "inc", site, FRIDAY_NOON_RIYADH, random.Random(1), [], STEP, POWER, FRIDAY_NOON_RIYADH
+        )
+        pue = poor_pue(ctx).pue
+        assert pue is not None and pue > max(site.pue_target, 1.5), (site.id, pue)
