@@ -136,6 +136,7 @@ class Checkpointer:
         self._sought: dict[Partition, tuple[int, float]] = {}  # jump: offset sought back to, when
         self._progress: dict[Partition, tuple[int, float]] = {}  # next offset, since when
         self._fenced = False
+        self._revoking = False  # a revoke began: only its own checkpoint may still commit
         self._stopped = False
         self._effects: list[Effects] = []
         self._states: list[State] = []
@@ -295,7 +296,7 @@ class Checkpointer:
         async with self._one_at_a_time:
             started = time.perf_counter()
             try:
-                committed = await self._checkpoint()
+                committed = await self._checkpoint(reason)
             except FencedError as exc:
                 self._fenced = True
                 metrics.CHECKPOINTS.labels(outcome="fenced").inc()
@@ -325,9 +326,9 @@ class Checkpointer:
                 metrics.CHECKPOINT_SECONDS.observe(time.perf_counter() - started)
             return committed
 
-    async def _checkpoint(self) -> bool:
+    async def _checkpoint(self, reason: str) -> bool:
         async with self.lock:
-            if not self._owned or self._fenced:
+            if not self._owned or self._fenced or self._superseded(reason):
                 return False
             await self._reseek_stalled()
             missing = set(self._owned) - set(self._committed)
@@ -348,7 +349,7 @@ class Checkpointer:
         except Exception as exc:
             raise _NotDurableError from exc
         async with self.lock:
-            if generation != self.generation or self._fenced:
+            if generation != self.generation or self._fenced or self._superseded(reason):
                 return False  # revoked meanwhile: the next owner replays from the last commit
             await self._fence()
             writes = [write for state in self._states for write in state.write()]
@@ -392,9 +393,16 @@ class Checkpointer:
         if not await self._send_commit({key: self._committed[key] for key in self._owned}):
             raise FencedError("the broker refused this generation's commit")
 
+    def _superseded(self, reason: str) -> bool:
+        """Once a revoke began, only its own checkpoint may write and commit: another one that
+        waited meanwhile (for its effects, for the batch lock) would do so late, after the
+        broker may have handed the partitions on."""
+        return self._revoking and reason != "revoke"
+
     async def on_revoked(self, timeout_s: float) -> None:
         """A rebalance takes every partition away: checkpoint (at most `timeout_s`), then
         forget everything of this generation, written or not."""
+        self._revoking = True
         await self._bounded_checkpoint("revoke", timeout_s)
         async with self.lock:
             self._end_generation(frozenset())
@@ -412,6 +420,7 @@ class Checkpointer:
         self._sought.clear()
         self._progress.clear()
         self._fenced = False
+        self._revoking = False
         for state in self._states:
             state.discard()
 

@@ -52,6 +52,14 @@ class Head:
     frontier: list[tuple[int, str]] = field(default_factory=list)
     pending: list[dict[str, Any]] = field(default_factory=list)  # checkpoints to publish
 
+    def copy(self) -> Head:
+        return dataclasses.replace(
+            self,
+            recent=list(self.recent),
+            frontier=list(self.frontier),
+            pending=[dict(p) for p in self.pending],
+        )
+
     def to_bytes(self) -> bytes:
         return json.dumps(self.__dict__, separators=(",", ":")).encode()
 
@@ -98,7 +106,10 @@ class AuditChain:
         self._recent_max = recent_ids
 
     def head(self, site: str) -> Head:
-        return self._heads.get(site.encode()) or Head()
+        """A copy of the site's head: changing it never changes a change already sealed for the
+        running checkpoint (which must write the head as it was at its snapshot)."""
+        head = self._heads.get(site.encode())
+        return Head() if head is None else head.copy()
 
     def _put(self, site: str, head: Head) -> None:
         if head.partition < 0:

@@ -25,8 +25,17 @@ from streams.worker.kafka_auth import aiokafka_credentials
 
 
 async def commit_offsets(app: Any, offsets: Mapping[Partition, int]) -> bool:
-    """Commit each partition's next offset to read; False if the broker refused the generation."""
+    """Commit each partition's next offset to read; False if the broker refused the generation
+    or the consumer no longer holds one of the partitions.
+
+    The second check is part of the fence: `_commit` drops the partitions the consumer is not
+    assigned and commits the rest, and once the broker has forgotten the member (aiokafka resets
+    it and drops its assignment until it rejoins) that leaves nothing to send, which "succeeds".
+    Chaos seed 744803 forked an audit chain through that: a checkpoint that waited for the batch
+    lock through a rebalance wrote its stale heads after such an empty fence."""
     tps = {TP(topic, partition): offset for (topic, partition), offset in offsets.items()}
+    if not tps.keys() <= app.consumer.assignment():
+        return False
     return bool(await app.consumer._commit(tps))
 
 

@@ -184,6 +184,35 @@ async def test_a_partition_that_stopped_with_records_left_is_sought_to_its_next_
     assert rig.checkpointer.unread(0) == [GPU] and rig.checkpointer.unread(1) == []
 
 
+async def test_a_checkpoint_still_waiting_when_a_revoke_begins_never_commits() -> None:
+    """Chaos seed 744803 (audit fork): a checkpoint's effects were durable before InfluxDB went
+    down, then it waited for the batch lock (the batch blocked on InfluxDB) ahead of the
+    revoke. When InfluxDB came back it wrote its heads and committed, a minute after the group
+    had handed the partitions on; the next owner later recovered those stale heads."""
+    rig = Rig()
+    await rig.process((0, 0), (0, 1))
+    rig.effects.gate.clear()
+    interval = asyncio.ensure_future(rig.checkpointer.checkpoint())
+    await let_tasks_run()  # phase 2: waits for its effects
+    batch_blocked = asyncio.Event()
+
+    async def batch() -> None:  # a batch blocked on InfluxDB, holding the lock
+        async with rig.checkpointer.lock:
+            await batch_blocked.wait()
+
+    blocked = asyncio.ensure_future(batch())
+    await let_tasks_run()
+    rig.effects.gate.set()  # the interval checkpoint's effects are durable: it waits for the lock
+    await let_tasks_run()
+    revoke = asyncio.ensure_future(rig.checkpointer.on_revoked(timeout_s=0))
+    await let_tasks_run()  # the revoke checkpoint gave up at once; the revoke waits for the lock
+    batch_blocked.set()
+    await asyncio.gather(blocked, revoke)
+    assert await interval is False
+    assert rig.kafka.committed == {(GPU, 0): 0, (GPU, 1): 0}, "committed after the revoke began"
+    assert "state x2" not in rig.log
+
+
 async def test_a_new_generation_starts_at_the_committed_offset() -> None:
     rig = Rig()
     rig.kafka.committed[(GPU, 1)] = 7

@@ -1,6 +1,7 @@
 """Canary for the one private Faust member sovwatch uses (`streams.worker.offsets`): a real
-Faust consumer in a real group commits exactly the offsets the checkpoint gives it, only for
-partitions it owns, and the start offsets are read back from Kafka. If a Faust or aiokafka
+Faust consumer in a real group commits exactly the offsets the checkpoint gives it, refuses a
+commit naming a partition it does not hold (and one after the group removed it), and the start
+offsets are read back from Kafka. If a Faust or aiokafka
 upgrade changes `Consumer._commit`, this fails before any checkpoint silently stops committing."""
 
 from __future__ import annotations
@@ -76,13 +77,25 @@ async def test_the_commit_call_commits_exactly_the_given_offsets_of_owned_partit
     app, topic, settings = running_app
     assert await commit_offsets(app, {(topic, 0): 3, (topic, 1): 0})
     assert group_offsets(settings, topic) == {0: 3, 1: 0}
-    assert await commit_offsets(app, {(topic, 0): 5, (f"{topic}-not-ours", 0): 9})
+    assert await commit_offsets(app, {(topic, 0): 5})
     assert group_offsets(settings, topic) == {0: 5, 1: 0}
     starts = StartOffsets(app, settings)
     try:
         assert await starts([(topic, 0), (topic, 1)]) == {(topic, 0): 5, (topic, 1): 0}
     finally:
         await starts.close()
+
+
+async def test_a_commit_of_a_partition_the_consumer_does_not_hold_is_refused_whole(
+    running_app: tuple[Any, str, Settings],
+) -> None:
+    """Faust's commit drops what the consumer is not assigned and commits the rest: a member
+    the broker forgot (its assignment dropped) would "commit" nothing and succeed. The fence
+    must fail instead, and commit none of the offsets."""
+    app, topic, settings = running_app
+    assert await commit_offsets(app, {(topic, 0): 2})
+    assert not await commit_offsets(app, {(topic, 0): 6, (f"{topic}-not-ours", 0): 9})
+    assert group_offsets(settings, topic).get(0) == 2
 
 
 async def test_the_commit_call_is_refused_once_the_group_moved_on_without_the_worker(

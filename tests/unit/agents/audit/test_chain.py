@@ -44,6 +44,22 @@ def test_heads_reach_the_table_and_its_changelog_only_when_written() -> None:
     assert table.changelog[0][:2] == (3, b"fra-1")  # the partition of the site's events
 
 
+def test_a_checkpoint_writes_the_head_as_sealed_not_as_changed_since() -> None:
+    """The head read back from a sealed change was the sealed object itself: sequencing the next
+    event changed the snapshot the checkpoint then wrote, a head covering an event whose record
+    was not yet durable (a crash then skipped it as covered: a lost record)."""
+    table = MemoryTable()
+    chain = AuditChain(table)
+    chain.sequence(audit_event(0), 0, 0)
+    chain.seal()  # the checkpoint's snapshot: offset 0
+    chain.sequence(audit_event(1), 0, 1)  # a batch while the checkpoint waits for its effects
+    for write in chain.write():
+        assert write is not None
+    written = Head.from_bytes(table.data[b"fra-1"])
+    assert (written.seq, written.offset) == (1, 0)
+    assert chain.head("fra-1").seq == 2
+
+
 def test_a_replay_after_a_crash_resequences_identically() -> None:
     table = MemoryTable()
     events = [audit_event(i) for i in range(10)]
