@@ -51,10 +51,10 @@ long is sought to its next offset: records dropped before they were admitted (a 
 start offsets could not be read, a worker fenced meanwhile) are asked for again."""
 
 RESEEK_AFTER_S = 5.0
-"""A jump still not read again after this long is sought back again (and logged again), at the
-next checkpoint even when no record arrives: Faust can drop the re-read records (a batch it
-fetched before the seek moves its read offset past them) after the rest of the partition was
-read and ignored, and then nothing else would ever ask for them."""
+"""A jump is sought back once; records past it that arrive afterwards are ones Faust had
+buffered before the seek and are dropped without seeking again. Only when none has arrived for
+this long and the partition has still not moved is it sought again: the seek was lost (Faust
+moved its read position past the re-read records)."""
 
 
 class FencedError(Exception):
@@ -119,21 +119,24 @@ class Checkpointer:
         seek: Seek,
         monotonic: Callable[[], float] = time.monotonic,
         highwater: Callable[[Partition], int | None] = lambda partition: None,
+        rebalancing: Callable[[], bool] = lambda: False,
     ) -> None:
         """`highwater`: a partition's offset after its last record, as last fetched (None:
-        not known yet)."""
+        not known yet). `rebalancing`: whether the consumer began a rebalance (it says so
+        before the revoke reaches `on_revoked`)."""
         self._send_commit = commit
         self._starts = starts
         self._seek = seek
         self._monotonic = monotonic
         self._highwater = highwater
+        self._rebalancing = rebalancing
         self.lock = asyncio.Lock()  # batches, and the checkpoint's locked phases
         self._one_at_a_time = asyncio.Lock()  # checkpoints
         self.generation = 0
         self._owned: frozenset[Partition] = frozenset()
         self._next: dict[Partition, int] = {}  # next offset to process, this generation
         self._committed: dict[Partition, int] = {}  # committed (or the start), this generation
-        self._sought: dict[Partition, tuple[int, float]] = {}  # jump: offset sought back to, when
+        self._sought: dict[Partition, tuple[int, float]] = {}  # jump: offset, last record past it
         self._progress: dict[Partition, tuple[int, float]] = {}  # next offset, since when
         self._fenced = False
         self._revoking = False  # a revoke began: only its own checkpoint may still commit
@@ -243,8 +246,9 @@ class Checkpointer:
     async def _jumped(self, key: Partition, expected: int, offset: int) -> None:
         now = self._monotonic()
         sought = self._sought.get(key)
-        if sought is not None and sought[0] == expected and now - sought[1] < RESEEK_AFTER_S:
-            return  # a record fetched before the seek took effect
+        if sought is not None and sought[0] == expected:
+            self._sought[key] = (expected, now)  # buffered before the seek: dropped, not sought
+            return
         metrics.READ_JUMPS.labels(topic=key[0]).inc()
         log.warning(
             "%s[%d]: read offset %d where %d was next; seeking back to %d (nothing is committed "
@@ -268,8 +272,8 @@ class Checkpointer:
             if sought is not None:
                 if now - sought[1] >= RESEEK_AFTER_S:
                     log.warning(
-                        "%s[%d]: offset %d not read again %.0fs after seeking back to it; "
-                        "seeking again",
+                        "%s[%d]: offset %d not read again, and nothing past it for %.0fs, after "
+                        "seeking back to it; seeking again",
                         key[0], key[1], offset, now - sought[1],
                     )  # fmt: skip
                     await self._seek_back(key, offset, now)
@@ -397,7 +401,7 @@ class Checkpointer:
         """Once a revoke began, only its own checkpoint may write and commit: another one that
         waited meanwhile (for its effects, for the batch lock) would do so late, after the
         broker may have handed the partitions on."""
-        return self._revoking and reason != "revoke"
+        return (self._revoking or self._rebalancing()) and reason != "revoke"
 
     async def on_revoked(self, timeout_s: float) -> None:
         """A rebalance takes every partition away: checkpoint (at most `timeout_s`), then

@@ -39,6 +39,30 @@ async def commit_offsets(app: Any, offsets: Mapping[Partition, int]) -> bool:
     return bool(await app.consumer._commit(tps))
 
 
+async def seek_held(app: Any, partition: Partition, offset: int, settle_s: float = 0.2) -> None:
+    """Seek a partition so that the seek holds.
+
+    Faust's fetch loop sets its read position after every record it hands over, and drops the
+    records below that position. A seek made while it is still handing over a batch fetched
+    before is therefore undone: the records the seek asked for again come back below the
+    position and are dropped. So the flow is stopped first (the loop leaves its batch), the seek
+    made, the flow resumed; not during a rebalance, when Faust holds the flow itself (and seeks
+    every partition to its commit when it resumes)."""
+    consumer = app.consumer
+    tp = TP(*partition)
+    if app.rebalancing or not consumer.flow_active:
+        await consumer.seek(tp, offset)
+        return
+    consumer.stop_flow()
+    try:
+        await asyncio.sleep(settle_s)  # the fetch loop sees the stop at its next record
+        await consumer.wait_for_stopped_flow()
+        await consumer.seek(tp, offset)
+    finally:
+        if not app.rebalancing:
+            consumer.resume_flow()
+
+
 class StartOffsets:
     """Where each partition's processing starts in a generation: the group's committed offset,
     raised to the log's first offset (none committed, or deleted by retention since).

@@ -46,7 +46,7 @@ from agents.rules.loader import load_packs, pack_files
 from agents.sites.reload import install_reload, open_sites
 from schemas.settings import Settings
 from streams.worker.app import Topics, create_app, declare_topics
-from streams.worker.offsets import StartOffsets, commit_offsets
+from streams.worker.offsets import StartOffsets, commit_offsets, seek_held
 
 log = logging.getLogger(__name__)
 
@@ -172,12 +172,14 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         return await commit_offsets(app, offsets)
 
     async def seek(partition: Partition, offset: int) -> None:
-        await app.consumer.seek(TP(*partition), offset)
+        await seek_held(app, partition, offset)
 
     def highwater(partition: Partition) -> int | None:
         return app.consumer.highwater(TP(*partition))  # type: ignore[no-any-return]
 
-    checkpointer = Checkpointer(commit, starts, seek, highwater=highwater)
+    checkpointer = Checkpointer(
+        commit, starts, seek, highwater=highwater, rebalancing=lambda: bool(app.rebalancing)
+    )
     timer_writer = influx_writer(settings, stopping)
 
     def behind(partition: int) -> list[str]:

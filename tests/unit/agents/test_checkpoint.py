@@ -96,6 +96,7 @@ class Rig:
         self,
         monotonic: Callable[[], float] = time.monotonic,
         highwater: Callable[[Partition], int | None] = lambda partition: None,
+        rebalancing: Callable[[], bool] = lambda: False,
     ) -> None:
         self.kafka = Kafka()
         self.log: list[str] = []
@@ -103,7 +104,7 @@ class Rig:
         self.state = State(self.log)
         self.timed: list[Mapping[str, frozenset[int]]] = []
         self.checkpointer = Checkpointer(
-            self.kafka.commit, self.kafka.starts, self.kafka.seek, monotonic, highwater
+            self.kafka.commit, self.kafka.starts, self.kafka.seek, monotonic, highwater, rebalancing
         )
 
         async def tick(owned: Mapping[str, frozenset[int]]) -> None:
@@ -167,6 +168,21 @@ async def test_a_jump_whose_seek_did_not_take_is_sought_again_without_new_record
     assert len(rig.kafka.seeks) == 2, "sought again after the partition moved on"
 
 
+async def test_records_buffered_before_a_seek_do_not_seek_again_while_they_keep_coming() -> None:
+    """Chaos seed 744803: a seek back every 5 s while Faust still handed over the thousands of
+    records it had buffered before the first seek; each seek threw the re-read away again and
+    the partition never moved."""
+    now = [0.0]
+    rig = Rig(monotonic=lambda: now[0])
+    await rig.process((0, 0), (0, 1), (0, 40))  # 2..39 skipped: sought back to 2
+    for second in range(1, 20):  # the buffered records past the jump, one batch a second
+        now[0] = float(second)
+        assert await rig.process((0, 40 + second)) == []
+        await rig.checkpointer.checkpoint()
+    assert rig.kafka.seeks == [((GPU, 0), 2)]
+    assert await rig.process((0, 2), (0, 3)) == [(0, 2), (0, 3)]  # the seek's re-read arrives
+
+
 async def test_a_partition_that_stopped_with_records_left_is_sought_to_its_next_offset() -> None:
     """Records dropped before admission (here: never handed over) with nothing after them to
     reveal the jump: the high watermark says records are left, so the checkpoint seeks."""
@@ -211,6 +227,19 @@ async def test_a_checkpoint_still_waiting_when_a_revoke_begins_never_commits() -
     assert await interval is False
     assert rig.kafka.committed == {(GPU, 0): 0, (GPU, 1): 0}, "committed after the revoke began"
     assert "state x2" not in rig.log
+
+
+async def test_once_the_consumer_began_a_rebalance_only_the_revoke_checkpoint_commits() -> None:
+    """The consumer says a rebalance began before the revoke reaches `on_revoked`: an interval
+    checkpoint in between commits nothing; the revoke's own checkpoint commits the batch."""
+    rebalancing = [False]
+    rig = Rig(rebalancing=lambda: rebalancing[0])
+    await rig.process((0, 0), (0, 1))
+    rebalancing[0] = True
+    assert not await rig.checkpointer.checkpoint()
+    assert rig.kafka.committed.get((GPU, 0), 0) == 0
+    await rig.checkpointer.on_revoked(timeout_s=5)
+    assert rig.kafka.committed[(GPU, 0)] == 2
 
 
 async def test_a_new_generation_starts_at_the_committed_offset() -> None:

@@ -7,7 +7,7 @@ upgrade changes `Consumer._commit`, this fails before any checkpoint silently st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import faust
@@ -17,9 +17,10 @@ from kafka.admin import MemberToRemove, NewTopic
 
 from schemas.settings import Settings
 from streams.admin.connect import kafka_admin
+from streams.admin.produce import kafka_producer
 from streams.admin.topics import wait_until_led
 from streams.stack import Stack
-from streams.worker.offsets import StartOffsets, commit_offsets
+from streams.worker.offsets import StartOffsets, commit_offsets, seek_held
 
 
 @pytest.fixture
@@ -41,10 +42,14 @@ async def running_app(
         autodiscover=False,
     )
 
-    @app.agent(app.topic(topic, acks=False, value_type=bytes))  # type: ignore[untyped-decorator]
+    seen: list[int] = []  # offsets of partition 0 handed to the agent, in order
+    app.seen_offsets = seen
+
+    @app.agent(app.topic(topic, acks=False, value_type=bytes, value_serializer="raw"))  # type: ignore[untyped-decorator]
     async def reader(stream: Any) -> None:
-        async for _ in stream:
-            pass
+        async for event in stream.events():
+            if event.message.partition == 0:
+                seen.append(event.message.offset)
 
     await app.start()
     try:
@@ -129,3 +134,32 @@ async def assigned_again(app: Any, topic: str) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"the canary app never got {topic} back")
+
+
+async def test_a_held_seek_hands_the_records_over_again_from_that_offset(
+    running_app: tuple[Any, str, Settings],
+) -> None:
+    """`seek_held`, the checkpoint's seek back after a jump: the records from the offset come
+    again, in order, even while the agent is being handed records."""
+    app, topic, settings = running_app
+    seen: list[int] = app.seen_offsets
+    producer = kafka_producer(settings.kafka)
+    try:
+        for n in range(200):
+            producer.send(topic, value=b"x%d" % n, partition=0)
+        producer.flush(timeout=30)
+    finally:
+        producer.close()
+    await until(lambda: 199 in seen, "the first read of offsets 0..199")
+    await seek_held(app, (topic, 0), 10)
+    await until(lambda: seen.count(199) == 2, "offsets 10..199 handed over again")
+    again = seen[seen.index(199) + 1 :]
+    assert again == list(range(10, 200)), f"after the seek: {again[:20]}..."
+
+
+async def until(check: Callable[[], bool], what: str, timeout_s: float = 60) -> None:
+    for _ in range(int(timeout_s * 10)):
+        if check():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"not within {timeout_s}s: {what}")
