@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -127,6 +127,23 @@ def parse_exposition(
         series = list(_series(text_string_to_metric_families(text)))
     except ValueError as exc:
         raise DecodeError(f"not Prometheus text exposition: {exc}") from None
+    return samples_from_series(
+        series, site_id=site_id, country=country, source=source, ts=ts, node=node
+    )
+
+
+def samples_from_series(
+    series: Iterable[tuple[str, Mapping[str, str], float]],
+    *,
+    site_id: str,
+    country: str,
+    source: str,
+    ts: datetime,
+    node: str | None = None,
+) -> DcgmScrape:
+    """Samples of one instant from `(DCGM metric name, exporter labels, value)` series: what a
+    dcgm-exporter page holds, and what an OTLP request's data points of one timestamp hold
+    (`agents.otlp`). Metrics not in `METRIC_FIELDS` are ignored; `node` as above."""
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     dropped: list[str] = []
     for metric, labels, value in series:
@@ -176,7 +193,7 @@ def _series(families: Iterable[Any]) -> Iterable[tuple[str, dict[str, str], floa
             yield name, sample.labels, float(sample.value)
 
 
-def _label_fields(labels: dict[str, str]) -> dict[str, Any]:
+def _label_fields(labels: Mapping[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for label, value in labels.items():
         target = LABEL_FIELDS.get(label.lower())
