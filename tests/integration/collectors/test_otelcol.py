@@ -36,9 +36,9 @@ def otelcol(settings: Settings) -> Path:
 @pytest.fixture
 def exporters() -> Iterator[list[DcgmExporter]]:
     pages = ("dcgm_h100_node.prom", "dcgm_a100_mig_k8s.prom")
-    with DcgmExporter((PAGES / pages[0]).read_text()) as h100:
-        with DcgmExporter((PAGES / pages[1]).read_text()) as a100:
-            yield [h100, a100]
+    h100, a100 = (DcgmExporter((PAGES / page).read_text()) for page in pages)
+    with h100, a100:
+        yield [h100, a100]
 
 
 Series = tuple[tuple[str, str], ...]
