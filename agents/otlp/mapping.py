@@ -34,7 +34,7 @@ from agents import metrics
 from agents.log_throttle import LogThrottle
 from agents.otlp.request import Encoding, parse_request
 from agents.telegraf.metric import bad
-from schemas.dcgm import METRIC_FIELDS, RejectedGpu, samples_from_series
+from schemas.dcgm import METRIC_FIELDS, RejectedGpu, SampleEnvelope, samples_from_series
 from schemas.gpu import GpuSample
 
 log = logging.getLogger(__name__)
@@ -136,9 +136,10 @@ def samples_of(request: ExportMetricsServiceRequest) -> OtlpSamples:
         if missing is not None:
             rejected.append(missing)
             continue
-        scrape = samples_from_series(
-            series, site_id=site_id, country=country, source=source, ts=from_unix_nano(ts_ns)
-        )
+        envelope: SampleEnvelope = {
+            "site_id": site_id, "country": country, "source": source, "ts": from_unix_nano(ts_ns)
+        }  # fmt: skip
+        scrape = samples_from_series(series, envelope)
         samples += scrape.samples
         rejected += scrape.rejected
     return OtlpSamples(tuple(samples), tuple(rejected), dict(unmapped))

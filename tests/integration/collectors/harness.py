@@ -11,16 +11,20 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from influxdb_client.client.flux_table import FluxRecord
+
 from schemas.settings import Settings
+from streams.admin.connect import influx_client
 from streams.stack.process import free_port
+from tests.integration.pipeline import Isolated
+from tests.integration.receivers import LocalHttpServer
 
 RECORDINGS = Path(__file__).with_name("recordings")
 NVIDIA_SMI = RECORDINGS / "nvidia-smi"
@@ -168,7 +172,7 @@ class OtelCol(Telegraf):
     CONFIG = "otelcol.yaml"
 
 
-class DcgmExporter:
+class DcgmExporter(LocalHttpServer):
     """A dcgm-exporter stand-in: a real HTTP server on 127.0.0.1 serving `page` at /metrics in
     the exporter's content type."""
 
@@ -187,18 +191,20 @@ class DcgmExporter:
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/metrics"
+        super().__init__(Handler)
+        self.metrics_url = f"{self.url}/metrics"
 
-    def __enter__(self) -> DcgmExporter:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
 
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def last_records(pipeline: Isolated, site: str, measurement: str) -> list[FluxRecord]:
+    """The last stored value of each field of each series of `measurement`, for one site."""
+    with influx_client(pipeline.settings.influxdb) as client:
+        tables = client.query_api().query(
+            f'from(bucket: "{pipeline.settings.influxdb.buckets.telemetry}") '
+            "|> range(start: -1h, stop: 1h) "
+            f'|> filter(fn: (r) => r._measurement == "{measurement}" and r.site == "{site}") '
+            "|> last()"
+        )
+    return [record for table in tables for record in table]
 
 
 def stop(process: subprocess.Popen[bytes] | None) -> None:

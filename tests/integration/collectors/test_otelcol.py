@@ -17,10 +17,14 @@ import pytest
 from agents.influx.points import NOT_FIELDS, SPECS
 from schemas.dcgm import event_id, parse_exposition
 from schemas.settings import Settings
-from streams.admin.connect import influx_client
 from streams.collectors.otelcol_config import SiteScrape, otelcol_config
 from streams.stack import Stack
-from tests.integration.collectors.harness import DcgmExporter, OtelCol, otelcol_binary
+from tests.integration.collectors.harness import (
+    DcgmExporter,
+    OtelCol,
+    last_records,
+    otelcol_binary,
+)
 from tests.integration.pipeline import Isolated, wait_for
 
 PAGES = Path(__file__).parents[2] / "unit" / "schemas" / "fixtures"
@@ -68,20 +72,12 @@ def expected(site: str, exporters: list[DcgmExporter]) -> dict[Series, dict[str,
 
 def stored(pipeline: Isolated, site: str) -> dict[Series, dict[str, Any]]:
     """Tag set -> field -> last stored value (and `_time`), for one site's GPU series."""
-    with influx_client(pipeline.settings.influxdb) as client:
-        tables = client.query_api().query(
-            f'from(bucket: "{pipeline.settings.influxdb.buckets.telemetry}") '
-            "|> range(start: -1h, stop: 1h) "
-            f'|> filter(fn: (r) => r._measurement == "gpu" and r.site == "{site}") '
-            "|> last()"
-        )
     series: dict[Series, dict[str, Any]] = {}
-    for table in tables:
-        for record in table:
-            tags = tuple(sorted((t, str(record.values[t])) for t in TAGS if record.values.get(t)))
-            fields = series.setdefault(tags, {})
-            fields[record.get_field()] = record.get_value()
-            fields["_time"] = record.get_time()
+    for record in last_records(pipeline, site, "gpu"):
+        tags = tuple(sorted((t, str(record.values[t])) for t in TAGS if record.values.get(t)))
+        fields = series.setdefault(tags, {})
+        fields[record.get_field()] = record.get_value()
+        fields["_time"] = record.get_time()
     return series
 
 
@@ -96,7 +92,7 @@ def test_the_collector_s_scrapes_are_stored_as_the_native_path_stores_them(
 ) -> None:
     pipeline = Isolated(unique, tmp_path, SOVWATCH_OTLP__ENCODING=encoding)
     site = f"otel-{unique}"
-    scrape = SiteScrape(site, "DE", SOURCE, [e.url for e in exporters], interval_s=1)
+    scrape = SiteScrape(site, "DE", SOURCE, [e.metrics_url for e in exporters], interval_s=1)
     config = otelcol_config(scrape, pipeline.settings)
     wanted = expected(site, exporters)
     with pipeline.worker() as worker, OtelCol(otelcol, tmp_path, config) as collector:

@@ -82,12 +82,10 @@ def test_sasl_credentials_are_an_environment_reference_never_the_secret() -> Non
     assert kafka["tls"] == {"ca_file": "/etc/sovwatch/ca.pem"}
 
 
-def test_the_command_prints_the_configuration() -> None:
-    result = run_cli(
-        ["collect", "otelcol-config", "--site", "fra-1", "--country", "DE",
-         "--dcgm", "http://10.1.0.7:9400/metrics", "--source", "otelcol:edge-1"],
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    [job] = yaml.safe_load(result.stdout)["receivers"]["prometheus"]["config"]["scrape_configs"]
-    assert job["static_configs"][0]["targets"] == ["10.1.0.7:9400"]
-    assert job["static_configs"][0]["labels"]["source"] == "otelcol:edge-1"
+def test_the_command_prints_what_the_function_writes_for_its_options() -> None:
+    site = SiteScrape("fra-1", "DE", "otelcol:edge-1", ["http://10.1.0.7:9400/metrics"], 30)
+    args = ["--site", site.site, "--country", site.country, "--source", site.source]
+    args += ["--dcgm", site.dcgm[0], "--interval", str(site.interval_s)]
+    result = run_cli(["collect", "otelcol-config", *args])
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == otelcol_config(site, Settings())
