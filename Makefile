@@ -120,6 +120,7 @@ native: system-deps
 	docker/native/influxdb.sh
 	docker/native/telegraf.sh
 	docker/native/alertmanager.sh
+	docker/native/otelcol.sh
 
 stack: $(VENV)/.installed native
 	$(SOVWATCH) stack up

@@ -24,6 +24,12 @@ DEAD_LETTERS = Counter(
     ["topic", "reason"],
     registry=REGISTRY,
 )
+OTLP_UNMAPPED_POINTS = Counter(
+    "sovwatch_otlp_unmapped_points_total",
+    "OTLP data points whose metric maps to no GPU sample field (counted, not stored)",
+    ["metric"],
+    registry=REGISTRY,
+)
 BATCH_POINTS = Histogram(
     "sovwatch_influx_batch_points",
     "Points per InfluxDB write",

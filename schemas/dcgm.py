@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypedDict
 
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
@@ -127,6 +127,27 @@ def parse_exposition(
         series = list(_series(text_string_to_metric_families(text)))
     except ValueError as exc:
         raise DecodeError(f"not Prometheus text exposition: {exc}") from None
+    envelope: SampleEnvelope = {"site_id": site_id, "country": country, "source": source, "ts": ts}
+    return samples_from_series(series, envelope, node)
+
+
+class SampleEnvelope(TypedDict):
+    """The envelope every sample of one scrape shares."""
+
+    site_id: str
+    country: str
+    source: str
+    ts: datetime
+
+
+def samples_from_series(
+    series: Iterable[tuple[str, Mapping[str, str], float]],
+    envelope: SampleEnvelope,
+    node: str | None = None,
+) -> DcgmScrape:
+    """Samples of one instant from `(DCGM metric name, exporter labels, value)` series: what a
+    dcgm-exporter page holds, and what an OTLP request's data points of one timestamp hold
+    (`agents.otlp`). Metrics not in `METRIC_FIELDS` are ignored; `node` as above."""
     groups: dict[tuple[str, str, str], dict[str, Any]] = {}
     dropped: list[str] = []
     for metric, labels, value in series:
@@ -145,18 +166,13 @@ def parse_exposition(
     for (host, uuid, mig), fields in groups.items():
         fields.setdefault("node", node)
         instance = fields.get("mig_instance_id")
-        envelope = {
+        mig_id = instance if isinstance(instance, int) else None
+        ids = {
             "schema_version": SCHEMA_VERSION,
-            "event_id": event_id(
-                site_id, uuid, instance if isinstance(instance, int) else None, ts
-            ),
-            "site_id": site_id,
-            "country": country,
-            "source": source,
-            "ts": ts,
+            "event_id": event_id(envelope["site_id"], uuid, mig_id, envelope["ts"]),
         }
         try:
-            samples.append(GpuSample.model_validate(envelope | fields))
+            samples.append(GpuSample.model_validate({**ids, **envelope, **fields}))
         except ValidationError as exc:
             where = f"{host}/{uuid}" + (f"/mig{mig}" if mig else "")
             rejected.append(RejectedGpu(where, decode_error_from(exc, GpuSample)))
@@ -176,7 +192,7 @@ def _series(families: Iterable[Any]) -> Iterable[tuple[str, dict[str, str], floa
             yield name, sample.labels, float(sample.value)
 
 
-def _label_fields(labels: dict[str, str]) -> dict[str, Any]:
+def _label_fields(labels: Mapping[str, str]) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     for label, value in labels.items():
         target = LABEL_FIELDS.get(label.lower())

@@ -174,6 +174,10 @@ class TopicSettings(BaseModel):
     telegraf: str = Field(
         "telemetry.telegraf", description="Telegraf's outputs.kafka topic (its metrics, mapped)"
     )
+    otlp: str = Field(
+        "telemetry.otlp",
+        description="An OpenTelemetry Collector's kafka exporter topic (OTLP metrics, mapped)",
+    )
     partitions: int = Field(4, ge=1)
     replication_factor: int = Field(1, ge=1)
     retention_hours: int = Field(7 * 24, ge=1)
@@ -187,7 +191,7 @@ class TopicSettings(BaseModel):
 
     def input_names(self) -> list[str]:
         """The topics the sites' collectors write and the worker consumes."""
-        return [self.gpu, self.power, self.physical, self.audit, self.telegraf]
+        return [self.gpu, self.power, self.physical, self.audit, self.telegraf, self.otlp]
 
     def alert_names(self) -> list[str]:
         """The alert topics, one per team."""
@@ -200,6 +204,16 @@ class TelegrafSettings(BaseModel):
 
     data_format: Literal["json", "influx"] = Field(
         "json", description="data_format of the sites' outputs.kafka: json or influx"
+    )
+
+
+class OtlpSettings(BaseModel):
+    """An OpenTelemetry Collector as a producer (`topics.otlp`); `sovwatch collect
+    otelcol-config` writes the matching collector configuration."""
+
+    encoding: Literal["otlp_proto", "otlp_json"] = Field(
+        "otlp_proto",
+        description="encoding of the collectors' kafka exporter: otlp_proto or otlp_json",
     )
 
 
@@ -425,6 +439,7 @@ class Settings(BaseSettings):
     grafana: GrafanaSettings = GrafanaSettings()
     topics: TopicSettings = TopicSettings()
     telegraf: TelegrafSettings = TelegrafSettings()
+    otlp: OtlpSettings = OtlpSettings()
     worker: WorkerSettings = WorkerSettings()
     privacy: PrivacySettings = PrivacySettings()
     alerts: AlertSettings = AlertSettings()

@@ -113,19 +113,22 @@ class Compliance:
 
     def evaluate(self, items: Sequence[Item]) -> list[Alert]:
         """Alerts caused by the events the state has not applied yet (a replay after a crash
-        may hand over events the written state already holds)."""
+        may hand over events the written state already holds). Several events may share a
+        record's offset (an OTLP request's samples): only what the stored state applied is
+        skipped, read once per partition."""
         state = self._state
         fresh: list[tuple[Event, int]] = []
+        stored: dict[tuple[str, int], int] = {}
         applied: dict[tuple[str, int], int] = {}
         latest: dict[tuple[str, int], datetime] = {}
         for event, topic, partition, offset in items:
             where = (topic, partition)
-            below = applied.get(where)
+            below = stored.get(where)
             if below is None:
-                below = applied[where] = state.applied(topic, partition)
+                below = stored[where] = state.applied(topic, partition)
             if offset < below:
                 continue
-            applied[where] = offset + 1
+            applied[where] = max(applied.get(where, below), offset + 1)
             fresh.append((event, partition))
             if where not in latest or event.ts > latest[where]:
                 latest[where] = event.ts

@@ -14,6 +14,7 @@ from typing import TypeVar
 from agents.influx.batches import Destination
 from agents.influx.points import to_line
 from agents.influx.residency import Residency
+from agents.otlp import OtlpAdapter
 from agents.privacy import Pseudonymiser
 from agents.sites.registry import Sites
 from agents.telegraf import TelegrafAdapter
@@ -36,6 +37,8 @@ class Ingest:
         self.topic_families = topic_families(topics)
         self.telegraf_topic = topics.telegraf
         self.telegraf = TelegrafAdapter(settings.telegraf.data_format)
+        self.otlp_topic = topics.otlp
+        self.otlp = OtlpAdapter(settings.otlp.encoding)
         self._residency = Residency.from_settings(settings, sites)
         self._buckets = {
             "telemetry": settings.influxdb.buckets.telemetry,
@@ -50,19 +53,40 @@ class Ingest:
         anything else (a null value, a record over `max_record_bytes`: it is rejected before any
         parsing; an event dated more than `max_future_skew_s` after `now`; with a registry, an
         event of an unregistered site or of another country than its site's)."""
+        raw = self._checked(raw)
+        if topic == self.telegraf_topic:
+            event = self.telegraf.decode(raw)
+        else:
+            event = decode(raw, topic, topics=self.topic_families)
+        return self._admitted(event, now or datetime.now(UTC))
+
+    def decode_many(
+        self, raw: bytes | None, now: datetime | None = None
+    ) -> tuple[list[Event], DecodeError | None]:
+        """The events of a record of the OTLP topic (one OTLP request: many GPU samples), and
+        the error to dead-letter the record with if some of its samples were rejected (the
+        others are kept). `DecodeError` if the record is not a request at all."""
+        decoded = self.otlp.decode(self._checked(raw))
+        at = now or datetime.now(UTC)
+        events: list[Event] = []
+        errors = [rejected.error for rejected in decoded.rejected]
+        for sample in decoded.samples:
+            try:
+                events.append(self._admitted(sample, at))
+            except DecodeError as error:
+                errors.append(error)
+        return events, some_rejected(errors, len(events)) if errors else None
+
+    def _checked(self, raw: bytes | None) -> bytes:
         if raw is None:
             raise DecodeError(
                 "record has no value (tombstone)",
                 (FieldIssue(field="", constraint="missing", value=None, message="no value"),),
             )
-        raw = within_limit(raw, self.max_record_bytes)
-        if topic == self.telegraf_topic:
-            event = self.telegraf.decode(raw)
-        else:
-            event = decode(raw, topic, topics=self.topic_families)
-        return self._residency.resident(
-            not_in_future(event, now or datetime.now(UTC), self.max_future_skew_s)
-        )
+        return within_limit(raw, self.max_record_bytes)
+
+    def _admitted(self, event: E, now: datetime) -> E:
+        return self._residency.resident(not_in_future(event, now, self.max_future_skew_s))
 
     def pseudonymised(self, event: Event) -> Event:
         """The event with its personal identifiers replaced by keyed pseudonyms."""
@@ -129,6 +153,14 @@ def record_too_large(size: int, limit: int) -> DecodeError:
     return DecodeError(
         f"{message} (SOVWATCH_TOPICS__MAX_RECORD_BYTES); it was not parsed", (issue,)
     )
+
+
+def some_rejected(errors: Sequence[DecodeError], kept: int) -> DecodeError:
+    """The one DecodeError of a record some of whose samples were rejected (the first one's
+    issues; the record's `kept` other samples were stored)."""
+    first = errors[0]
+    reason = f"{len(errors)} of the record's samples rejected, {kept} stored; first: {first.reason}"
+    return DecodeError(reason[:1024], first.issues)
 
 
 def rejected_by_influxdb(message: str) -> DecodeError:

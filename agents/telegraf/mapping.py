@@ -21,6 +21,7 @@ from typing import Any, Final, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from agents.log_throttle import LogThrottle
 from agents.telegraf.metric import DataFormat, FieldValue, Metric, bad, parse
 from schemas.decode import Event, decode_error_from
 from schemas.envelope import SCHEMA_VERSION
@@ -85,8 +86,7 @@ class TelegrafAdapter:
         self, data_format: DataFormat, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.data_format: DataFormat = data_format
-        self._clock = clock
-        self._unmapped_logged: dict[str, float] = {}
+        self._unmapped_logged = LogThrottle(UNMAPPED_LOG_EVERY_S, clock)
         self._gpu_index: dict[tuple[str, str, str], int] = {}
         self._mappers: dict[str, Callable[[Metric, dict[str, Any]], Event]] = {
             "nvidia_smi": self._nvidia_smi,
@@ -110,13 +110,8 @@ class TelegrafAdapter:
 
     def _log_unmapped(self, name: str) -> None:
         """One warning per metric name and minute: each record still goes to the DLQ."""
-        now = self._clock()
-        last = self._unmapped_logged.get(name)
-        if last is not None and now - last < UNMAPPED_LOG_EVERY_S:
+        if not self._unmapped_logged.due(name):
             return
-        if len(self._unmapped_logged) >= 1024:  # names come from input: bound the memory
-            self._unmapped_logged.clear()
-        self._unmapped_logged[name] = now
         log.warning(
             "unmapped Telegraf metric %s: dead-lettered (filter it out with namepass in "
             "telegraf.conf, see `sovwatch collect telegraf-config`)",

@@ -1,4 +1,5 @@
-# Sourced by the recipes that build a Go module (influxdb.sh, telegraf.sh, alertmanager.sh).
+# Sourced by the recipes that build a Go module (influxdb.sh, telegraf.sh, alertmanager.sh,
+# otelcol.sh).
 # Not executable on its own.
 
 # go_recipe NAME VERSION BINARY [STAMP]: set PREFIX (~/.cache/sovwatch/NAME-VERSION, or under
@@ -16,15 +17,33 @@ go_recipe() {
   command -v go >/dev/null || { echo "error: 'go' is required to build $name $version" >&2; exit 1; }
 }
 
+# go_build_log: log the build to $PREFIX/build.log and set `start` (epoch seconds) for the
+# build-time report; the module proxy only, no workspace, no other toolchain.
+go_build_log() {
+  mkdir -p "$PREFIX"
+  exec > >(tee "$PREFIX/build.log") 2>&1
+  start=$(date +%s)
+  export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
+}
+
+# go_local_source DIR: like go_module_source for a module checked into this repo (a main that
+# picks its components): copy DIR into $PREFIX/src, so resolving its go.sum never edits the repo,
+# then cd into it.
+go_local_source() {
+  go_build_log
+  echo "== copying $1"
+  src="$PREFIX/src"
+  rm -rf "$src"
+  cp -r "$1" "$src"
+  cd "$src"
+}
+
 # go_module_source MODULE@VERSION: log the build to $PREFIX/build.log, download the module with
 # the module proxy and copy it into a writable tree ($PREFIX/src: the module cache is read-only),
 # then cd into it. Sets `start` (epoch seconds) for the build-time report.
 go_module_source() {
   local module=$1 moddir
-  mkdir -p "$PREFIX"
-  exec > >(tee "$PREFIX/build.log") 2>&1
-  start=$(date +%s)
-  export GOTOOLCHAIN=local GOFLAGS=-mod=mod GOWORK=off
+  go_build_log
   echo "== downloading $module"
   moddir=$(cd "$PREFIX" && go mod download -json "$module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
   [[ -d "$moddir" ]] || { echo "error: go mod download $module gave no directory" >&2; exit 1; }

@@ -1,4 +1,5 @@
-"""`sovwatch collect …`: the DCGM collector and the Telegraf configuration of a site.
+"""`sovwatch collect …`: the DCGM collector, and the Telegraf and OpenTelemetry Collector
+configurations of a site.
 
 Wired into `streams.cli.main` with `app.add_typer(collect_app, name="collect")`.
 """
@@ -19,6 +20,7 @@ from schemas.envelope import Identifier
 from schemas.errors import SovwatchError
 from streams.admin.produce import produce
 from streams.collectors.dcgm import collect_once
+from streams.collectors.otelcol_config import SiteScrape, checked_url, otelcol_config
 from streams.collectors.telegraf_config import SiteCollectors, telegraf_config
 from streams.config import get_settings
 from streams.jurisdiction import kafka_for
@@ -41,9 +43,7 @@ def collect_dcgm(
 ) -> None:
     """Scrape dcgm-exporter and produce one GPU sample per GPU/MIG instance to Kafka."""
     source = source or f"dcgm:{socket.gethostname()}"
-    _check("--site", site, Identifier, "letters, digits and . _ : / @ -, e.g. fra-1")
-    _check("--country", country, CountryCode, "an ISO 3166-1 alpha-2 code such as DE")
-    _check("--source", source, Identifier, "letters, digits and . _ : / @ -")
+    _check_site(site, country, source)
     settings = get_settings()
 
     kafka = kafka_for(settings, country)  # the country's own cluster, if it has one
@@ -84,8 +84,7 @@ def collect_telegraf_config(
     interval: Annotated[int, typer.Option(min=1, help="Seconds between collections")] = 10,
 ) -> None:
     """Print a Telegraf configuration that feeds this site's GPUs and BMCs to sovwatch."""
-    _check("--site", site, Identifier, "letters, digits and . _ : / @ -, e.g. fra-1")
-    _check("--country", country, CountryCode, "an ISO 3166-1 alpha-2 code such as DE")
+    _check_site(site, country)
     if not nvidia_smi and not redfish and not ipmi:
         raise SovwatchError(
             "nothing to collect",
@@ -99,6 +98,35 @@ def collect_telegraf_config(
         interval, ipmi,
     )  # fmt: skip
     typer.echo(telegraf_config(collectors, get_settings()), nl=False)
+
+
+@collect_app.command("otelcol-config")
+def collect_otelcol_config(
+    site: Annotated[str, typer.Option(help="Site id (the Kafka key)")],
+    country: Annotated[str, typer.Option(help="Site country, ISO 3166-1 alpha-2")],
+    dcgm: Annotated[
+        list[str] | None, typer.Option(help="dcgm-exporter metrics URL (repeat per node)")
+    ] = None,
+    source: Annotated[str | None, typer.Option(help="Collector id [otelcol:<hostname>]")] = None,
+    interval: Annotated[int, typer.Option(min=1, help="Seconds between scrapes")] = 10,
+) -> None:
+    """Print an OpenTelemetry Collector configuration that feeds this site's GPUs to sovwatch."""
+    source = source or f"otelcol:{socket.gethostname()}"
+    _check_site(site, country, source)
+    if not dcgm:
+        raise SovwatchError(
+            "nothing to scrape", "add one --dcgm http://<node>:9400/metrics per node"
+        )
+    scrape = SiteScrape(site, country, source, [checked_url(url) for url in dcgm], interval)
+    typer.echo(otelcol_config(scrape, get_settings()), nl=False)
+
+
+def _check_site(site: str, country: str, source: str | None = None) -> None:
+    """A clear error for a bad --site, --country or --source."""
+    _check("--site", site, Identifier, "letters, digits and . _ : / @ -, e.g. fra-1")
+    _check("--country", country, CountryCode, "an ISO 3166-1 alpha-2 code such as DE")
+    if source is not None:
+        _check("--source", source, Identifier, "letters, digits and . _ : / @ -")
 
 
 def _check(option: str, value: str, kind: Any, expected: str) -> None:

@@ -74,7 +74,9 @@ def declare_topics(app: faust.App, settings: Settings) -> Topics:
 
     team_topics = (names.alerts_ops, names.alerts_security, names.alerts_compliance)
     return Topics(
-        telemetry=raw(names.gpu, names.power, names.physical, names.telegraf, read=True),
+        telemetry=raw(
+            names.gpu, names.power, names.physical, names.telegraf, names.otlp, read=True
+        ),
         audit=raw(names.audit, read=True),
         dlq=raw(names.dlq),
         alerts=dict(zip(("ops", "security", "compliance"), map(raw, team_topics), strict=True)),

@@ -3,7 +3,7 @@ agents, the checkpoint and its timer, and pages. Importing this module (or any a
 creates no Faust object and reads no environment; tests build a topology per test with Faust's
 memory store.
 
-One agent per read topic family: ingest (gpu, power, physical, Telegraf), audit, and, when an
+One agent per read topic family: ingest (gpu, power, physical, Telegraf, OTLP), audit, and, when an
 external alert channel is configured, the channels' agent over the alert topics. No record is
 delivered to two agents. An agent that fails crashes the worker (`CrashingSupervisor`) instead of
 being restarted on the same stream: the next start replays from the last checkpoint, onto state
@@ -128,7 +128,9 @@ def influx_writer(settings: Settings, stopping: Callable[[], bool]) -> InfluxWri
 def input_topics(settings: Settings) -> frozenset[str]:
     """The topics whose offsets the checkpoint commits (without the alert topics)."""
     names = settings.topics
-    return frozenset((names.gpu, names.power, names.physical, names.telegraf, names.audit))
+    return frozenset(
+        (names.gpu, names.power, names.physical, names.telegraf, names.otlp, names.audit)
+    )
 
 
 def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:

@@ -39,6 +39,7 @@ TOPIC_FIELDS = (
     "alerts_compliance",
     "audit_checkpoints",
     "telegraf",
+    "otlp",
     "dlq_replays",
 )
 

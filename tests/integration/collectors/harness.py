@@ -1,4 +1,5 @@
-"""The real collector programs for the Telegraf tests: Telegraf 1.37.2 (docker/native/telegraf.sh),
+"""The real collector programs for the collector tests: Telegraf 1.37.2 (docker/native/telegraf.sh),
+the OpenTelemetry Collector (docker/native/otelcol.sh) and a dcgm-exporter page server,
 sushy-static serving the Redfish mockup in recordings/, and an nvidia-smi stand-in that prints a
 recorded `nvidia-smi -q -x` with a current timestamp."""
 
@@ -12,12 +13,18 @@ import subprocess
 import sys
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
+
+from influxdb_client.client.flux_table import FluxRecord
 
 from schemas.settings import Settings
+from streams.admin.connect import influx_client
 from streams.stack.process import free_port
+from tests.integration.pipeline import Isolated
+from tests.integration.receivers import LocalHttpServer
 
 RECORDINGS = Path(__file__).with_name("recordings")
 NVIDIA_SMI = RECORDINGS / "nvidia-smi"
@@ -25,19 +32,30 @@ MOCKUP = RECORDINGS / "redfish-mockup"
 REPO = Path(__file__).resolve().parents[3]
 SUSHY_STATIC = str(Path(sys.executable).with_name("sushy-static"))
 TELEGRAF_VERSION = "1.37.2"
+OTELCOL_VERSION = "0.165.0"
 
 
 def telegraf_binary(settings: Settings) -> Path:
     """Telegraf from the repo's recipe (idempotent: builds once into the cache)."""
+    return built(settings, "telegraf.sh", f"telegraf-{TELEGRAF_VERSION}/bin/telegraf")
+
+
+def otelcol_binary(settings: Settings) -> Path:
+    """The OpenTelemetry Collector from the repo's recipe (idempotent, like Telegraf)."""
+    return built(settings, "otelcol.sh", f"otelcol-{OTELCOL_VERSION}/bin/otelcol")
+
+
+def built(settings: Settings, recipe: str, binary: str) -> Path:
+    """`binary` (under the cache) once `docker/native/<recipe>` has built it."""
     cache = settings.stack.cache_dir
     subprocess.run(
-        ["bash", str(REPO / "docker/native/telegraf.sh")],
+        ["bash", str(REPO / "docker/native" / recipe)],
         env={**os.environ, "SOVWATCH_CACHE": str(cache)},
         check=True,
         capture_output=True,
         timeout=1800,
     )
-    return cache / f"telegraf-{TELEGRAF_VERSION}" / "bin" / "telegraf"
+    return cache / binary
 
 
 def nvidia_smi(
@@ -117,14 +135,17 @@ class Redfish:
 class Telegraf:
     """One Telegraf process running `config` (TZ=UTC: nvidia-smi's timestamp is local time)."""
 
+    NAME = "telegraf"
+    CONFIG = "telegraf.conf"
+
     def __init__(self, binary: Path, directory: Path, config: str) -> None:
         self.binary = binary
-        self.config = directory / "telegraf.conf"
+        self.config = directory / self.CONFIG
         self.config.write_text(config)
-        self.log = directory / "telegraf.log"
+        self.log = directory / f"{self.NAME}.log"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> Telegraf:
+    def __enter__(self) -> Self:
         env = {**os.environ, "TZ": "UTC", "REDFISH_USERNAME": "root", "REDFISH_PASSWORD": "pw"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
@@ -135,13 +156,55 @@ class Telegraf:
             )
         time.sleep(1)
         if self.process.poll() is not None:
-            raise AssertionError(f"telegraf exited: {self.log.read_text()[-3000:]}")
+            raise AssertionError(f"{self.NAME} exited: {self.log.read_text()[-3000:]}")
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         stop(self.process)
+
+
+class OtelCol(Telegraf):
+    """One OpenTelemetry Collector process running `config` (same start and stop)."""
+
+    NAME = "otelcol"
+    CONFIG = "otelcol.yaml"
+
+
+class DcgmExporter(LocalHttpServer):
+    """A dcgm-exporter stand-in: a real HTTP server on 127.0.0.1 serving `page` at /metrics in
+    the exporter's content type."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+        body = page.encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200 if self.path == "/metrics" else 404)
+                self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+        super().__init__(Handler)
+        self.metrics_url = f"{self.url}/metrics"
+
+
+def last_records(pipeline: Isolated, site: str, measurement: str) -> list[FluxRecord]:
+    """The last stored value of each field of each series of `measurement`, for one site."""
+    with influx_client(pipeline.settings.influxdb) as client:
+        tables = client.query_api().query(
+            f'from(bucket: "{pipeline.settings.influxdb.buckets.telemetry}") '
+            "|> range(start: -1h, stop: 1h) "
+            f'|> filter(fn: (r) => r._measurement == "{measurement}" and r.site == "{site}") '
+            "|> last()"
+        )
+    return [record for table in tables for record in table]
 
 
 def stop(process: subprocess.Popen[bytes] | None) -> None:

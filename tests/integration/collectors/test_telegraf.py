@@ -23,7 +23,7 @@ from schemas.decode import decode_as
 from schemas.gpu import GpuSample
 from schemas.power import PowerReading
 from schemas.settings import Settings
-from streams.admin.connect import influx_client, values_to_end
+from streams.admin.connect import values_to_end
 from streams.admin.produce import produce
 from streams.collectors.telegraf_config import SiteCollectors, telegraf_config
 from streams.stack import Stack
@@ -32,6 +32,7 @@ from tests.integration.collectors.harness import (
     Redfish,
     Telegraf,
     extra_gpu_node,
+    last_records,
     nvidia_smi,
     telegraf_binary,
 )
@@ -141,18 +142,10 @@ def stored(pipeline: Isolated, site: str, measurement: str, tags: tuple[str, ...
     tuple[str, ...], dict[str, Any]
 ]:  # fmt: skip
     """Series (values of `tags`) -> field -> last stored value, for one site."""
-    with influx_client(pipeline.settings.influxdb) as client:
-        tables = client.query_api().query(
-            f'from(bucket: "{pipeline.settings.influxdb.buckets.telemetry}") '
-            "|> range(start: -1h, stop: 1h) "
-            f'|> filter(fn: (r) => r._measurement == "{measurement}" and r.site == "{site}") '
-            "|> last()"
-        )
     series: dict[tuple[str, ...], dict[str, Any]] = {}
-    for table in tables:
-        for record in table:
-            key = tuple(str(record.values.get(tag) or "") for tag in tags)
-            series.setdefault(key, {})[record.get_field()] = record.get_value()
+    for record in last_records(pipeline, site, measurement):
+        key = tuple(str(record.values.get(tag) or "") for tag in tags)
+        series.setdefault(key, {})[record.get_field()] = record.get_value()
     return series
 
 

@@ -55,10 +55,11 @@ def test_invalid_values_are_rejected_naming_the_field(monkeypatch: pytest.Monkey
 
 def test_every_topic_name_is_listed_once() -> None:
     names = Settings().topics.all_names()
-    assert len(names) == len(set(names)) == 11
+    assert len(names) == len(set(names)) == 12
     assert "telemetry.gpu" in names
     assert "audit.checkpoints" in names
     assert "telemetry.telegraf" in names
+    assert "telemetry.otlp" in names
     assert "sovwatch.dlq.replays" in names
 
 

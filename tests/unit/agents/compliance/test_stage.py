@@ -210,6 +210,26 @@ def test_a_replay_the_written_state_already_applied_is_not_counted_twice() -> No
     assert again._state.applied("telemetry.gpu", 0) == 4
 
 
+def test_every_event_of_one_record_is_evaluated_and_a_replay_of_it_is_not() -> None:
+    table = MemoryTable()
+    checker = compliance(RecordingTopic(), FixedWall(at(600)), table)
+    one_record = [  # an OTLP request's samples: one record, one offset
+        (event("gpu", 10, site_id="site-0", node=node), "telemetry.gpu", 0, 7)
+        for node in ("node-a", "node-b", "node-c")
+    ]
+    checker.evaluate(one_record)
+    groups = sorted(k for k in checker._state if k.startswith("t.silent|"))
+    assert len(groups) == 3, groups
+    assert checker._state.applied("telemetry.gpu", 0) == 8
+    checkpoint_write(checker._state)
+    replayed = compliance(RecordingTopic(), FixedWall(at(600)), table)
+    later = event("gpu", 20, site_id="site-0", node="node-a")
+    replayed.evaluate([*one_record, (later, "telemetry.gpu", 0, 8)])
+    key = next(k for k in replayed._state if k.startswith("t.silent|") and "node-a" in k)
+    assert replayed._state[key]["last"] == later.ts.timestamp()
+    assert replayed._state.applied("telemetry.gpu", 0) == 9
+
+
 def test_the_event_clock_never_runs_ahead_of_the_allowed_skew() -> None:
     wall = FixedWall(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
     clock = EventClock(300, wall=wall, monotonic=lambda: 0.0)

@@ -26,9 +26,11 @@ from agents.rules.fixtures import build_event
 from schemas.settings import Settings
 from tests.unit.agents.audit.fixtures import audit_event
 from tests.unit.agents.fakes import FaustEvent, Message, RecordingTopic, RecordingWriter, events
+from tests.unit.agents.otlp.requests import TARGET, gauge, page, proto, request_of, with_metric
 from tests.unit.agents.rules.helpers import engine
 
 TOPIC = "telemetry.gpu"
+OTLP = "telemetry.otlp"
 HOT = """
 - id: t.hot
   title: hot GPU
@@ -212,3 +214,23 @@ async def test_an_audit_event_at_the_skew_bound_is_either_stored_or_dead_lettere
     await pipeline.stage.handle(audit_records(values, [b"fra-1"] * 20))
     await pipeline.sink.flush()
     assert len(pipeline.writer.lines()) + len(pipeline.dlq.sent) == 20
+
+
+async def test_an_otlp_record_is_stored_as_its_many_samples_and_garbage_is_dead_lettered() -> None:
+    pipeline = Pipeline(HOT)
+    request = request_of(page("dcgm_h100_node.prom"))
+    node = {"Hostname": "n"} | TARGET
+    with_metric(request, gauge("DCGM_FI_DEV_GPU_TEMP", 95.0, {"gpu": "8", "UUID": "GPU-8"} | node))
+    with_metric(request, gauge("DCGM_FI_DEV_GPU_UTIL", 250.0, {"gpu": "9", "UUID": "GPU-9"} | node))
+    records = [proto(request), b"\xff\xff not protobuf", b""]
+    await pipeline.stage.handle(events(OTLP, records))
+    await pipeline.sink.flush()
+    gpus = [line for line in pipeline.writer.lines() if line.startswith("gpu,")]
+    assert len(gpus) == 5  # the page's four GPUs and the hot one, from one record
+    assert pipeline.written == [(OTLP, 0, 0)]  # acknowledged once, as the record it is
+    assert len(pipeline.alerts.sent) == 1  # the rules saw every sample, the hot one too
+    rejected, garbage, empty = pipeline.reasons()
+    assert rejected.startswith("1 of the record's samples rejected, 5 stored; first:")
+    assert "gpu_util_pct" in rejected
+    assert garbage.startswith("not an OTLP ExportMetricsServiceRequest in otlp_proto")
+    assert "no resource metrics" in empty

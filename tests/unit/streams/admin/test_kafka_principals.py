@@ -20,7 +20,7 @@ from streams.admin.kafka_principals import (
 )
 
 INPUTS = ["telemetry.gpu", "telemetry.power", "security.physical", "audit.sovereignty"]
-INPUTS += ["telemetry.telegraf"]
+INPUTS += ["telemetry.telegraf", "telemetry.otlp"]
 ALERTS = ["alerts.ops", "alerts.security", "alerts.compliance"]
 
 

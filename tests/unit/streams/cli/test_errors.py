@@ -76,6 +76,18 @@ CASES: list[tuple[str, list[str], dict[str, str], str]] = [
         {},
         "--redfish 'bmc7' is not a URL",
     ),
+    (
+        "otelcol config: nothing to scrape",
+        ["collect", "otelcol-config", "--site", "fra-1", "--country", "DE"],
+        {},
+        "nothing to scrape; add one --dcgm http://<node>:9400/metrics per node",
+    ),
+    (
+        "otelcol config: dcgm not a URL",
+        ["collect", "otelcol-config", "--site", "fra-1", "--country", "DE", "--dcgm", "node:9400"],
+        {},
+        "--dcgm 'node:9400' is not a dcgm-exporter URL",
+    ),
     ("truth missing", ["score", "--truth", "nope.jsonl"], {}, "does not exist"),
     ("truth is a directory", ["score", "--truth", "empty"], {}, "is a directory"),
     ("truth not JSON", ["score", "--truth", "bad.json"], {}, "is not a ground-truth file"),

@@ -55,7 +55,7 @@ def test_no_record_is_delivered_to_two_agents_and_faust_tracks_no_read_offset() 
     assert len(read) == len(set(read)), read
     names = chosen.topics
     assert set(read) == {
-        names.gpu, names.power, names.physical, names.telegraf, names.audit,
+        names.gpu, names.power, names.physical, names.telegraf, names.otlp, names.audit,
         names.alerts_ops, names.alerts_security, names.alerts_compliance,
     }  # fmt: skip
     assert "channels" in topology.agents
