@@ -151,7 +151,9 @@ class Sustained(_NoTimer):
 
 
 class Absence:
-    """No matching event from the group for `window` (judged by the timer, not by events)."""
+    """No matching event from the group for `window`, judged by the timer; or, when the data
+    comes back before any tick judged the silence (a backlog read faster than the ticks run),
+    by that event: the silence fires and clears at once, under the same incident id."""
 
     def on_event(
         self, rule: CompiledRule, event: Any, ts: float, state: State | None
@@ -159,8 +161,13 @@ class Absence:
         if not rule.matches(event) or (state is not None and ts <= state["last"]):
             return state, []
         after = {"last": ts, "last_id": event.event_id, "fired": False, "ctx": rule.context(event)}
-        if state is not None and state["fired"]:  # data again: the silence is over
-            return after, [Firing(ts, ts, (event.event_id,), after["ctx"], clears=True)]
+        if state is None:
+            return after, []
+        again = Firing(ts, ts, (event.event_id,), after["ctx"], clears=True)
+        if state["fired"]:  # data again: the silence is over
+            return after, [again]
+        if ts - state["last"] >= (rule.rule.window or 0.0):  # a silence no tick saw
+            return after, [self._silence(rule, state, ts), again]
         return after, []
 
     def on_tick(
@@ -169,9 +176,13 @@ class Absence:
         window = rule.rule.window or 0.0
         if state["fired"] or now - state["last"] < window:
             return state, []
+        return {**state, "fired": True}, [self._silence(rule, state, now)]
+
+    @staticmethod
+    def _silence(rule: CompiledRule, state: State, now: float) -> Firing:
+        window = rule.rule.window or 0.0
         context = {**state["ctx"], "silent_s": f"{now - state['last']:.0f}"}
-        firing = Firing(state["last"], state["last"] + window, (state["last_id"],), context)
-        return {**state, "fired": True}, [firing]
+        return Firing(state["last"], state["last"] + window, (state["last_id"],), context)
 
     def deadline(self, rule: CompiledRule, state: State) -> float | None:
         return None if state["fired"] else float(state["last"]) + (rule.rule.window or 0.0)

@@ -69,6 +69,22 @@ def test_an_absence_resolves_when_data_comes_again() -> None:
     assert statuses(back) == [(fired[0].id, "resolved")] and back[0].ends_at == at(5000)
 
 
+def test_a_silence_no_tick_saw_fires_and_resolves_when_the_data_comes_back() -> None:
+    """Chaos seed 809089: a site's power collector was down 21 minutes of event time, but the
+    backlog after an InfluxDB outage was read faster than the ticks ran; its data came back
+    before any tick judged the silence, and the absence was never alerted."""
+    timed = rules_of("absence")
+    feed(timed, physical(0, "door_held_open"))
+    fired = tick(timed, at(400))
+    resolved = feed(timed, physical(1260, "door_held_open"))
+    rules = rules_of("absence")
+    feed(rules, physical(0, "door_held_open"))
+    late = feed(rules, physical(1260, "door_held_open"))  # no tick in between
+    assert statuses(late) == [(fired[0].id, "firing"), (fired[0].id, "resolved")]
+    assert late[1].ends_at == resolved[0].ends_at == at(1260)
+    assert feed(rules, physical(1300, "door_held_open")) == []  # within the window: nothing
+
+
 def test_a_count_incident_resolves_after_suppress_plus_window() -> None:
     rules = rules_of("count")
     fired = feed(rules, *(physical(s, "access_denied") for s in (0, 10, 20)))
