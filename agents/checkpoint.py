@@ -180,12 +180,14 @@ class Checkpointer:
         return {topic: frozenset(parts) for topic, parts in by_topic.items()}
 
     def unread(self, partition: int) -> list[str]:
-        """The topics whose partition `partition` has records left to read (as last fetched)."""
+        """The owned topics whose partition `partition` has records left to read, as last
+        fetched, or may have (its start or its end is not known yet)."""
         topics = []
-        for (topic, number), next_offset in self._next.items():
+        for topic, number in self._owned:
             if number == partition:
+                next_offset = self._next.get((topic, number))
                 highwater = self._highwater((topic, number))
-                if highwater is not None and highwater > next_offset:
+                if next_offset is None or highwater is None or highwater > next_offset:
                     topics.append(topic)
         return topics
 

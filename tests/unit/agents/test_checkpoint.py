@@ -200,6 +200,18 @@ async def test_a_partition_that_stopped_with_records_left_is_sought_to_its_next_
     assert rig.checkpointer.unread(0) == [GPU] and rig.checkpointer.unread(1) == []
 
 
+async def test_a_partition_whose_end_is_not_known_yet_counts_as_unread() -> None:
+    """Chaos seed 809090: a late-B alert (an export without a prior approval) fired by the
+    export topic's time while the approval's topic, never fetched yet in that generation, was
+    not counted as behind."""
+    highwater: dict[Partition, int | None] = {(GPU, 0): None, (GPU, 1): 3}
+    rig = Rig(highwater=highwater.get)
+    assert rig.checkpointer.unread(0) == [GPU], "start offset not known yet"
+    await rig.process((0, 0), (1, 0), (1, 1), (1, 2))
+    assert rig.checkpointer.unread(0) == [GPU], "end not known yet"
+    assert rig.checkpointer.unread(1) == []
+
+
 async def test_a_checkpoint_still_waiting_when_a_revoke_begins_never_commits() -> None:
     """Chaos seed 744803 (audit fork): a checkpoint's effects were durable before InfluxDB went
     down, then it waited for the batch lock (the batch blocked on InfluxDB) ahead of the
