@@ -36,6 +36,10 @@ from schemas.decode import Event
 log = logging.getLogger(__name__)
 
 
+NOT_YET = datetime.min.replace(tzinfo=UTC)
+"""The time of a partition that has records to read but none read yet: nothing is due."""
+
+
 class EventClock:
     """Event time that keeps moving with the wall clock between events.
 
@@ -144,9 +148,19 @@ class Compliance:
         return await self._alerts.stage(alerts)
 
     def assigned(self, partitions: Collection[int]) -> None:
-        """A new generation: judge nothing until the state of these partitions is recovered."""
+        """A new generation: judge nothing until the state of these partitions is recovered.
+        Their clocks start again with the records read from the commit on."""
         self._owned = frozenset(partitions)
         self._recovered = False
+        self._clocks.clear()
+
+    def rewound(self) -> None:
+        """The checkpoint dropped the state changes and sought back to the commits: the clocks
+        start again too, or the timer would judge the older state by the time the dropped
+        records had reached (chaos seed 744803: a power collector silent from 21:09 by the
+        state, at 21:29 by the clock, before the replay read its 21:10 readings again)."""
+        self._clocks.clear()
+        self.recovered()
 
     def recovered(self) -> None:
         """The table holds the owned partitions' state: index it (the index of the previous
@@ -164,7 +178,7 @@ class Compliance:
             return
         self._ticked_at = now
         started = time.perf_counter()
-        wall = self._new_clock().now()  # a partition with no events yet: the wall clock
+        wall = self._new_clock().now()  # a partition read to its end with no events: the wall clock
         clocks = self._clocks
         state = self._state
 
@@ -172,12 +186,15 @@ class Compliance:
         for (topic, partition), clock in clocks.items():
             by_partition.setdefault(partition, {})[topic] = clock.now()
         times = {partition: self._time(partition, seen) for partition, seen in by_partition.items()}
+        for partition in set(owned) - times.keys():
+            if self._behind(partition):  # no events read yet, some to read: not judged yet
+                times[partition] = NOT_YET
 
         def now_of(key: str) -> datetime:
             partition = state.partition_of(key)
             return times.get(partition if partition is not None else -1, wall)
 
-        latest = max((t for p, t in times.items() if p in owned), default=wall)
+        latest = max((t for p, t in times.items() if p in owned and t != NOT_YET), default=wall)
         try:
             due = self.engine.tick(latest, active=state.in_partitions(owned), now_of=now_of)
         except Exception:  # a bad rule or state must not stop ingestion; the next tick retries

@@ -220,7 +220,7 @@ def build(settings: Settings, rules: RuleEngine | None = None) -> Topology:
         states=[state, audit],
         timed=[time_driven_rules, audit.sign_due],
         after_commit=[audit.publish_signed],
-        rewound=[compliance.recovered],
+        rewound=[compliance.rewound],
     )
     _ingest_agents(topology, Ingest(settings, pseudonymiser, sites))
     install_reload(app, sites, settings.sites)

@@ -138,6 +138,29 @@ async def test_a_topic_read_to_its_end_holds_nothing_back_while_another_is_behin
     assert sites(topic) == ["site-0"]
 
 
+async def test_after_a_rewind_the_timer_waits_for_the_replay_not_the_dropped_records() -> None:
+    """Chaos seed 744803: the checkpoint dropped the state changes and sought back, but the
+    clock kept the time the dropped records had reached; the timer judged the written state
+    (a node last seen at 0) by it, before the replay read the node's later samples again."""
+    table = MemoryTable()
+    topic = RecordingTopic()
+    behind: dict[int, set[str]] = {}
+    checker = compliance(topic, FixedWall(at(600)), table, behind=behind)
+    checker.evaluate([(event("gpu", 0, site_id="site-0"), "telemetry.gpu", 0, 0)])
+    checkpoint_write(checker._state)  # the last checkpoint: site-0 seen at 0
+    checker.evaluate(
+        [
+            (event("gpu", 400, site_id="site-0"), "telemetry.gpu", 0, 1),
+            (event("gpu", 590, site_id="other"), "telemetry.gpu", 0, 2),
+        ]
+    )
+    checker._state.discard()  # the rewind: changes dropped, partition 0 sought back to 1
+    behind[0] = {"telemetry.gpu"}
+    checker.rewound()
+    await checker.tick({0})
+    assert sites(topic) == [], "judged the written state by the dropped records' time"
+
+
 async def test_a_family_gone_silent_is_judged_by_the_partition_s_other_families() -> None:
     """An absence is a family gone silent: the partition's other families move its time on."""
     topic = RecordingTopic()
