@@ -31,6 +31,7 @@ sought back and the jump counted; nothing is committed past an offset that was n
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
@@ -354,6 +355,10 @@ class Checkpointer:
                 await done
         except Exception as exc:
             raise _NotDurableError from exc
+        finally:  # cancelled (a bounded revoke or stop): close what was never awaited
+            for done in durable:
+                if inspect.iscoroutine(done):
+                    done.close()
         async with self.lock:
             if generation != self.generation or self._fenced or self._superseded(reason):
                 return False  # revoked meanwhile: the next owner replays from the last commit
