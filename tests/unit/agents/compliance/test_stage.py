@@ -161,6 +161,21 @@ async def test_after_a_rewind_the_timer_waits_for_the_replay_not_the_dropped_rec
     assert sites(topic) == [], "judged the written state by the dropped records' time"
 
 
+async def test_a_topic_with_records_to_read_but_no_clock_yet_holds_its_partition() -> None:
+    """Chaos seed 744803: just after an assignment the gpu topic's records were read first; the
+    power topic had records to read but none read yet, and its site's power was judged silent
+    by the gpu topic's time."""
+    topic = RecordingTopic()
+    behind = {0: {"telemetry.power"}}
+    checker = compliance(topic, FixedWall(at(600)), behind=behind)
+    checker.evaluate(items((event("gpu", 0, site_id="site-0"), 0), (event("gpu", 590), 0)))
+    await checker.tick({0})
+    assert sites(topic) == [], "judged partition 0 before its power records were read"
+    behind[0] = set()
+    await checker.tick({0})
+    assert sites(topic) == ["site-0"]
+
+
 async def test_a_family_gone_silent_is_judged_by_the_partition_s_other_families() -> None:
     """An absence is a family gone silent: the partition's other families move its time on."""
     topic = RecordingTopic()
